@@ -1,0 +1,51 @@
+"""The one interface of a loss plugin."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Loss:
+    """A two-player objective on discriminator scores.
+
+    ``d_real`` and ``d_fake`` are D's raw outputs of shape (B,): logits for the probabilistic losses,
+    critic values for Wasserstein losses, energies for EBGAN. Both methods return scalars to *minimise*.
+    """
+
+    #: what the architecture must provide for this loss, e.g. {"no_batchnorm"} or {"autoencoder"}
+    requirements: frozenset[str] = frozenset()
+
+    def d_loss(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def g_loss(self, d_fake: torch.Tensor, d_real: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def penalty(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor | None:
+        """An extra term added to the D loss (e.g. a gradient penalty); None when there is none."""
+        return None
+
+    def after_d_step(self, discriminator: nn.Module) -> None:
+        """Called after every discriminator update (e.g. WGAN's weight clipping)."""
+
+    def readout(self, scores: torch.Tensor) -> torch.Tensor:
+        """What a practitioner watches of D's output: the mean probability for logit losses, else the mean.
+
+        Returned as a tensor so that logging, not every step, pays for moving it off the GPU.
+        """
+        return scores.detach().float().mean()
+
+
+class LogitLoss(Loss):
+    """A loss whose D outputs logits, so D(x) is reported as the mean probability sigmoid(logit)."""
+
+    def readout(self, scores: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(scores.detach().float()).mean()
+
+
+def gradient_norms(discriminator: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+    """Per-sample ‖∇ₓD(x)‖ at ``inputs``, kept in the graph so that a penalty on it can be trained."""
+    inputs = inputs.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(discriminator(inputs).sum(), inputs, create_graph=True)
+    return grad.flatten(1).norm(dim=1)

@@ -1,0 +1,88 @@
+"""The minimax game of Goodfellow et al. (2014) and its common relatives, all on D's logits.
+
+With logits l, D = σ(l): −log D = softplus(−l) and −log(1 − D) = softplus(l), so no Sigmoid-then-log
+ever loses precision when D is confident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from gancli.losses.base import Loss, LogitLoss
+from gancli.plugins import hookimpl
+
+DCGAN_SETTINGS = {"optimizer": "adam", "lr": 2e-4, "d_steps": 1, "options": {"adam": {"beta1": 0.5}}}
+
+
+class Minimax(LogitLoss):
+    """min_G max_D E log D(x) + E log(1 − D(G(z))): D's optimum is D*(x) = p_r / (p_r + p_g).
+
+    G minimises log(1 − D(G(z))) as in the theory: its gradient vanishes when D confidently rejects fakes.
+    """
+
+    def d_loss(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
+        return F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+
+    def g_loss(self, d_fake: torch.Tensor, d_real: torch.Tensor) -> torch.Tensor:
+        return -F.softplus(d_fake).mean()
+
+
+class NonSaturating(Minimax):
+    """The "log D trick": G maximises log D(G(z)) instead, strong gradients early in training."""
+
+    def g_loss(self, d_fake: torch.Tensor, d_real: torch.Tensor) -> torch.Tensor:
+        return F.softplus(-d_fake).mean()
+
+
+class LeastSquares(Loss):
+    """LSGAN (Mao et al. 2017), a = 0, b = c = 1: penalises fakes by their distance to the decision boundary."""
+
+    def d_loss(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
+        return 0.5 * ((d_real - 1) ** 2).mean() + 0.5 * (d_fake**2).mean()
+
+    def g_loss(self, d_fake: torch.Tensor, d_real: torch.Tensor) -> torch.Tensor:
+        return 0.5 * ((d_fake - 1) ** 2).mean()
+
+
+class Hinge(Loss):
+    """The hinge loss of SAGAN/BigGAN (Lim & Ye 2017; Miyato et al. 2018)."""
+
+    def d_loss(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
+        return F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
+
+    def g_loss(self, d_fake: torch.Tensor, d_real: torch.Tensor) -> torch.Tensor:
+        return -d_fake.mean()
+
+
+def no_options(cls: type[Loss]):
+    def factory(options: Mapping[str, Any]) -> Loss:
+        return cls()
+
+    return factory
+
+
+@hookimpl
+def register_losses(register: Any) -> None:
+    register(
+        "minimax",
+        no_options(Minimax),
+        "the original minimax game; G minimises log(1 − D(G(z))) (saturates)",
+        recommends=DCGAN_SETTINGS,
+    )
+    register(
+        "nonsaturating",
+        no_options(NonSaturating),
+        "minimax D, G maximises log D(G(z)) (the log-D trick)",
+        recommends=DCGAN_SETTINGS,
+    )
+    register("lsgan", no_options(LeastSquares), "least-squares GAN (Mao et al. 2017)", recommends=DCGAN_SETTINGS)
+    register(
+        "hinge",
+        no_options(Hinge),
+        "hinge loss (Lim & Ye 2017; SNGAN, BigGAN)",
+        recommends={"optimizer": "adam", "lr": 2e-4, "options": {"adam": {"beta1": 0.0, "beta2": 0.9}}},
+    )

@@ -1,0 +1,82 @@
+"""Fully connected G and D: for 2-D mixtures and small images."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from torch import nn
+
+from gancli.nets.common import (
+    AUTOENCODER,
+    MINIBATCH_STD,
+    NO_BATCHNORM,
+    ArchSpec,
+    MinibatchStd,
+    ReconstructionEnergy,
+    check_requirements,
+    numel,
+)
+from gancli.plugins import Option, hookimpl
+
+
+def stack(sizes: list[int], activation: type[nn.Module], batchnorm: bool = False) -> list[nn.Module]:
+    layers: list[nn.Module] = []
+    for n_in, n_out in zip(sizes, sizes[1:], strict=False):
+        layers.append(nn.Linear(n_in, n_out))
+        if batchnorm:
+            layers.append(nn.BatchNorm1d(n_out))
+        layers.append(activation(0.2) if activation is nn.LeakyReLU else activation())
+    return layers
+
+
+class Generator(nn.Sequential):
+    def __init__(self, spec: ArchSpec, hidden: int, layers: int, batchnorm: bool) -> None:
+        out = [nn.Linear(hidden, numel(spec.data_shape)), nn.Unflatten(1, spec.data_shape)]
+        if spec.is_image:
+            out.append(nn.Tanh())
+        super().__init__(*stack([spec.latent_dim] + [hidden] * layers, nn.ReLU, batchnorm), *out)
+
+
+def discriminator(spec: ArchSpec, hidden: int, layers: int) -> nn.Module:
+    n_in = numel(spec.d_input_shape)
+    if AUTOENCODER in spec.requirements:
+        code = max(hidden // 4, 2)
+        autoencoder = nn.Sequential(
+            nn.Flatten(),
+            *stack([n_in, hidden, code], nn.LeakyReLU),
+            *stack([code, hidden], nn.LeakyReLU),
+            nn.Linear(hidden, n_in),
+            nn.Unflatten(1, spec.d_input_shape),
+        )
+        return ReconstructionEnergy(autoencoder)
+    layers: list[nn.Module] = [nn.Flatten(), *stack([n_in] + [hidden] * layers, nn.LeakyReLU)]
+    width = hidden
+    if MINIBATCH_STD in spec.requirements:
+        layers.append(MinibatchStd())
+        width += 1
+    return nn.Sequential(*layers, nn.Linear(width, 1))
+
+
+def build(spec: ArchSpec, options: Mapping[str, Any]) -> tuple[nn.Module, nn.Module]:
+    check_requirements("mlp", spec, {NO_BATCHNORM, AUTOENCODER, MINIBATCH_STD})
+    hidden, layers = options["hidden"], options["layers"]
+    return (
+        Generator(spec, hidden, layers, options["batchnorm"]),
+        discriminator(spec, options["d_hidden"] or hidden, layers),
+    )
+
+
+@hookimpl
+def register_architectures(register: Any) -> None:
+    register(
+        "mlp",
+        build,
+        "fully connected G (ReLU) and D (LeakyReLU); for 2-D data and small images",
+        options=[
+            Option("hidden", int, 256, "units per hidden layer"),
+            Option("d_hidden", int, 0, "units per hidden layer of D (0: same as G)"),
+            Option("layers", int, 3, "hidden layers in each network"),
+            Option("batchnorm", bool, False, "BatchNorm in the generator"),
+        ],
+    )

@@ -1,0 +1,1 @@
+"""Optimizers (one per player) and update rules (how the players' steps combine)."""

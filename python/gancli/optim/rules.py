@@ -1,0 +1,113 @@
+"""Update rules: how one training step moves the two players.
+
+Each rule's ``step(game)`` does one generator update and the discriminator updates that go with it, using
+only ``gancli.train.Game``; the training loop calls nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import torch
+
+from gancli.plugins import Option, hookimpl
+from gancli.train.game import Game, grads_of
+
+
+class UpdateRule(Protocol):
+    def step(self, game: Game) -> None: ...
+
+
+class Alternating:
+    """The seeds' algorithm (Goodfellow et al. 2014, Alg. 1): k discriminator steps, then one generator step."""
+
+    def step(self, game: Game) -> None:
+        for _ in range(game.d_steps):
+            real = game.sample_real()
+            with torch.no_grad():
+                fake = game.generate()
+            game.zero_grad()
+            game.d_loss(real, fake).backward()
+            game.step_d()
+        z = game.sample_latent()
+        game.zero_grad()
+        game.g_loss(game.G(z), real, z).backward()
+        game.step_g()
+
+
+class Simultaneous:
+    """Both players follow the gradient field v at the same point: the dynamics consensus corrects."""
+
+    def step(self, game: Game) -> None:
+        d_grads, g_grads = game.gradient_field(game.sample_real(), game.sample_latent())
+        game.set_grads(d_grads, g_grads)
+        game.step_d()
+        game.step_g()
+
+
+class Consensus:
+    """Consensus optimization (Mescheder et al. 2017, "The Numerics of GANs"): follow v + γ·∇(½‖v‖²).
+
+    The extra term pulls both players towards points where the field is small, damping the rotation
+    around the equilibrium that makes simultaneous gradient descent circle or diverge.
+    """
+
+    def __init__(self, gamma: float) -> None:
+        self.gamma = gamma
+
+    def step(self, game: Game) -> None:
+        d_grads, g_grads = game.gradient_field(game.sample_real(), game.sample_latent(), create_graph=True)
+        half_norm = 0.5 * sum((g**2).sum() for g in [*d_grads, *g_grads])
+        d_reg = grads_of(half_norm, game.d_params, create_graph=False)
+        g_reg = grads_of(half_norm, game.g_params, create_graph=False)
+        game.set_grads(
+            [g + self.gamma * r for g, r in zip(d_grads, d_reg, strict=True)],
+            [g + self.gamma * r for g, r in zip(g_grads, g_reg, strict=True)],
+        )
+        game.step_d()
+        game.step_g()
+
+
+class Extragradient:
+    """Extragradient (Korpelevich 1976; Gidel et al. 2019): take a look-ahead gradient step with each
+    player's learning rate, then update from the starting point with the gradients found there."""
+
+    def step(self, game: Game) -> None:
+        real, z = game.sample_real(), game.sample_latent()
+        params = game.d_params + game.g_params
+        start = [p.detach().clone() for p in params]
+        d_grads, g_grads = game.gradient_field(real, z)
+        with torch.no_grad():
+            for opt, ps, gs in ((game.opt_d, game.d_params, d_grads), (game.opt_g, game.g_params, g_grads)):
+                torch._foreach_add_(ps, gs, alpha=-opt.param_groups[0]["lr"])
+        d_grads, g_grads = game.gradient_field(real, z)
+        with torch.no_grad():
+            torch._foreach_copy_(params, start)
+        game.set_grads(d_grads, g_grads)
+        game.step_d()
+        game.step_g()
+
+
+def plain(cls: type) -> Any:
+    def factory(options: Mapping[str, Any]) -> UpdateRule:
+        return cls()
+
+    return factory
+
+
+def consensus(options: Mapping[str, Any]) -> UpdateRule:
+    return Consensus(options["gamma"])
+
+
+@hookimpl
+def register_update_rules(register: Any) -> None:
+    register("alternating", plain(Alternating), "k discriminator steps (--d-steps), then one generator step")
+    register("simultaneous", plain(Simultaneous), "both players step at once on the same gradient field")
+    register(
+        "consensus",
+        consensus,
+        "consensus optimization: v + γ∇½‖v‖² (Mescheder et al. 2017)",
+        options=[Option("gamma", float, 10.0, "γ, the weight of the consensus term")],
+    )
+    register("extragradient", plain(Extragradient), "extrapolate one step, then update (Gidel et al. 2019)")

@@ -1,0 +1,165 @@
+"""The two-player game an update rule plays: both players, their optimizers, and their losses on a batch.
+
+Update rules (``gancli.optim.rules`` and plugins) only call the methods here, so alternating, simultaneous,
+consensus and extragradient updates all go through the same loss code, penalties and bookkeeping, and the
+training loop never special-cases a rule.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from gancli.losses import Loss
+from gancli.losses.base import gradient_norms
+
+Grads = Sequence[torch.Tensor]
+
+
+@dataclass(frozen=True)
+class GameSettings:
+    """The loss-independent knobs of the game."""
+
+    d_steps: int = 1
+    pack: int = 1  # PacGAN: D judges `pack` samples at once
+    r1: float = 0.0  # γ of the R1 penalty γ/2·E‖∇D(x)‖² on real data
+    diversity: float = 0.0  # λ of the mode-seeking penalty on G
+    ema: float = 0.0  # decay of the generator's moving average (0 = off)
+
+
+class Game:
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        loss: Loss,
+        opt_g: torch.optim.Optimizer,
+        opt_d: torch.optim.Optimizer,
+        sample_real: Callable[[], torch.Tensor],
+        sample_latent: Callable[[], torch.Tensor],
+        settings: GameSettings = GameSettings(),
+    ) -> None:
+        self.G, self.D, self.loss = generator, discriminator, loss
+        self.opt_g, self.opt_d = opt_g, opt_d
+        self.sample_real, self.sample_latent = sample_real, sample_latent
+        self.settings = settings
+        self.g_params = [p for p in generator.parameters() if p.requires_grad]
+        self.d_params = [p for p in discriminator.parameters() if p.requires_grad]
+        self.G_ema = copy.deepcopy(generator).requires_grad_(False) if settings.ema > 0 else None
+        self.d_updates = 0
+        self.g_updates = 0
+        #: detached scalar tensors of the latest step, read by the training loop when it logs
+        self.stats: dict[str, torch.Tensor] = {}
+
+    @property
+    def d_steps(self) -> int:
+        return self.settings.d_steps
+
+    # --- the losses -------------------------------------------------------------------------------------
+
+    def discriminate(self, x: torch.Tensor) -> torch.Tensor:
+        """D's scores, with ``pack`` samples stacked along the channel axis (PacGAN, Lin et al. 2018)."""
+        m = self.settings.pack
+        if m > 1:
+            x = x.reshape(x.shape[0] // m, m * x.shape[1], *x.shape[2:])
+        return self.D(x).reshape(-1)
+
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """D's loss on a real and a fake batch, with the loss's own penalty and the R1 penalty."""
+        d_real, d_fake = self.discriminate(real), self.discriminate(fake)
+        total = self.loss.d_loss(d_real, d_fake)
+        self.stats["loss_d"] = total.detach()
+        penalty = self.loss.penalty(self.discriminate, real, fake)
+        if penalty is not None:
+            self.stats["penalty"] = penalty.detach()
+            total = total + penalty
+        if self.settings.r1 > 0:
+            r1 = 0.5 * self.settings.r1 * (gradient_norms(self.discriminate, real) ** 2).mean()
+            self.stats["r1"] = r1.detach()
+            total = total + r1
+        self.stats["d_real"] = self.loss.readout(d_real)
+        self.stats["d_fake"] = self.loss.readout(d_fake)
+        return total
+
+    def g_loss(self, fake: torch.Tensor, real: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
+        """G's loss on a fake batch (``real`` is there for relativistic losses), with the diversity term."""
+        d_fake = self.discriminate(fake)
+        with torch.no_grad():
+            d_real = self.discriminate(real)
+        total = self.loss.g_loss(d_fake, d_real)
+        self.stats["loss_g"] = total.detach()
+        self.stats["d_fake_g"] = self.loss.readout(d_fake)
+        if self.settings.diversity > 0 and z is not None:
+            total = total + self.settings.diversity * mode_seeking_penalty(fake, z)
+        return total
+
+    def generate(self, z: torch.Tensor | None = None) -> torch.Tensor:
+        return self.G(self.sample_latent() if z is None else z)
+
+    # --- the updates -------------------------------------------------------------------------------------
+
+    def zero_grad(self) -> None:
+        self.opt_d.zero_grad(set_to_none=True)
+        self.opt_g.zero_grad(set_to_none=True)
+
+    def step_d(self) -> None:
+        """Apply D's gradients, then the loss's post-step hook (e.g. clipping)."""
+        self.stats["grad_norm_d"] = total_norm(self.d_params)
+        self.opt_d.step()
+        self.loss.after_d_step(self.D)
+        self.d_updates += 1
+
+    def step_g(self) -> None:
+        """Apply G's gradients and move the generator's moving average."""
+        self.stats["grad_norm_g"] = total_norm(self.g_params)
+        self.opt_g.step()
+        self.g_updates += 1
+        if self.G_ema is not None:
+            update_ema(self.G_ema, self.G, self.settings.ema)
+
+    def gradient_field(
+        self, real: torch.Tensor, z: torch.Tensor, create_graph: bool = False
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """The simultaneous gradient field v = (∇_D L_D, ∇_G L_G) at one batch, for joint update rules."""
+        fake = self.G(z)
+        d_grads = grads_of(self.d_loss(real, fake), self.d_params, create_graph)
+        g_grads = grads_of(self.g_loss(fake, real, z), self.g_params, create_graph)
+        return d_grads, g_grads
+
+    def set_grads(self, d_grads: Grads, g_grads: Grads) -> None:
+        for p, g in zip(self.d_params + self.g_params, [*d_grads, *g_grads], strict=True):
+            p.grad = g.detach()
+
+
+def grads_of(loss: torch.Tensor, params: Sequence[torch.Tensor], create_graph: bool) -> list[torch.Tensor]:
+    """∂loss/∂params, with zeros for parameters the loss does not use."""
+    grads = torch.autograd.grad(loss, params, create_graph=create_graph, allow_unused=True)
+    return [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads, strict=True)]
+
+
+def total_norm(params: Sequence[torch.Tensor]) -> torch.Tensor:
+    grads = [p.grad.detach() for p in params if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+
+
+def mode_seeking_penalty(fake: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """1 / (mean|G(z1) − G(z2)| / mean|z1 − z2|): small when distinct latents give distinct samples (MSGAN,
+    Mao et al. 2019), so minimising it fights mode collapse."""
+    half = fake.shape[0] // 2
+    ratio = (fake[:half] - fake[half : 2 * half]).abs().mean() / (z[:half] - z[half : 2 * half]).abs().mean()
+    return 1.0 / (ratio + 1e-5)
+
+
+@torch.no_grad()
+def update_ema(average: nn.Module, model: nn.Module, decay: float) -> None:
+    """average ← decay·average + (1 − decay)·model for parameters; buffers (BatchNorm statistics) copied."""
+    avg_params = list(average.parameters())
+    torch._foreach_lerp_(avg_params, [p.detach() for p in model.parameters()], 1.0 - decay)
+    for b_avg, b in zip(average.buffers(), model.buffers(), strict=True):
+        b_avg.copy_(b)
