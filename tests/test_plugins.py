@@ -1,0 +1,348 @@
+"""The plugin system: built-ins through the hooks, failures reported by plugin and package, lookups that
+suggest names, `gancli plugins list/show`, and `--set` validation.
+
+Broken, duplicate and extra plugins are modules in ``tests/plugin_fixtures/`` (put on ``sys.path`` here and
+loaded by name through ``Plugins(builtins=[...])``), or fake entry points: nothing is installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from gancli import cli
+from gancli.config import resolve
+from gancli.errors import GancliError, PluginError
+from gancli.plugins import manager
+from gancli.plugins.manager import BUILTIN_PLUGINS, PluginFailure, Plugins
+from gancli.plugins.registry import KINDS
+from rich.console import Console
+from typer.testing import CliRunner
+
+FIXTURES = Path(__file__).parent / "plugin_fixtures"
+
+#: built-ins every finished gancli provides, by kind (other built-ins may come on top)
+EXPECTED_BUILTINS = {
+    "loss": {"minimax", "nonsaturating", "lsgan", "hinge", "wgan", "wgan-gp", "ebgan"},
+    "optimizer": {"adam", "rmsprop", "sgd"},
+    "update": {"alternating", "simultaneous", "consensus", "extragradient"},
+    "architecture": {"mlp"},
+    "dataset": {"ring8", "grid25"},
+    "metric": {"modes"},
+}
+
+RING8_MLP = {"data": "ring8", "arch": "mlp"}
+
+
+@pytest.fixture(autouse=True)
+def fixture_modules_importable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(FIXTURES))
+
+
+@pytest.fixture(scope="module")
+def builtins() -> Plugins:
+    return Plugins(entry_point_group=None)
+
+
+def with_fixtures(*modules: str) -> Plugins:
+    """The built-ins plus fixture modules, loaded exactly as built-ins are (so their package is gancli)."""
+    return Plugins(builtins=[*BUILTIN_PLUGINS, *modules], entry_point_group=None)
+
+
+def failures_besides_builtins(plugins: Plugins) -> list[PluginFailure]:
+    """The failures a test provoked (the built-ins' own are checked by the first test)."""
+    return [f for f in plugins.failures if f.plugin not in BUILTIN_PLUGINS]
+
+
+@dataclass
+class FakeEntryPoint:
+    """What the manager reads of an ``importlib.metadata.EntryPoint``: its name, distribution and loader."""
+
+    name: str
+    dist: Any
+    load: Callable[[], Any]
+
+
+def entry_point(name: str, module: str, package: str) -> FakeEntryPoint:
+    import importlib
+
+    return FakeEntryPoint(name, SimpleNamespace(name=package), lambda: importlib.import_module(module))
+
+
+# --- built-ins --------------------------------------------------------------------------------------------
+
+
+def test_builtins_register_every_kind_through_the_hooks(builtins: Plugins) -> None:
+    assert builtins.failures == []
+    for module in BUILTIN_PLUGINS:
+        assert builtins.pm.get_plugin(module) is not None, module
+    for kind in KINDS:
+        regs = builtins.registry.all(kind)
+        assert EXPECTED_BUILTINS[kind] <= {reg.name for reg in regs}, kind
+        for reg in regs:
+            assert reg.package == "gancli"
+            assert reg.plugin in BUILTIN_PLUGINS
+            assert reg.description, f"{kind} {reg.name} has no description"
+
+
+def test_builtin_options_carry_types_and_defaults(builtins: Plugins) -> None:
+    wgan = builtins.registry.get("loss", "wgan")
+    assert wgan.plugin == "gancli.losses.wasserstein"
+    clip = wgan.option("clip")
+    assert clip is not None
+    assert (clip.type, clip.default) == (float, 0.01)
+    assert builtins.registry.get("optimizer", "adam").defaults() == {
+        "beta1": 0.5,
+        "beta2": 0.999,
+        "eps": 1e-8,
+    }
+
+
+def test_factories_receive_the_declared_defaults_overridden_by_options(builtins: Plugins) -> None:
+    import torch
+
+    reg = builtins.registry.get("optimizer", "sgd")
+    params = [torch.nn.Parameter(torch.zeros(2))]
+    opt = reg.create(params, 0.1, options={"momentum": 0.7})
+    group = opt.param_groups[0]
+    assert (group["lr"], group["momentum"], group["nesterov"]) == (0.1, 0.7, False)
+
+
+# --- failures: duplicates, broken imports, raising hooks ----------------------------------------------------
+
+
+def test_a_name_registered_twice_is_an_error_naming_both_providers() -> None:
+    plugins = with_fixtures("twin_loss_a", "twin_loss_b")
+    expected = (
+        "loss 'twin' is registered twice: by plugin 'twin_loss_a' (package gancli) "
+        "and by plugin 'twin_loss_b' (package gancli)"
+    )
+    assert [(f.plugin, f.message) for f in failures_besides_builtins(plugins)] == [("twin_loss_b", expected)]
+    with pytest.raises(GancliError, match="registered twice") as excinfo:
+        plugins.registry.get("loss", "twin")
+    assert str(excinfo.value) == expected
+    assert plugins.registry.get("loss", "hinge").plugin == "gancli.losses.classic"
+
+
+def test_a_name_clashing_with_a_builtin_names_gancli_and_the_third_party_package(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        manager, "entry_points", lambda group: [entry_point("twins", "twin_loss_a", "gancli-twins")]
+    )
+    plugins = Plugins(builtins=["twin_loss_b"])
+    (failure,) = plugins.failures
+    assert (failure.plugin, failure.package) == ("twins", "gancli-twins")
+    assert "by plugin 'twin_loss_b' (package gancli) and by plugin 'twins' (package gancli-twins)" in str(
+        failure
+    )
+
+
+def test_a_plugin_that_fails_to_import_is_reported_and_the_rest_keep_working(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        manager,
+        "entry_points",
+        lambda group: [
+            entry_point("broken", "broken_import", "gancli-broken"),
+            entry_point("twin", "twin_loss_a", "gancli-twin"),
+        ],
+    )
+    plugins = Plugins()
+    (failure,) = failures_besides_builtins(plugins)
+    assert (failure.plugin, failure.package) == ("broken", "gancli-broken")
+    assert "ImportError" in failure.message and "shiny_dependency" in failure.message
+    assert str(failure).startswith("plugin 'broken' (package gancli-broken) was not loaded:")
+    assert plugins.registry.get("loss", "twin").package == "gancli-twin"
+    assert EXPECTED_BUILTINS["loss"] <= {reg.name for reg in plugins.registry.all("loss")}
+
+
+def test_a_plugin_whose_hook_raises_is_reported_and_its_other_hooks_still_count() -> None:
+    plugins = with_fixtures("raising_hook")
+    (failure,) = failures_besides_builtins(plugins)
+    assert (failure.plugin, failure.package) == ("raising_hook", "gancli")
+    assert "register_losses failed: RuntimeError: the loss table is corrupt" in failure.message
+    assert plugins.registry.get("optimizer", "sgd-fixed").defaults() == {"momentum": 0.9}
+    assert plugins.registry.get("loss", "hinge").package == "gancli"
+
+
+def test_failures_are_printed_as_warnings(capsys: pytest.CaptureFixture[str]) -> None:
+    with_fixtures("broken_import").warn_failures()
+    err = capsys.readouterr().err
+    assert "warning: plugin 'broken_import' (package gancli) was not loaded: ImportError" in err
+
+
+def test_an_error_inside_a_factory_names_the_plugin_and_package() -> None:
+    plugins = with_fixtures("failing_factory")
+    with pytest.raises(PluginError) as excinfo:
+        plugins.registry.get("loss", "exploding").create()
+    assert (excinfo.value.plugin, excinfo.value.package) == ("failing_factory", "gancli")
+    assert str(excinfo.value) == (
+        "plugin 'failing_factory' (package gancli): loss 'exploding' failed: cannot build this loss"
+    )
+
+
+# --- lookups --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "typo", "suggestion"),
+    [("loss", "hinje", "hinge"), ("loss", "wgangp", "wgan-gp"), ("optimizer", "adma", "adam")],
+)
+def test_an_unknown_name_suggests_the_closest(
+    builtins: Plugins, kind: str, typo: str, suggestion: str
+) -> None:
+    with pytest.raises(GancliError) as excinfo:
+        builtins.registry.get(kind, typo)
+    message = str(excinfo.value)
+    assert message.startswith(f"unknown {kind} {typo!r}; did you mean ")
+    assert suggestion in message.split("did you mean ")[1].split("?")[0]
+    assert "(available: " in message
+
+
+def test_a_name_nothing_resembles_lists_what_is_available(builtins: Plugins) -> None:
+    with pytest.raises(GancliError, match=r"^unknown update 'zzz' \(available: alternating, consensus, "):
+        builtins.registry.get("update", "zzz")
+
+
+# --- the CLI --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """A runner for the full app; a wide console so that table cells are not wrapped."""
+    cli.build_app()
+    monkeypatch.setattr(cli, "out", Console(width=250))
+    return CliRunner()
+
+
+def test_plugins_list_shows_names_packages_and_descriptions(runner: CliRunner, builtins: Plugins) -> None:
+    result = runner.invoke(cli.app, ["plugins", "list"])
+    assert result.exit_code == 0, result.output
+    rows = {}
+    for line in result.stdout.splitlines():
+        cells = [c.strip() for c in line.split("│")[1:-1]]
+        if len(cells) == 4:
+            rows[(cells[0], cells[1])] = cells
+    for kind, names in EXPECTED_BUILTINS.items():
+        for name in names:
+            assert rows[(kind, name)][2] == "gancli", (kind, name)
+    assert rows[("loss", "wgan")][3] == builtins.registry.get("loss", "wgan").description
+
+
+def test_plugins_list_filters_by_kind(runner: CliRunner) -> None:
+    result = runner.invoke(cli.app, ["plugins", "list", "--kind", "optimizer"])
+    assert result.exit_code == 0, result.output
+    assert "adam" in result.stdout and "rmsprop" in result.stdout
+    assert "hinge" not in result.stdout and "ring8" not in result.stdout
+    bad = runner.invoke(cli.app, ["plugins", "list", "--kind", "losses"])
+    assert bad.exit_code == 1
+    assert "--kind 'losses': expected one of loss, optimizer" in bad.output
+
+
+def test_plugins_show_lists_options_with_types_and_defaults(runner: CliRunner) -> None:
+    result = runner.invoke(cli.app, ["plugins", "show", "wgan"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "wgan (loss, plugin gancli.losses.wasserstein, package gancli)"
+    clip = next(line for line in lines if "--set wgan.clip" in line).split()
+    assert clip[:4] == ["--set", "wgan.clip", "float", "0.01"]
+    assert "recommends:" in result.stdout
+
+
+def test_plugins_show_an_optimizer_lists_every_option(runner: CliRunner) -> None:
+    result = runner.invoke(cli.app, ["plugins", "show", "adam"])
+    assert result.exit_code == 0, result.output
+    defaults = {}
+    for line in result.stdout.splitlines():
+        words = line.split()
+        if words[:1] == ["--set"]:
+            defaults[words[1]] = (words[2], words[3])
+    assert defaults == {
+        "adam.beta1": ("float", "0.5"),
+        "adam.beta2": ("float", "0.999"),
+        "adam.eps": ("float", "1e-08"),
+    }
+
+
+def test_plugins_show_an_unknown_name_suggests_one(runner: CliRunner) -> None:
+    result = runner.invoke(cli.app, ["plugins", "show", "wgam"])
+    assert result.exit_code == 1
+    assert "unknown plugin 'wgam'; did you mean wgan" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_train_with_an_unknown_loss_fails_with_a_suggestion(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(
+        cli.app,
+        ["train", "--data", "ring8", "--arch", "mlp", "--loss", "nonsaturatin", "--out", str(tmp_path / "r")],
+    )
+    assert result.exit_code == 1
+    assert "error: unknown loss 'nonsaturatin'; did you mean nonsaturating" in result.output
+    assert not (tmp_path / "r").exists()
+
+
+# --- --set validation -----------------------------------------------------------------------------------
+
+
+def resolve_error(registry: Any, flags: dict[str, Any], *set_items: str) -> str:
+    with pytest.raises(GancliError) as excinfo:
+        resolve(registry, flags, None, list(set_items))
+    return str(excinfo.value)
+
+
+def test_set_reaches_the_owning_plugin_by_bare_or_qualified_name(builtins: Plugins) -> None:
+    flags = {**RING8_MLP, "loss": "wgan", "optimizer": "sgd"}
+    config = resolve(builtins.registry, flags, None, ["clip=0.05", "sgd.nesterov=yes", "mlp.hidden=32"])
+    assert config.options["wgan"] == {"clip": 0.05}
+    assert config.options["sgd"] == {"momentum": 0.0, "nesterov": True}
+    assert config.options["mlp"]["hidden"] == 32
+    assert config.options["ring8"] == {"modes": 8, "radius": 1.0, "std": 0.01}
+
+
+def test_set_an_unknown_option_suggests_names(builtins: Plugins) -> None:
+    message = resolve_error(builtins.registry, {**RING8_MLP, "loss": "wgan"}, "clipp=0.1")
+    assert message.startswith("--set clipp: unknown option 'clipp'; did you mean wgan.clip")
+    message = resolve_error(builtins.registry, {**RING8_MLP, "loss": "wgan"}, "wgan.clipp=0.1")
+    assert message.startswith("--set wgan.clipp: unknown option 'clipp'; did you mean wgan.clip")
+
+
+def test_set_an_option_of_a_plugin_the_run_does_not_use_is_an_error(builtins: Plugins) -> None:
+    message = resolve_error(builtins.registry, {**RING8_MLP, "loss": "hinge"}, "wgan.clip=0.1")
+    assert message.startswith("--set wgan.clip: unknown option 'clip'")
+
+
+def test_set_an_option_two_selected_plugins_declare_is_ambiguous() -> None:
+    registry = with_fixtures("shared_option_metric").registry
+    message = resolve_error(registry, RING8_MLP, "min_count=3")
+    assert message == "--set min_count: ambiguous, say which: modes.min_count, coverage.min_count"
+    config = resolve(registry, RING8_MLP, None, ["coverage.min_count=3"])
+    assert config.options["coverage"]["min_count"] == 3
+    assert config.options["modes"]["min_count"] == 20
+
+
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        ("clip=abc", "--set wgan.clip=abc: could not convert string to float: 'abc'"),
+        ("mlp.layers=2.5", "--set mlp.layers=2.5: invalid literal for int() with base 10: '2.5'"),
+        ("mlp.batchnorm=maybe", "--set mlp.batchnorm=maybe: expected true or false, got 'maybe'"),
+        ("clip", "--set 'clip': expected NAME=VALUE, e.g. --set clip=0.02"),
+    ],
+)
+def test_set_a_bad_value_names_the_option_and_the_problem(
+    builtins: Plugins, item: str, expected: str
+) -> None:
+    assert resolve_error(builtins.registry, {**RING8_MLP, "loss": "wgan"}, item) == expected
+
+
+def test_set_errors_reach_the_user_through_the_cli(runner: CliRunner, tmp_path: Path) -> None:
+    args = ["train", "--data", "ring8", "--arch", "mlp", "--loss", "wgan", "--out", str(tmp_path / "r")]
+    result = runner.invoke(cli.app, [*args, "--set", "clip=abc"])
+    assert result.exit_code == 1
+    assert "error: --set wgan.clip=abc: could not convert string to float" in result.output
