@@ -1,0 +1,110 @@
+"""DCGAN (Radford et al. 2016), the architecture of the seed (pytorch/examples ``dcgan/main.py``).
+
+G projects z to 4×4 with a transposed convolution, then doubles the resolution with 4×4 stride-2
+transposed convolutions, each followed by BatchNorm and ReLU, and ends in Tanh. D mirrors it with 4×4
+stride-2 convolutions and LeakyReLU(0.2), BatchNorm on every layer but the first, and a 4×4 convolution to
+one score. Widths halve towards the image (``g_width``, ``d_width`` are the widths next to it), as in the
+seed, where a 64×64 G has ngf·8, ·4, ·2, ·1 channels. Weights start from N(0, 0.02).
+
+Requirements: ``no_batchnorm`` drops D's BatchNorm without a replacement (the WGAN-GP critic of
+Gulrajani et al. 2017, section 4: the penalty is per sample); ``minibatch_std`` adds the batch's spread
+as one more channel before D's last convolution; ``autoencoder`` makes D the EBGAN cost network (Zhao et
+al. 2017): D's convolutions encode to 4×4, G-like transposed convolutions decode, and D returns the
+per-sample reconstruction error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from itertools import pairwise
+from typing import Any
+
+from torch import nn
+
+from gancli.nets.common import (
+    AUTOENCODER,
+    MINIBATCH_STD,
+    NO_BATCHNORM,
+    ArchSpec,
+    MinibatchStd,
+    ReconstructionEnergy,
+    check_requirements,
+    dcgan_init,
+)
+from gancli.nets.convolutional import image_levels, level_widths
+from gancli.plugins import Option, hookimpl
+
+
+def up(c_in: int, c_out: int, batchnorm: bool) -> list[nn.Module]:
+    """Double the resolution: transposed conv 4×4 stride 2, BatchNorm, ReLU."""
+    norm = [nn.BatchNorm2d(c_out)] if batchnorm else []
+    return [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=not batchnorm), *norm, nn.ReLU()]
+
+
+def down(c_in: int, c_out: int, batchnorm: bool) -> list[nn.Module]:
+    """Halve the resolution: conv 4×4 stride 2, BatchNorm, LeakyReLU(0.2)."""
+    norm = [nn.BatchNorm2d(c_out)] if batchnorm else []
+    return [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=not batchnorm), *norm, nn.LeakyReLU(0.2)]
+
+
+def decoder(widths: list[int], c_in: int, c_out: int, batchnorm: bool) -> list[nn.Module]:
+    """From ``c_in`` channels at 4×4 up through ``widths`` (image side first) to ``c_out`` at full size."""
+    top_down = [c_in, *widths[-2::-1]]
+    layers = [layer for a, b in pairwise(top_down) for layer in up(a, b, batchnorm)]
+    return [*layers, nn.ConvTranspose2d(top_down[-1], c_out, 4, 2, 1)]
+
+
+def encoder(widths: list[int], c_in: int, batchnorm: bool) -> list[nn.Module]:
+    """From ``c_in`` channels at full size down through ``widths`` to 4×4; no BatchNorm on the input layer."""
+    layers = down(c_in, widths[0], batchnorm=False)
+    return layers + [layer for a, b in pairwise(widths) for layer in down(a, b, batchnorm)]
+
+
+class Generator(nn.Sequential):
+    def __init__(self, spec: ArchSpec, widths: list[int]) -> None:
+        top = widths[-1]
+        super().__init__(
+            nn.Unflatten(1, (spec.latent_dim, 1, 1)),
+            nn.ConvTranspose2d(spec.latent_dim, top, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(top),
+            nn.ReLU(),
+            *decoder(widths, top, spec.data_shape[0], batchnorm=True),
+            nn.Tanh(),
+        )
+
+
+def discriminator(spec: ArchSpec, widths: list[int]) -> nn.Module:
+    channels = spec.d_input_shape[0]
+    batchnorm = NO_BATCHNORM not in spec.requirements
+    layers = encoder(widths, channels, batchnorm)
+    top = widths[-1]
+    if MINIBATCH_STD in spec.requirements:
+        layers.append(MinibatchStd())
+        top += 1
+    if AUTOENCODER in spec.requirements:
+        return ReconstructionEnergy(nn.Sequential(*layers, *decoder(widths, top, channels, batchnorm)))
+    return nn.Sequential(*layers, nn.Conv2d(top, 1, 4, 1, 0), nn.Flatten(0))
+
+
+def build(spec: ArchSpec, options: Mapping[str, Any]) -> tuple[nn.Module, nn.Module]:
+    check_requirements("dcgan", spec, {NO_BATCHNORM, AUTOENCODER, MINIBATCH_STD})
+    levels = image_levels("dcgan", spec)
+    generator = Generator(spec, level_widths("dcgan", "g_width", options["g_width"], levels))
+    disc = discriminator(spec, level_widths("dcgan", "d_width", options["d_width"], levels))
+    dcgan_init(generator)
+    dcgan_init(disc)
+    return generator, disc
+
+
+@hookimpl
+def register_architectures(register: Any) -> None:
+    register(
+        "dcgan",
+        build,
+        "DCGAN (Radford et al. 2016): strided (transposed) convolutions, BatchNorm, ReLU/LeakyReLU, Tanh; "
+        "square power-of-two images 16–256",
+        options=[
+            Option("g_width", int, 32, "channels of G's last hidden layer; doubled per halving, up to 8×"),
+            Option("d_width", int, 32, "channels of D's first layer; doubled per halving, up to 8×"),
+        ],
+    )

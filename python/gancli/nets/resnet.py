@@ -1,0 +1,168 @@
+"""The residual G and D of SNGAN (Miyato et al. 2018, appendix B; after Gulrajani et al. 2017).
+
+G: a linear layer to 4×4, upsampling residual blocks (BatchNorm, ReLU, nearest ×2, 3×3 conv, BatchNorm,
+ReLU, 3×3 conv, with a 1×1-conv shortcut) to the image size, then BatchNorm, ReLU, 3×3 conv and Tanh.
+D: downsampling residual blocks (ReLU, 3×3 conv, ReLU, 3×3 conv, 2×2 average pooling; the first block
+starts without ReLU) to 4×4, one more block at 4×4, ReLU, global sum pooling and a linear layer. D has no
+BatchNorm at all, so ``no_batchnorm`` costs nothing; add ``--spectral-norm`` for the SNGAN critic. Widths
+halve towards the image (``g_width``, ``d_width`` are the widths next to it). Weights start Xavier-uniform
+with gain √2 inside the residual branches and 1 elsewhere, as in the SNGAN code.
+
+Requirements: ``minibatch_std`` adds the batch's spread as one more channel before D's last block;
+``autoencoder`` makes D the EBGAN cost network: D's blocks encode to 4×4, G-like upsampling blocks decode
+(BatchNorm unless ``no_batchnorm``), and D returns the per-sample reconstruction error.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from itertools import pairwise
+from typing import Any
+
+import torch
+from torch import nn
+
+from gancli.nets.common import (
+    AUTOENCODER,
+    MINIBATCH_STD,
+    NO_BATCHNORM,
+    ArchSpec,
+    MinibatchStd,
+    ReconstructionEnergy,
+    check_requirements,
+)
+from gancli.nets.convolutional import image_levels, level_widths
+from gancli.plugins import Option, hookimpl
+
+
+def conv(c_in: int, c_out: int, kernel: int, gain: float = 1.0) -> nn.Conv2d:
+    layer = nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2)
+    nn.init.xavier_uniform_(layer.weight, gain)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
+def norm(channels: int, batchnorm: bool) -> nn.Module:
+    return nn.BatchNorm2d(channels) if batchnorm else nn.Identity()
+
+
+def shortcut(c_in: int, c_out: int) -> nn.Module:
+    return nn.Identity() if c_in == c_out else conv(c_in, c_out, 1)
+
+
+class UpBlock(nn.Module):
+    """Doubles the resolution."""
+
+    def __init__(self, c_in: int, c_out: int, batchnorm: bool) -> None:
+        super().__init__()
+        self.residual = nn.Sequential(
+            norm(c_in, batchnorm),
+            nn.ReLU(),
+            nn.Upsample(scale_factor=2),
+            conv(c_in, c_out, 3, math.sqrt(2)),
+            norm(c_out, batchnorm),
+            nn.ReLU(),
+            conv(c_out, c_out, 3, math.sqrt(2)),
+        )
+        self.shortcut = nn.Sequential(nn.Upsample(scale_factor=2), shortcut(c_in, c_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.residual(x) + self.shortcut(x)
+
+
+class DownBlock(nn.Module):
+    """Halves the resolution (unless ``downsample`` is off); the block that sees the image starts with
+    its convolution, since a ReLU would discard half of the pixel values."""
+
+    def __init__(self, c_in: int, c_out: int, first: bool = False, downsample: bool = True) -> None:
+        super().__init__()
+        pool = nn.AvgPool2d(2) if downsample else nn.Identity()
+        self.residual = nn.Sequential(
+            *([] if first else [nn.ReLU()]),
+            conv(c_in, c_out, 3, math.sqrt(2)),
+            nn.ReLU(),
+            conv(c_out, c_out, 3, math.sqrt(2)),
+            pool,
+        )
+        self.shortcut = nn.Sequential(shortcut(c_in, c_out), pool)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.residual(x) + self.shortcut(x)
+
+
+def upsampling(widths: list[int], c_in: int, batchnorm: bool) -> list[nn.Module]:
+    """From ``c_in`` channels at 4×4 to ``widths[0]`` at full size: each resolution as wide as D's
+    ``widths`` (image side first) at half of it, so the widths mirror D's."""
+    top_down = [c_in, *widths[-2::-1], widths[0]]
+    return [UpBlock(a, b, batchnorm) for a, b in pairwise(top_down)]
+
+
+def to_image(width: int, channels: int, batchnorm: bool) -> list[nn.Module]:
+    return [norm(width, batchnorm), nn.ReLU(), conv(width, channels, 3)]
+
+
+class Generator(nn.Sequential):
+    def __init__(self, spec: ArchSpec, widths: list[int]) -> None:
+        top = widths[-1]
+        project = nn.Linear(spec.latent_dim, top * 16)
+        nn.init.xavier_uniform_(project.weight)
+        nn.init.zeros_(project.bias)
+        super().__init__(
+            project,
+            nn.Unflatten(1, (top, 4, 4)),
+            *upsampling(widths, top, batchnorm=True),
+            *to_image(widths[0], spec.data_shape[0], batchnorm=True),
+            nn.Tanh(),
+        )
+
+
+class Discriminator(nn.Module):
+    def __init__(self, blocks: list[nn.Module], width: int) -> None:
+        super().__init__()
+        self.blocks = nn.Sequential(*blocks)
+        self.score = nn.Linear(width, 1)
+        nn.init.xavier_uniform_(self.score.weight)
+        nn.init.zeros_(self.score.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = torch.relu(self.blocks(x)).sum(dim=(2, 3))
+        return self.score(features).squeeze(1)
+
+
+def discriminator(spec: ArchSpec, widths: list[int]) -> nn.Module:
+    channels = spec.d_input_shape[0]
+    blocks = [DownBlock(channels, widths[0], first=True)]
+    blocks += [DownBlock(a, b) for a, b in pairwise(widths)]
+    top = widths[-1]
+    if MINIBATCH_STD in spec.requirements:
+        blocks.append(MinibatchStd())
+        top += 1
+    if AUTOENCODER in spec.requirements:
+        batchnorm = NO_BATCHNORM not in spec.requirements
+        decode = [*upsampling(widths, top, batchnorm), *to_image(widths[0], channels, batchnorm)]
+        return ReconstructionEnergy(nn.Sequential(*blocks, *decode))
+    return Discriminator([*blocks, DownBlock(top, widths[-1], downsample=False)], widths[-1])
+
+
+def build(spec: ArchSpec, options: Mapping[str, Any]) -> tuple[nn.Module, nn.Module]:
+    check_requirements("resnet", spec, {NO_BATCHNORM, AUTOENCODER, MINIBATCH_STD})
+    levels = image_levels("resnet", spec)
+    return (
+        Generator(spec, level_widths("resnet", "g_width", options["g_width"], levels)),
+        discriminator(spec, level_widths("resnet", "d_width", options["d_width"], levels)),
+    )
+
+
+@hookimpl
+def register_architectures(register: Any) -> None:
+    register(
+        "resnet",
+        build,
+        "SNGAN residual G (upsampling blocks, BatchNorm) and D (downsampling blocks, sum pooling); "
+        "square power-of-two images 16–256",
+        options=[
+            Option("g_width", int, 64, "channels of G's last block; doubled per halving, up to 8×"),
+            Option("d_width", int, 64, "channels of D's first block; doubled per halving, up to 8×"),
+        ],
+    )
