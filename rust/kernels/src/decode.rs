@@ -1,0 +1,622 @@
+//! Decode images by content, convert them to 1 or 3 channels, resize them to a square and write
+//! them channel-first into one preallocated batch buffer.
+//!
+//! Choices (documented in `docs/kernels.md`):
+//! - alpha is composited over black, the same value `Fit::Pad` pads with;
+//! - 16-bit samples keep their high byte (as libpng's `strip_16` and Pillow do);
+//! - colour to gray uses ITU-R 601-2 luma with Pillow's fixed-point rounding;
+//! - resizing is a Lanczos3 convolution that widens its support when downscaling (antialiased),
+//!   the same filter as Pillow's `Image.LANCZOS`.
+
+use std::borrow::Cow;
+use std::io::Cursor;
+use std::path::Path;
+
+use fast_image_resize::images::{Image, ImageRef};
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use rayon::prelude::*;
+
+use crate::error::{ErrorKind, Failure, ImageError};
+use crate::sniff::{sniff, Format};
+
+/// Default limit on declared width × height: larger images are refused before any allocation.
+pub const DEFAULT_MAX_PIXELS: u64 = 1 << 26;
+
+/// How a non-square image becomes a square.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    /// Scale the short side to the target size and cut the centre square.
+    Crop,
+    /// Scale the long side to the target size and pad the rest with black.
+    Pad,
+}
+
+impl Fit {
+    pub fn parse(name: &str) -> Option<Fit> {
+        match name {
+            "crop" => Some(Fit::Crop),
+            "pad" => Some(Fit::Pad),
+            _ => None,
+        }
+    }
+}
+
+/// What every decoded image becomes.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    /// Output width and height.
+    pub size: u32,
+    /// 1 (gray) or 3 (RGB).
+    pub channels: u8,
+    pub fit: Fit,
+    /// Refuse images whose declared width × height exceeds this.
+    pub max_pixels: u64,
+}
+
+impl Target {
+    /// Bytes of one image in the batch.
+    pub fn image_len(&self) -> usize {
+        self.channels as usize * self.size as usize * self.size as usize
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.size == 0 {
+            return Err("size must be positive".into());
+        }
+        if self.channels != 1 && self.channels != 3 {
+            return Err(format!("channels must be 1 or 3, not {}", self.channels));
+        }
+        Ok(())
+    }
+}
+
+/// An 8-bit image with 1 or 3 interleaved channels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pixels {
+    pub width: u32,
+    pub height: u32,
+    pub channels: u8,
+    pub data: Vec<u8>,
+}
+
+/// A decoded batch: `count` images of `Target::image_len` bytes each, channel-first, plus the
+/// inputs that were skipped (by index) when `skip_bad` was set.
+#[derive(Debug)]
+pub struct Batch {
+    pub data: Vec<u8>,
+    pub count: usize,
+    pub skipped: Vec<(usize, ImageError)>,
+}
+
+/// Decode `bytes` (any supported format, recognised by content) to `channels` (1 or 3) channels.
+pub fn decode_pixels(bytes: &[u8], channels: u8, max_pixels: u64) -> Result<Pixels, Failure> {
+    if bytes.is_empty() {
+        return Err(Failure::new(ErrorKind::Empty, "file is empty"));
+    }
+    let format = sniff(&bytes[..bytes.len().min(crate::sniff::SNIFF_LEN)]).ok_or_else(|| {
+        Failure::new(
+            ErrorKind::NotAnImage,
+            "not a PNG, JPEG, GIF, BMP or WebP image",
+        )
+    })?;
+    match format {
+        Format::Png => decode_png(bytes, channels, max_pixels),
+        Format::Jpeg => decode_jpeg(bytes, channels, max_pixels),
+        Format::Gif | Format::Bmp | Format::WebP => {
+            decode_other(bytes, format, channels, max_pixels)
+        }
+    }
+}
+
+fn check_pixels(width: u64, height: u64, max_pixels: u64) -> Result<(), Failure> {
+    if width == 0 || height == 0 {
+        return Err(Failure::new(
+            ErrorKind::Corrupt,
+            format!("declares an empty {width}x{height} image"),
+        ));
+    }
+    if width.saturating_mul(height) > max_pixels {
+        return Err(Failure::new(
+            ErrorKind::TooLarge,
+            format!("declares {width}x{height} pixels, more than the limit of {max_pixels}"),
+        ));
+    }
+    Ok(())
+}
+
+fn corrupt(what: &str, err: impl std::fmt::Display) -> Failure {
+    Failure::new(ErrorKind::Corrupt, format!("invalid {what}: {err}"))
+}
+
+fn decode_png(bytes: &[u8], channels: u8, max_pixels: u64) -> Result<Pixels, Failure> {
+    let mut decoder = png::Decoder::new(Cursor::new(bytes));
+    let header = decoder.read_header_info().map_err(|e| corrupt("PNG", e))?;
+    check_pixels(header.width as u64, header.height as u64, max_pixels)?;
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().map_err(|e| corrupt("PNG", e))?;
+    let (color, _) = reader.output_color_type();
+    let src_channels = match color {
+        png::ColorType::Grayscale => 1,
+        png::ColorType::GrayscaleAlpha => 2,
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        png::ColorType::Indexed => return Err(corrupt("PNG", "palette was not expanded")),
+    };
+    let size = reader
+        .output_buffer_size()
+        .ok_or_else(|| corrupt("PNG", "image size overflows"))?;
+    let mut buf = vec![0u8; size];
+    let frame = reader.next_frame(&mut buf).map_err(|e| corrupt("PNG", e))?;
+    let (width, height) = (frame.width, frame.height);
+    let row = width as usize * src_channels;
+    if frame.line_size != row {
+        // Pack rows tightly; `EXPAND` + `STRIP_16` yields 8-bit samples so this is rare.
+        let mut packed = Vec::with_capacity(row * height as usize);
+        for line in buf.chunks(frame.line_size).take(height as usize) {
+            packed.extend_from_slice(&line[..row]);
+        }
+        buf = packed;
+    } else {
+        buf.truncate(row * height as usize);
+    }
+    Ok(Pixels {
+        width,
+        height,
+        channels,
+        data: convert_channels(&buf, src_channels, channels),
+    })
+}
+
+fn decode_jpeg(bytes: &[u8], channels: u8, max_pixels: u64) -> Result<Pixels, Failure> {
+    use zune_core::bytestream::ZCursor;
+    use zune_core::colorspace::ColorSpace;
+    use zune_core::options::DecoderOptions;
+
+    let out = if channels == 1 {
+        ColorSpace::Luma
+    } else {
+        ColorSpace::RGB
+    };
+    let options = DecoderOptions::default()
+        .jpeg_set_out_colorspace(out)
+        .set_max_width(usize::MAX)
+        .set_max_height(usize::MAX);
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    decoder.decode_headers().map_err(|e| corrupt("JPEG", e))?;
+    let info = decoder
+        .info()
+        .ok_or_else(|| corrupt("JPEG", "no frame header"))?;
+    check_pixels(info.width as u64, info.height as u64, max_pixels)?;
+    let size = decoder
+        .output_buffer_size()
+        .ok_or_else(|| corrupt("JPEG", "image size overflows"))?;
+    let mut data = vec![0u8; size];
+    decoder
+        .decode_into(&mut data)
+        .map_err(|e| corrupt("JPEG", e))?;
+    let got = decoder.output_colorspace().map(|c| c.num_components());
+    if got != Some(channels as usize) {
+        return Err(corrupt(
+            "JPEG",
+            format!("decoded to {got:?} channels, expected {channels}"),
+        ));
+    }
+    Ok(Pixels {
+        width: info.width as u32,
+        height: info.height as u32,
+        channels,
+        data,
+    })
+}
+
+fn decode_other(
+    bytes: &[u8],
+    format: Format,
+    channels: u8,
+    max_pixels: u64,
+) -> Result<Pixels, Failure> {
+    use image::{ImageDecoder, ImageFormat, ImageReader};
+
+    let (image_format, name) = match format {
+        Format::Gif => (ImageFormat::Gif, "GIF"),
+        Format::Bmp => (ImageFormat::Bmp, "BMP"),
+        _ => (ImageFormat::WebP, "WebP"),
+    };
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), image_format);
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(max_pixels.saturating_mul(8).max(1 << 20));
+    reader.limits(limits);
+    let decoder = reader.into_decoder().map_err(|e| corrupt(name, e))?;
+    let (width, height) = decoder.dimensions();
+    check_pixels(width as u64, height as u64, max_pixels)?;
+    let rgba = image::DynamicImage::from_decoder(decoder)
+        .map_err(|e| corrupt(name, e))?
+        .into_rgba8();
+    Ok(Pixels {
+        width,
+        height,
+        channels,
+        data: convert_channels(rgba.as_raw(), 4, channels),
+    })
+}
+
+/// Pillow's fixed-point ITU-R 601-2 luma (`L = R*299/1000 + G*587/1000 + B*114/1000`).
+#[inline]
+fn luma(r: u8, g: u8, b: u8) -> u8 {
+    ((r as u32 * 19595 + g as u32 * 38470 + b as u32 * 7471 + 0x8000) >> 16) as u8
+}
+
+/// `value` composited over black with `alpha`, rounded.
+#[inline]
+fn over_black(value: u8, alpha: u8) -> u8 {
+    ((value as u32 * alpha as u32 + 127) / 255) as u8
+}
+
+/// Convert interleaved 8-bit pixels from `src` channels (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) to
+/// `dst` channels (1 or 3), compositing alpha over black.
+pub fn convert_channels(data: &[u8], src: usize, dst: u8) -> Vec<u8> {
+    match (src, dst) {
+        (1, 1) | (3, 3) => data.to_vec(),
+        (1, _) => data.iter().flat_map(|&v| [v, v, v]).collect(),
+        (2, 1) => data
+            .chunks_exact(2)
+            .map(|p| over_black(p[0], p[1]))
+            .collect(),
+        (2, _) => data
+            .chunks_exact(2)
+            .flat_map(|p| {
+                let v = over_black(p[0], p[1]);
+                [v, v, v]
+            })
+            .collect(),
+        (3, _) => data
+            .chunks_exact(3)
+            .map(|p| luma(p[0], p[1], p[2]))
+            .collect(),
+        (_, 1) => data
+            .chunks_exact(4)
+            .map(|p| {
+                luma(
+                    over_black(p[0], p[3]),
+                    over_black(p[1], p[3]),
+                    over_black(p[2], p[3]),
+                )
+            })
+            .collect(),
+        _ => data
+            .chunks_exact(4)
+            .flat_map(|p| {
+                [
+                    over_black(p[0], p[3]),
+                    over_black(p[1], p[3]),
+                    over_black(p[2], p[3]),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// Per-thread reusable state: the resizer's buffers and one interleaved output image.
+#[derive(Default)]
+struct Scratch {
+    resizer: Resizer,
+    resized: Vec<u8>,
+}
+
+/// Resize `pixels` to the target square and write it channel-first into `out`
+/// (`target.image_len()` bytes).
+fn fit_into(
+    pixels: &Pixels,
+    target: &Target,
+    out: &mut [u8],
+    scratch: &mut Scratch,
+) -> Result<(), Failure> {
+    let size = target.size;
+    let ch = target.channels as usize;
+    let pixel_type = if ch == 1 {
+        PixelType::U8
+    } else {
+        PixelType::U8x3
+    };
+    let (w, h) = (pixels.width, pixels.height);
+    let src =
+        ImageRef::new(w, h, &pixels.data, pixel_type).map_err(|e| corrupt("image buffer", e))?;
+    let filter = ResizeAlg::Convolution(FilterType::Lanczos3);
+
+    let (rw, rh, options) = match target.fit {
+        Fit::Crop => {
+            let side = w.min(h) as f64;
+            let left = (w as f64 - side) / 2.0;
+            let top = (h as f64 - side) / 2.0;
+            let options = ResizeOptions::new()
+                .resize_alg(filter)
+                .crop(left, top, side, side);
+            (size, size, options)
+        }
+        Fit::Pad => {
+            let long = w.max(h) as u64;
+            let scaled =
+                |v: u32| (((v as u64 * size as u64 * 2 + long) / (2 * long)) as u32).clamp(1, size);
+            (
+                scaled(w),
+                scaled(h),
+                ResizeOptions::new().resize_alg(filter),
+            )
+        }
+    };
+
+    let resized: &[u8] = if (w, h) == (rw, rh) && (target.fit == Fit::Pad || w == h) {
+        &pixels.data
+    } else {
+        scratch.resized.clear();
+        scratch.resized.resize(rw as usize * rh as usize * ch, 0);
+        let mut dst = Image::from_slice_u8(rw, rh, &mut scratch.resized, pixel_type)
+            .map_err(|e| corrupt("resize buffer", e))?;
+        scratch
+            .resizer
+            .resize(&src, &mut dst, &options)
+            .map_err(|e| corrupt("resize", e))?;
+        &scratch.resized
+    };
+
+    let size = size as usize;
+    let (rw, rh) = (rw as usize, rh as usize);
+    let (x0, y0) = ((size - rw) / 2, (size - rh) / 2);
+    if rw != size || rh != size {
+        out.fill(0);
+    }
+    let plane = size * size;
+    for (y, row) in resized.chunks_exact(rw * ch).enumerate() {
+        let base = (y0 + y) * size + x0;
+        if ch == 1 {
+            out[base..base + rw].copy_from_slice(row);
+        } else {
+            let (r, rest) = out.split_at_mut(plane);
+            let (g, b) = rest.split_at_mut(plane);
+            let (r, g, b) = (
+                &mut r[base..base + rw],
+                &mut g[base..base + rw],
+                &mut b[base..base + rw],
+            );
+            for (x, p) in row.chunks_exact(3).enumerate() {
+                r[x] = p[0];
+                g[x] = p[1];
+                b[x] = p[2];
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Decode, convert and fit one encoded image into `out`.
+pub fn decode_into(bytes: &[u8], target: &Target, out: &mut [u8]) -> Result<(), Failure> {
+    let pixels = decode_pixels(bytes, target.channels, target.max_pixels)?;
+    fit_into(&pixels, target, out, &mut Scratch::default())
+}
+
+/// Why a batch could not be decoded: bad arguments, or the first bad image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchError {
+    Invalid(String),
+    Image(ImageError),
+}
+
+impl std::fmt::Display for BatchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BatchError::Invalid(message) => f.write_str(message),
+            BatchError::Image(err) => err.fmt(f),
+        }
+    }
+}
+
+/// Decode `count` inputs in parallel into one batch. `load(i)` yields the bytes of input `i` and
+/// `name(i)` its name for errors. Without `skip_bad` the first failing input (lowest index) is
+/// returned as the error; with it, failures are listed and the batch compacted.
+pub fn decode_batch<'a, L, N>(
+    count: usize,
+    load: L,
+    name: N,
+    target: &Target,
+    skip_bad: bool,
+) -> Result<Batch, BatchError>
+where
+    L: Fn(usize) -> Result<Cow<'a, [u8]>, Failure> + Sync,
+    N: Fn(usize) -> String + Sync,
+{
+    target.validate().map_err(BatchError::Invalid)?;
+    let len = target.image_len();
+    let total = count
+        .checked_mul(len)
+        .ok_or_else(|| BatchError::Invalid("batch size overflows".into()))?;
+    let mut data = vec![0u8; total];
+    let results: Vec<Result<(), Failure>> = data
+        .par_chunks_mut(len.max(1))
+        .enumerate()
+        .map_init(Scratch::default, |scratch, (i, out)| {
+            let bytes = load(i)?;
+            let pixels = decode_pixels(&bytes, target.channels, target.max_pixels)?;
+            drop(bytes);
+            fit_into(&pixels, target, out, scratch)
+        })
+        .collect();
+
+    let mut skipped = Vec::new();
+    let mut kept = 0;
+    for (i, result) in results.into_iter().enumerate() {
+        match result {
+            Ok(()) => {
+                if kept != i {
+                    data.copy_within(i * len..(i + 1) * len, kept * len);
+                }
+                kept += 1;
+            }
+            Err(failure) => {
+                let err = ImageError::new(name(i), failure);
+                if !skip_bad {
+                    return Err(BatchError::Image(err));
+                }
+                skipped.push((i, err));
+            }
+        }
+    }
+    data.truncate(kept * len);
+    Ok(Batch {
+        data,
+        count: kept,
+        skipped,
+    })
+}
+
+/// Read a whole file, mapping errors to a [`Failure`].
+pub fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| Failure::new(ErrorKind::Io, format!("cannot read: {e}")))
+}
+
+/// Decode image files into one batch (see [`decode_batch`]).
+pub fn decode_files(
+    paths: &[std::path::PathBuf],
+    target: &Target,
+    skip_bad: bool,
+) -> Result<Batch, BatchError> {
+    decode_batch(
+        paths.len(),
+        |i| read_file(&paths[i]).map(Cow::Owned),
+        |i| paths[i].display().to_string(),
+        target,
+        skip_bad,
+    )
+}
+
+/// Decode in-memory encoded images (e.g. zip members) into one batch (see [`decode_batch`]).
+pub fn decode_blobs(
+    blobs: &[&[u8]],
+    names: &[String],
+    target: &Target,
+    skip_bad: bool,
+) -> Result<Batch, BatchError> {
+    if blobs.len() != names.len() {
+        return Err(BatchError::Invalid(format!(
+            "{} blobs but {} names",
+            blobs.len(),
+            names.len()
+        )));
+    }
+    decode_batch(
+        blobs.len(),
+        |i| Ok(Cow::Borrowed(blobs[i])),
+        |i| names[i].clone(),
+        target,
+        skip_bad,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png_bytes(width: u32, height: u32, color: png::ColorType, data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut encoder = png::Encoder::new(&mut out, width, height);
+        encoder.set_color(color);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().unwrap();
+        writer.write_image_data(data).unwrap();
+        writer.finish().unwrap();
+        out
+    }
+
+    fn target(size: u32, channels: u8, fit: Fit) -> Target {
+        Target {
+            size,
+            channels,
+            fit,
+            max_pixels: DEFAULT_MAX_PIXELS,
+        }
+    }
+
+    #[test]
+    fn png_rgb_same_size_is_exact_and_channel_first() {
+        let data: Vec<u8> = (0..2 * 2 * 3).map(|v| v as u8 * 10).collect();
+        let bytes = png_bytes(2, 2, png::ColorType::Rgb, &data);
+        let mut out = vec![0; 12];
+        decode_into(&bytes, &target(2, 3, Fit::Crop), &mut out).unwrap();
+        assert_eq!(out, vec![0, 30, 60, 90, 10, 40, 70, 100, 20, 50, 80, 110]);
+    }
+
+    #[test]
+    fn rgba_is_composited_over_black() {
+        let bytes = png_bytes(1, 1, png::ColorType::Rgba, &[200, 100, 50, 128]);
+        let mut out = vec![0; 3];
+        decode_into(&bytes, &target(1, 3, Fit::Crop), &mut out).unwrap();
+        assert_eq!(out, vec![100, 50, 25]);
+    }
+
+    #[test]
+    fn gray_converts_to_rgb_and_rgb_to_luma() {
+        assert_eq!(convert_channels(&[7, 9], 1, 3), vec![7, 7, 7, 9, 9, 9]);
+        assert_eq!(
+            convert_channels(&[255, 255, 255, 0, 0, 0], 3, 1),
+            vec![255, 0]
+        );
+        assert_eq!(
+            convert_channels(&[10, 20, 30], 3, 1),
+            vec![luma(10, 20, 30)]
+        );
+    }
+
+    #[test]
+    fn pad_keeps_aspect_and_pads_with_black() {
+        let bytes = png_bytes(4, 2, png::ColorType::Grayscale, &[200; 8]);
+        let mut out = vec![7; 16];
+        decode_into(&bytes, &target(4, 1, Fit::Pad), &mut out).unwrap();
+        assert_eq!(&out[..4], &[0; 4]);
+        assert_eq!(&out[4..12], &[200; 8]);
+        assert_eq!(&out[12..], &[0; 4]);
+    }
+
+    #[test]
+    fn crop_of_uniform_image_stays_uniform() {
+        let bytes = png_bytes(30, 20, png::ColorType::Rgb, &[77; 30 * 20 * 3]);
+        let mut out = vec![0; 3 * 8 * 8];
+        decode_into(&bytes, &target(8, 3, Fit::Crop), &mut out).unwrap();
+        assert!(out.iter().all(|&v| v == 77));
+    }
+
+    #[test]
+    fn bad_inputs_fail_with_a_kind() {
+        let t = target(4, 3, Fit::Crop);
+        let mut out = vec![0; t.image_len()];
+        let kind = |b: &[u8]| decode_into(b, &t, &mut out.clone()).unwrap_err().kind;
+        assert_eq!(kind(b""), ErrorKind::Empty);
+        assert_eq!(kind(b"just some text"), ErrorKind::NotAnImage);
+        let good = png_bytes(4, 4, png::ColorType::Rgb, &[1; 48]);
+        assert_eq!(kind(&good[..good.len() - 20]), ErrorKind::Corrupt);
+        let mut bomb = png_bytes(1, 1, png::ColorType::Rgb, &[1; 3]);
+        // IHDR width and height at bytes 16..24 (CRC is not checked before the size check).
+        bomb[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+        bomb[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+        assert!(matches!(
+            kind(&bomb),
+            ErrorKind::TooLarge | ErrorKind::Corrupt
+        ));
+        assert!(decode_into(&good, &t, &mut out).is_ok());
+    }
+
+    #[test]
+    fn batch_skips_and_compacts() {
+        let a = png_bytes(2, 2, png::ColorType::Grayscale, &[1; 4]);
+        let b = png_bytes(2, 2, png::ColorType::Grayscale, &[2; 4]);
+        let blobs: Vec<&[u8]> = vec![&a, b"nope", &b];
+        let names: Vec<String> = ["a", "bad", "b"].iter().map(|s| s.to_string()).collect();
+        let t = target(2, 1, Fit::Crop);
+        let err = decode_blobs(&blobs, &names, &t, false).unwrap_err();
+        assert!(err.to_string().starts_with("bad: "), "{err}");
+        let batch = decode_blobs(&blobs, &names, &t, true).unwrap();
+        assert_eq!(batch.count, 2);
+        assert_eq!(batch.data, vec![1, 1, 1, 1, 2, 2, 2, 2]);
+        assert_eq!(batch.skipped.len(), 1);
+        assert_eq!(batch.skipped[0].0, 1);
+        assert_eq!(batch.skipped[0].1.kind, ErrorKind::NotAnImage);
+    }
+}

@@ -1,0 +1,66 @@
+//! Recognise image formats by their first bytes, never by file extension.
+
+/// Formats we decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Png,
+    Jpeg,
+    Gif,
+    Bmp,
+    WebP,
+}
+
+/// How many leading bytes [`sniff`] needs to decide.
+pub const SNIFF_LEN: usize = 18;
+
+/// The format announced by `head` (the file's first bytes), if any.
+pub fn sniff(head: &[u8]) -> Option<Format> {
+    if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(Format::Png)
+    } else if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(Format::Jpeg)
+    } else if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") {
+        Some(Format::Gif)
+    } else if head.len() >= 12 && head.starts_with(b"RIFF") && &head[8..12] == b"WEBP" {
+        Some(Format::WebP)
+    } else if is_bmp(head) {
+        Some(Format::Bmp)
+    } else {
+        None
+    }
+}
+
+/// "BM" alone is too weak a signature (text files start with it), so also require a known
+/// DIB header size.
+fn is_bmp(head: &[u8]) -> bool {
+    if head.len() < 18 || !head.starts_with(b"BM") {
+        return false;
+    }
+    let dib = u32::from_le_bytes([head[14], head[15], head[16], head[17]]);
+    matches!(dib, 12 | 16 | 40 | 52 | 56 | 64 | 108 | 124)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_signatures() {
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n...."), Some(Format::Png));
+        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some(Format::Jpeg));
+        assert_eq!(sniff(b"GIF89a......"), Some(Format::Gif));
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some(Format::WebP));
+        let mut bmp = b"BM".to_vec();
+        bmp.extend_from_slice(&[0; 12]);
+        bmp.extend_from_slice(&40u32.to_le_bytes());
+        assert_eq!(sniff(&bmp), Some(Format::Bmp));
+    }
+
+    #[test]
+    fn rejects_text_and_short_input() {
+        assert_eq!(sniff(b"BMW is a car brand, not a bitmap"), None);
+        assert_eq!(sniff(b"hello"), None);
+        assert_eq!(sniff(b""), None);
+        assert_eq!(sniff(b"\x89PN"), None);
+    }
+}

@@ -1,0 +1,371 @@
+//! `gancli._native`: PyO3 bindings over `gancli-kernels`.
+//!
+//! Each function converts its arguments, releases the GIL (`Python::detach`) for the work and
+//! maps errors to Python exceptions. `gancli.kernels` is the documented Python face of this
+//! module; nothing else imports it.
+
+use std::path::PathBuf;
+
+use gancli_kernels::augment::AugmentParams;
+use gancli_kernels::decode::{self, BatchError, Fit, Target};
+use gancli_kernels::encode::{self, Compression, Samples};
+use numpy::ndarray::Array4;
+use numpy::{
+    IntoPyArray, PyArray4, PyArrayMethods, PyReadonlyArray4, PyReadonlyArrayDyn,
+    PyUntypedArrayMethods,
+};
+use pyo3::create_exception;
+use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+create_exception!(
+    _native,
+    ImageError,
+    PyValueError,
+    "An image could not be read or decoded; the message starts with the file's path."
+);
+
+type Decoded<'py> = (Bound<'py, PyArray4<u8>>, Vec<(String, String)>);
+
+fn target(size: u32, channels: u8, fit: &str, max_pixels: u64) -> PyResult<Target> {
+    let fit = Fit::parse(fit).ok_or_else(|| {
+        PyValueError::new_err(format!("fit must be 'crop' or 'pad', not {fit:?}"))
+    })?;
+    if size == 0 {
+        return Err(PyValueError::new_err("size must be positive"));
+    }
+    if channels != 1 && channels != 3 {
+        return Err(PyValueError::new_err(format!(
+            "channels must be 1 or 3, not {channels}"
+        )));
+    }
+    Ok(Target {
+        size,
+        channels,
+        fit,
+        max_pixels,
+    })
+}
+
+fn threads_err(message: String) -> PyErr {
+    PyValueError::new_err(message)
+}
+
+fn batch_to_python<'py>(
+    py: Python<'py>,
+    result: Result<decode::Batch, BatchError>,
+    target: &Target,
+) -> PyResult<Decoded<'py>> {
+    let batch = result.map_err(|e| match e {
+        BatchError::Invalid(message) => PyValueError::new_err(message),
+        BatchError::Image(err) => ImageError::new_err(err.to_string()),
+    })?;
+    let s = target.size as usize;
+    let shape = (batch.count, target.channels as usize, s, s);
+    let array = Array4::from_shape_vec(shape, batch.data)
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let skipped = batch
+        .skipped
+        .into_iter()
+        .map(|(_, err)| (err.path.clone(), err.reason()))
+        .collect();
+    Ok((array.into_pyarray(py), skipped))
+}
+
+/// Decode image files into a (N, C, size, size) uint8 array; returns (array, skipped).
+#[pyfunction]
+#[pyo3(signature = (paths, size, channels, fit, skip_bad, threads, max_pixels))]
+#[allow(clippy::too_many_arguments)]
+fn decode_paths<'py>(
+    py: Python<'py>,
+    paths: Vec<PathBuf>,
+    size: u32,
+    channels: u8,
+    fit: &str,
+    skip_bad: bool,
+    threads: Option<usize>,
+    max_pixels: u64,
+) -> PyResult<Decoded<'py>> {
+    let target = target(size, channels, fit, max_pixels)?;
+    let result = py
+        .detach(|| {
+            gancli_kernels::with_threads(threads, || {
+                decode::decode_files(&paths, &target, skip_bad)
+            })
+        })
+        .map_err(threads_err)?;
+    batch_to_python(py, result, &target)
+}
+
+/// Decode in-memory encoded images (named for errors) into a (N, C, size, size) uint8 array.
+#[pyfunction]
+#[pyo3(signature = (blobs, names, size, channels, fit, skip_bad, threads, max_pixels))]
+#[allow(clippy::too_many_arguments)]
+fn decode_blobs<'py>(
+    py: Python<'py>,
+    blobs: Vec<Bound<'py, PyBytes>>,
+    names: Vec<String>,
+    size: u32,
+    channels: u8,
+    fit: &str,
+    skip_bad: bool,
+    threads: Option<usize>,
+    max_pixels: u64,
+) -> PyResult<Decoded<'py>> {
+    let target = target(size, channels, fit, max_pixels)?;
+    let slices: Vec<&[u8]> = blobs.iter().map(|b| b.as_bytes()).collect();
+    let result = py
+        .detach(|| {
+            gancli_kernels::with_threads(threads, || {
+                decode::decode_blobs(&slices, &names, &target, skip_bad)
+            })
+        })
+        .map_err(threads_err)?;
+    batch_to_python(py, result, &target)
+}
+
+/// Decode one encoded image to an (H, W, C) uint8 array at its own size.
+#[pyfunction]
+#[pyo3(signature = (blob, name, channels, max_pixels))]
+fn decode_image<'py>(
+    py: Python<'py>,
+    blob: &Bound<'py, PyBytes>,
+    name: &str,
+    channels: u8,
+    max_pixels: u64,
+) -> PyResult<Bound<'py, numpy::PyArray3<u8>>> {
+    if channels != 1 && channels != 3 {
+        return Err(PyValueError::new_err(format!(
+            "channels must be 1 or 3, not {channels}"
+        )));
+    }
+    let bytes = blob.as_bytes();
+    let pixels = py
+        .detach(|| decode::decode_pixels(bytes, channels, max_pixels))
+        .map_err(|f| ImageError::new_err(gancli_kernels::ImageError::new(name, f).to_string()))?;
+    let shape = (
+        pixels.height as usize,
+        pixels.width as usize,
+        channels as usize,
+    );
+    let array = numpy::ndarray::Array3::from_shape_vec(shape, pixels.data)
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(array.into_pyarray(py))
+}
+
+/// Image files under `root` recognised by content, sorted, hidden entries skipped.
+#[pyfunction]
+fn find_images(py: Python<'_>, root: PathBuf) -> PyResult<Vec<PathBuf>> {
+    py.detach(|| gancli_kernels::find::find_images(&root))
+        .map_err(|e| PyOSError::new_err(format!("{}: cannot scan: {e}", root.display())))
+}
+
+/// Augment a contiguous (N, C, H, W) uint8 batch; returns a new array.
+#[pyfunction]
+#[pyo3(signature = (batch, seed, threads, flip_p, translate_p, translate, translate_reflect, cutout_p, cutout,
+                    brightness_p, brightness, contrast_p, contrast, saturation_p, saturation))]
+#[allow(clippy::too_many_arguments)]
+fn augment<'py>(
+    py: Python<'py>,
+    batch: PyReadonlyArray4<'py, u8>,
+    seed: u64,
+    threads: Option<usize>,
+    flip_p: f32,
+    translate_p: f32,
+    translate: f32,
+    translate_reflect: bool,
+    cutout_p: f32,
+    cutout: f32,
+    brightness_p: f32,
+    brightness: f32,
+    contrast_p: f32,
+    contrast: f32,
+    saturation_p: f32,
+    saturation: f32,
+) -> PyResult<Bound<'py, PyArray4<u8>>> {
+    let params = AugmentParams {
+        flip_p,
+        translate_p,
+        translate,
+        translate_reflect,
+        cutout_p,
+        cutout,
+        brightness_p,
+        brightness,
+        contrast_p,
+        contrast,
+        saturation_p,
+        saturation,
+    };
+    let dims = batch.shape();
+    let shape = [dims[0], dims[1], dims[2], dims[3]];
+    let input = batch
+        .as_slice()
+        .map_err(|_| PyValueError::new_err("batch must be C-contiguous"))?;
+    let out = py
+        .detach(|| {
+            gancli_kernels::with_threads(threads, || {
+                gancli_kernels::augment::augment(input, shape, &params, seed)
+            })
+        })
+        .map_err(threads_err)?
+        .map_err(PyValueError::new_err)?;
+    let array = Array4::from_shape_vec((shape[0], shape[1], shape[2], shape[3]), out)
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(array.into_pyarray(py))
+}
+
+fn compression(name: &str) -> PyResult<Compression> {
+    Compression::parse(name).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "compression must be 'fast', 'default' or 'best', not {name:?}"
+        ))
+    })
+}
+
+/// Tile a contiguous (N, C, H, W) float32 ([-1, 1]) or uint8 batch like make_grid and encode it as PNG.
+#[pyfunction]
+#[pyo3(signature = (batch, nrow, padding, pad_value, compression))]
+fn encode_grid_png<'py>(
+    py: Python<'py>,
+    batch: &Bound<'py, PyAny>,
+    nrow: usize,
+    padding: usize,
+    pad_value: u8,
+    compression: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let level = self::compression(compression)?;
+    let not_contiguous = |_| PyValueError::new_err("batch must be C-contiguous");
+    let encode = |samples: Samples<'_>, shape: [usize; 4]| {
+        py.detach(|| {
+            let grid = encode::make_grid(samples, shape, nrow, padding, pad_value)?;
+            encode::encode_png(&grid.data, grid.width, grid.height, grid.channels, level)
+        })
+        .map_err(PyValueError::new_err)
+    };
+    let shape4 = |s: &[usize]| -> PyResult<[usize; 4]> {
+        match s {
+            [n, c, h, w] => Ok([*n, *c, *h, *w]),
+            _ => Err(PyValueError::new_err(format!(
+                "batch must be (N, C, H, W), got shape {s:?}"
+            ))),
+        }
+    };
+    let png = if let Ok(array) = batch.cast::<numpy::PyArrayDyn<f32>>() {
+        let readonly = array.readonly();
+        let shape = shape4(readonly.shape())?;
+        encode(
+            Samples::F32(readonly.as_slice().map_err(not_contiguous)?),
+            shape,
+        )?
+    } else if let Ok(array) = batch.cast::<numpy::PyArrayDyn<u8>>() {
+        let readonly = array.readonly();
+        let shape = shape4(readonly.shape())?;
+        encode(
+            Samples::U8(readonly.as_slice().map_err(not_contiguous)?),
+            shape,
+        )?
+    } else {
+        return Err(PyValueError::new_err(
+            "batch must be a float32 or uint8 numpy array",
+        ));
+    };
+    Ok(PyBytes::new(py, &png))
+}
+
+fn hwc(shape: &[usize]) -> PyResult<(u32, u32, u8)> {
+    let (h, w, c) = match shape {
+        [h, w] => (*h, *w, 1),
+        [h, w, c] => (*h, *w, *c),
+        _ => {
+            return Err(PyValueError::new_err(format!(
+                "image must be (H, W) or (H, W, C), got shape {shape:?}"
+            )))
+        }
+    };
+    let too_big = |_| PyValueError::new_err(format!("image shape {shape:?} is too large"));
+    Ok((
+        u32::try_from(w).map_err(too_big)?,
+        u32::try_from(h).map_err(too_big)?,
+        u8::try_from(c)
+            .map_err(|_| PyValueError::new_err(format!("cannot encode {c} channels")))?,
+    ))
+}
+
+/// Encode one contiguous (H, W) or (H, W, C) uint8 image as PNG.
+#[pyfunction]
+#[pyo3(signature = (image, compression))]
+fn encode_png<'py>(
+    py: Python<'py>,
+    image: PyReadonlyArrayDyn<'py, u8>,
+    compression: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let level = self::compression(compression)?;
+    let (w, h, c) = hwc(image.shape())?;
+    let data = image
+        .as_slice()
+        .map_err(|_| PyValueError::new_err("image must be C-contiguous"))?;
+    let png = py
+        .detach(|| encode::encode_png(data, w, h, c, level))
+        .map_err(PyValueError::new_err)?;
+    Ok(PyBytes::new(py, &png))
+}
+
+/// Encode equally shaped contiguous (H, W, C) uint8 frames as a looping APNG.
+#[pyfunction]
+#[pyo3(signature = (frames, delay_ms))]
+fn encode_apng<'py>(
+    py: Python<'py>,
+    frames: Vec<PyReadonlyArrayDyn<'py, u8>>,
+    delay_ms: u16,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let first = frames
+        .first()
+        .ok_or_else(|| PyValueError::new_err("an animation needs at least one frame"))?;
+    let (w, h, c) = hwc(first.shape())?;
+    let mut slices = Vec::with_capacity(frames.len());
+    for (i, frame) in frames.iter().enumerate() {
+        if hwc(frame.shape())? != (w, h, c) {
+            return Err(PyValueError::new_err(format!(
+                "frame {i} has shape {:?}, frame 0 has {:?}",
+                frame.shape(),
+                first.shape()
+            )));
+        }
+        slices.push(
+            frame
+                .as_slice()
+                .map_err(|_| PyValueError::new_err("frames must be C-contiguous"))?,
+        );
+    }
+    let png = py
+        .detach(|| encode::encode_apng(&slices, w, h, c, delay_ms))
+        .map_err(PyValueError::new_err)?;
+    Ok(PyBytes::new(py, &png))
+}
+
+/// XXH3-64 of a contiguous uint8 array (any shape; a numpy.memmap works and is read in place).
+#[pyfunction]
+fn xxh3_64(py: Python<'_>, data: PyReadonlyArrayDyn<'_, u8>) -> PyResult<u64> {
+    let bytes = data
+        .as_slice()
+        .map_err(|_| PyValueError::new_err("data must be C-contiguous"))?;
+    Ok(py.detach(|| gancli_kernels::checksum::xxh3_64(bytes)))
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("ImageError", m.py().get_type::<ImageError>())?;
+    m.add("DEFAULT_MAX_PIXELS", decode::DEFAULT_MAX_PIXELS)?;
+    m.add_function(wrap_pyfunction!(decode_paths, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_blobs, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_image, m)?)?;
+    m.add_function(wrap_pyfunction!(find_images, m)?)?;
+    m.add_function(wrap_pyfunction!(augment, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_grid_png, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_png, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_apng, m)?)?;
+    m.add_function(wrap_pyfunction!(xxh3_64, m)?)?;
+    Ok(())
+}
