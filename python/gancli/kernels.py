@@ -1,0 +1,460 @@
+"""The typed Python face of the Rust kernels in ``gancli._native``.
+
+Decoding a folder of images, augmenting batches and writing sample grids run on every training step
+or epoch, so they live in Rust (parallel, GIL released). This module is the only one that imports
+``_native``: it validates arguments, documents behaviour and owns the packed-dataset file format.
+See ``docs/kernels.md`` for the choices (filters, alpha, formats) and benchmark figures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import struct
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from gancli import _native
+
+ImageError = _native.ImageError
+"""Raised when an image cannot be read or decoded; a ``ValueError`` whose message starts with the path."""
+
+DEFAULT_MAX_PIXELS: int = _native.DEFAULT_MAX_PIXELS
+"""Images declaring more pixels (width × height) than this are refused before any allocation."""
+
+FITS = ("crop", "pad")
+COMPRESSIONS = ("fast", "default", "best")
+
+PathLike = str | os.PathLike[str]
+
+
+# --------------------------------------------------------------------------------------------- decoding
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodedImages:
+    """A decoded batch and the inputs left out of it."""
+
+    images: np.ndarray
+    """uint8 array of shape (N, C, size, size)."""
+    skipped: list[tuple[str, str]]
+    """(path or name, reason) of each input skipped with ``skip_bad=True``, in input order."""
+
+
+def _check_decode_args(size: int, channels: int, fit: str) -> None:
+    if size <= 0:
+        raise ValueError(f"size must be positive, not {size}")
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, not {channels}")
+    if fit not in FITS:
+        raise ValueError(f"fit must be one of {FITS}, not {fit!r}")
+
+
+def decode_images(
+    paths: Sequence[PathLike],
+    size: int,
+    channels: int,
+    *,
+    fit: str = "crop",
+    skip_bad: bool = False,
+    threads: int | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> DecodedImages:
+    """Decode image files (PNG, JPEG, GIF, BMP, WebP, recognised by content) into one square batch.
+
+    Each image is converted to ``channels`` (1 gray or 3 RGB; alpha composited over black), resized with
+    an antialiased Lanczos3 filter so its short side is ``size`` and centre-cropped (``fit="crop"``), or
+    so its long side is ``size`` and padded with black (``fit="pad"``). Images are decoded in parallel
+    on ``threads`` threads (default: all cores). A bad file raises :class:`ImageError` naming it, or,
+    with ``skip_bad``, is left out and listed in ``skipped``.
+    """
+    _check_decode_args(size, channels, fit)
+    images, skipped = _native.decode_paths(
+        [os.fspath(p) for p in paths], size, channels, fit, skip_bad, threads, max_pixels
+    )
+    return DecodedImages(images=images, skipped=skipped)
+
+
+def decode_image_bytes(
+    blobs: Sequence[bytes],
+    names: Sequence[str],
+    size: int,
+    channels: int,
+    *,
+    fit: str = "crop",
+    skip_bad: bool = False,
+    threads: int | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> DecodedImages:
+    """Like :func:`decode_images` for encoded images already in memory (e.g. zip members).
+
+    ``names`` label the blobs in errors and in ``skipped``.
+    """
+    _check_decode_args(size, channels, fit)
+    if len(blobs) != len(names):
+        raise ValueError(f"{len(blobs)} blobs but {len(names)} names")
+    images, skipped = _native.decode_blobs(
+        [bytes(b) for b in blobs], list(names), size, channels, fit, skip_bad, threads, max_pixels
+    )
+    return DecodedImages(images=images, skipped=skipped)
+
+
+def decode_image(
+    data: bytes, *, name: str = "<bytes>", channels: int = 3, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> np.ndarray:
+    """Decode one encoded image at its own size to a uint8 (H, W, channels) array."""
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, not {channels}")
+    return _native.decode_image(bytes(data), name, channels, max_pixels)
+
+
+def find_images(root: PathLike) -> list[Path]:
+    """Image files under ``root``, recursively and sorted; hidden files and directories are skipped.
+
+    Files are recognised by their first bytes, not their extension, so a PNG named ``.jpg`` is found and
+    a text file named ``.png`` is not. Symlinked directories are not followed.
+    """
+    return [Path(p) for p in _native.find_images(os.fspath(root))]
+
+
+# ----------------------------------------------------------------------------------------- augmentation
+
+_DEFAULTS: dict[str, tuple[float, float]] = {
+    # op: (default magnitude, default probability)
+    "flip": (0.0, 0.5),
+    "translate": (0.125, 1.0),
+    "cutout": (0.5, 1.0),
+    "brightness": (0.2, 1.0),
+    "contrast": (0.2, 1.0),
+    "saturation": (0.2, 1.0),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class AugmentSpec:
+    """Probability and magnitude of each augmentation op; a probability of 0 disables the op.
+
+    Build one with :meth:`parse` from a string such as
+    ``"flip,translate=0.125,cutout=0.5,brightness=0.2,contrast=0.2,saturation=0.2"``.
+    """
+
+    flip_p: float = 0.0
+    translate_p: float = 0.0
+    translate: float = 0.0
+    """Largest shift as a fraction of the side (integer pixels)."""
+    translate_reflect: bool = False
+    """Fill the uncovered border by reflection instead of zeros."""
+    cutout_p: float = 0.0
+    cutout: float = 0.0
+    """Side of the zeroed square as a fraction of the image side."""
+    brightness_p: float = 0.0
+    brightness: float = 0.0
+    """Values are multiplied by a factor drawn from [1 - b, 1 + b]."""
+    contrast_p: float = 0.0
+    contrast: float = 0.0
+    """Values are blended with the image's mean gray by a factor drawn from [1 - c, 1 + c]."""
+    saturation_p: float = 0.0
+    saturation: float = 0.0
+    """Pixels are blended with their gray by a factor drawn from [1 - s, 1 + s]; RGB only."""
+
+    @classmethod
+    def parse(cls, spec: str) -> AugmentSpec:
+        """Parse ``"op[=magnitude][:reflect][@probability],..."``.
+
+        Ops: ``flip``, ``translate`` (``:reflect`` or ``:zero`` padding, zero by default), ``cutout``,
+        ``brightness``, ``contrast``, ``saturation``. Defaults: ``flip@0.5``, ``translate=0.125@1``,
+        ``cutout=0.5@1``, ``brightness=0.2@1``, ``contrast=0.2@1``, ``saturation=0.2@1``. An empty
+        string disables everything. Raises ``ValueError`` naming the bad item.
+        """
+        fields: dict[str, float | bool] = {}
+        for raw in spec.split(","):
+            item = raw.strip()
+            if not item:
+                continue
+            body, _, prob_text = item.partition("@")
+            name, has_value, value_text = body.partition("=")
+            name = name.strip()
+            if name not in _DEFAULTS:
+                raise ValueError(f"unknown augmentation {item!r}; known: {', '.join(_DEFAULTS)}")
+            if f"{name}_p" in fields:
+                raise ValueError(f"augmentation {name!r} given twice in {spec!r}")
+            magnitude, prob = _DEFAULTS[name]
+            value_text, _, mode = value_text.partition(":")
+            if mode and name != "translate":
+                raise ValueError(f"bad augmentation {item!r}: only translate takes a ':reflect' mode")
+            if mode not in ("", "zero", "reflect"):
+                raise ValueError(f"bad augmentation {item!r}: padding must be 'zero' or 'reflect'")
+            try:
+                if has_value:
+                    if name == "flip":
+                        raise ValueError("flip takes no magnitude")
+                    magnitude = float(value_text)
+                if prob_text:
+                    prob = float(prob_text)
+            except ValueError as err:
+                raise ValueError(f"bad augmentation {item!r}: {err}") from None
+            if not 0.0 <= prob <= 1.0:
+                raise ValueError(f"bad augmentation {item!r}: probability must be in [0, 1]")
+            upper = 1.0 if name in ("translate", "cutout") else float("inf")
+            if not 0.0 <= magnitude <= upper:
+                raise ValueError(f"bad augmentation {item!r}: magnitude must be in [0, {upper}]")
+            fields[f"{name}_p"] = prob
+            if name != "flip":
+                fields[name] = magnitude
+            if name == "translate":
+                fields["translate_reflect"] = mode == "reflect"
+        return cls(**fields)  # type: ignore[arg-type]
+
+    def __str__(self) -> str:
+        """The canonical spec string, which :meth:`parse` reads back to an equal spec."""
+        items = []
+        for name in _DEFAULTS:
+            prob = getattr(self, f"{name}_p")
+            if prob <= 0.0:
+                continue
+            value = "" if name == "flip" else f"={getattr(self, name):g}"
+            mode = ":reflect" if name == "translate" and self.translate_reflect else ""
+            items.append(f"{name}{value}{mode}@{prob:g}")
+        return ",".join(items)
+
+
+def augment(
+    batch: np.ndarray, spec: str | AugmentSpec, seed: int, *, threads: int | None = None
+) -> np.ndarray:
+    """Augment a uint8 (N, C, H, W) batch; returns a new array of the same shape.
+
+    Order: flip, translate, brightness, contrast, saturation, cutout. Each image's random choices
+    come from a generator seeded by ``(seed, index)``, so the result depends only on the seed, the
+    spec and the input — not on the thread count.
+    """
+    parsed = AugmentSpec.parse(spec) if isinstance(spec, str) else spec
+    array = np.ascontiguousarray(batch)
+    if array.dtype != np.uint8 or array.ndim != 4:
+        raise ValueError(f"batch must be uint8 (N, C, H, W), got {array.dtype} with shape {array.shape}")
+    p = parsed
+    return _native.augment(
+        array,
+        seed % 2**64,
+        threads,
+        p.flip_p,
+        p.translate_p,
+        p.translate,
+        p.translate_reflect,
+        p.cutout_p,
+        p.cutout,
+        p.brightness_p,
+        p.brightness,
+        p.contrast_p,
+        p.contrast,
+        p.saturation_p,
+        p.saturation,
+    )
+
+
+# ----------------------------------------------------------------------------------------- PNG encoding
+
+
+def _check_compression(compression: str) -> None:
+    if compression not in COMPRESSIONS:
+        raise ValueError(f"compression must be one of {COMPRESSIONS}, not {compression!r}")
+
+
+def encode_grid_png(
+    batch: np.ndarray,
+    nrow: int = 8,
+    padding: int = 2,
+    pad_value: int = 0,
+    compression: str = "fast",
+) -> bytes:
+    """Tile a (N, C, H, W) batch into a PNG laid out like ``torchvision.utils.make_grid``.
+
+    Floats are taken to be in [-1, 1] and mapped like ``make_grid(normalize=True, value_range=(-1, 1))``
+    followed by ``save_image`` (clamp, ``(x + 1) / 2 * 255``, rounded); uint8 is used as is. ``C`` is 1
+    (saved as gray) or 3. ``pad_value`` is the byte (0–255) of the padding. ``compression`` is
+    ``"fast"`` (fdeflate), ``"default"`` or ``"best"``.
+    """
+    _check_compression(compression)
+    if nrow <= 0 or padding < 0 or not 0 <= pad_value <= 255:
+        raise ValueError(f"need nrow > 0, padding >= 0, 0 <= pad_value <= 255; got {nrow}, {padding}, {pad_value}")
+    array = np.asarray(batch)
+    if np.issubdtype(array.dtype, np.floating):
+        array = np.ascontiguousarray(array, dtype=np.float32)
+    elif array.dtype == np.uint8:
+        array = np.ascontiguousarray(array)
+    else:
+        raise ValueError(f"batch must be floating point or uint8, not {array.dtype}")
+    return _native.encode_grid_png(array, nrow, padding, pad_value, compression)
+
+
+def encode_png(image: np.ndarray, compression: str = "fast") -> bytes:
+    """Encode a uint8 (H, W) or (H, W, C) image (C in 1–4) as PNG."""
+    _check_compression(compression)
+    array = np.ascontiguousarray(image)
+    if array.dtype != np.uint8:
+        raise ValueError(f"image must be uint8, not {array.dtype}")
+    return _native.encode_png(array, compression)
+
+
+def encode_animation(frames: Sequence[np.ndarray], delay_ms: int = 200) -> bytes:
+    """Encode equally shaped uint8 (H, W, C) frames as an endlessly looping APNG, ``delay_ms`` per frame."""
+    if not 0 <= delay_ms <= 65535:
+        raise ValueError(f"delay_ms must be in [0, 65535], not {delay_ms}")
+    arrays = [np.ascontiguousarray(f) for f in frames]
+    for i, frame in enumerate(arrays):
+        if frame.dtype != np.uint8:
+            raise ValueError(f"frame {i} must be uint8, not {frame.dtype}")
+    return _native.encode_apng(arrays, delay_ms)
+
+
+def checksum(data: np.ndarray | bytes) -> int:
+    """XXH3-64 of the raw bytes of a contiguous array (read in place, memmaps included) or bytes."""
+    array = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes | bytearray) else data
+    if not isinstance(array, np.ndarray) or not array.flags.c_contiguous:
+        raise ValueError("checksum needs bytes or a C-contiguous array")
+    return _native.xxh3_64(array.reshape(-1).view(np.uint8))
+
+
+# ------------------------------------------------------------------------------------- packed datasets
+
+PACKED_MAGIC = b"GANPACK\x00"
+PACKED_VERSION = 1
+_PACKED_ALIGN = 4096
+# magic, version, data offset, N, C, H, W, source count, pixel checksum, source description length
+_PACKED_HEADER = struct.Struct("<8sIIQIIIQQI")
+_CHECKSUM = struct.Struct("<Q")
+_MAX_SOURCE_BYTES = 1 << 20
+
+
+class PackedFormatError(ValueError):
+    """A packed dataset file is short, corrupt, of another format or fails its checksum."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PackedDataset:
+    """A packed dataset: header fields and the pixels as a read-only memory map."""
+
+    path: Path
+    count: int
+    channels: int
+    height: int
+    width: int
+    source: str
+    """Where the images came from (e.g. the folder or zip decoded)."""
+    source_count: int
+    """How many source files there were (some may have been skipped)."""
+    checksum: int
+    """XXH3-64 of the pixel bytes."""
+    images: np.ndarray
+    """uint8 (N, C, H, W), a read-only ``numpy.memmap`` (no copy)."""
+
+
+def _header_bytes(images: np.ndarray, source: str, source_count: int, pixel_checksum: int) -> bytes:
+    text = source.encode("utf-8")
+    if len(text) > _MAX_SOURCE_BYTES:
+        raise ValueError(f"source description is longer than {_MAX_SOURCE_BYTES} bytes")
+    n, c, h, w = images.shape
+    fixed_len = _PACKED_HEADER.size + len(text) + _CHECKSUM.size
+    offset = -(-fixed_len // _PACKED_ALIGN) * _PACKED_ALIGN
+    head = _PACKED_HEADER.pack(
+        PACKED_MAGIC, PACKED_VERSION, offset, n, c, h, w, source_count, pixel_checksum, len(text)
+    )
+    head += text
+    head += _CHECKSUM.pack(checksum(head))
+    return head + bytes(offset - len(head))
+
+
+def write_packed(path: PathLike, images: np.ndarray, *, source: str, source_count: int) -> None:
+    """Write a uint8 (N, C, H, W) batch as a packed dataset, atomically.
+
+    The file is a header (magic ``GANPACK\\0``, version, data offset, N, C, H, W, source count, XXH3-64
+    of the pixels, source description, XXH3-64 of the header) padded to 4096 bytes, then the raw
+    pixels. It is written to a temporary file in the same directory, fsynced and renamed over ``path``,
+    so readers never see a half-written dataset.
+    """
+    array = np.ascontiguousarray(images)
+    if array.dtype != np.uint8 or array.ndim != 4:
+        raise ValueError(f"images must be uint8 (N, C, H, W), got {array.dtype} with shape {array.shape}")
+    if source_count < 0:
+        raise ValueError(f"source_count must be non-negative, not {source_count}")
+    target = Path(path)
+    header = _header_bytes(array, source, source_count, checksum(array))
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(header)
+            f.write(memoryview(array.reshape(-1)))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    try:
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass  # Some filesystems cannot fsync a directory; the data itself is already durable.
+    finally:
+        os.close(dir_fd)
+
+
+def read_packed(path: PathLike, *, verify: bool = True) -> PackedDataset:
+    """Open a packed dataset written by :func:`write_packed`, mapping the pixels without copying.
+
+    The header is always checked; with ``verify`` the pixel checksum is too (one pass over the file
+    at memory speed). Raises :class:`PackedFormatError` naming the file on any mismatch.
+    """
+    target = Path(path)
+
+    def bad(reason: str) -> PackedFormatError:
+        return PackedFormatError(f"{target}: {reason}")
+
+    with open(target, "rb") as f:
+        fixed = f.read(_PACKED_HEADER.size)
+        if len(fixed) < _PACKED_HEADER.size:
+            raise bad("file is too short to be a packed dataset")
+        magic, version, offset, n, c, h, w, source_count, pixel_sum, text_len = _PACKED_HEADER.unpack(fixed)
+        if magic != PACKED_MAGIC:
+            raise bad("not a packed dataset (bad magic bytes)")
+        if version != PACKED_VERSION:
+            raise bad(f"unsupported packed dataset version {version} (expected {PACKED_VERSION})")
+        if text_len > _MAX_SOURCE_BYTES:
+            raise bad("corrupt header (source description too long)")
+        rest = f.read(text_len + _CHECKSUM.size)
+        if len(rest) < text_len + _CHECKSUM.size:
+            raise bad("file is truncated inside the header")
+        text, (header_sum,) = rest[:text_len], _CHECKSUM.unpack(rest[text_len:])
+        if checksum(fixed + text) != header_sum:
+            raise bad("corrupt header (checksum mismatch)")
+        size = os.fstat(f.fileno()).st_size
+    pixels = n * c * h * w
+    if offset < _PACKED_HEADER.size + text_len + _CHECKSUM.size or size != offset + pixels:
+        raise bad(f"file has {size} bytes, the header promises {offset + pixels} (truncated or extended)")
+    try:
+        source = text.decode("utf-8")
+    except UnicodeDecodeError:
+        raise bad("corrupt header (source description is not UTF-8)") from None
+    if pixels:
+        images: np.ndarray = np.memmap(target, dtype=np.uint8, mode="r", offset=offset, shape=(n, c, h, w))
+    else:
+        images = np.zeros((n, c, h, w), dtype=np.uint8)
+        images.flags.writeable = False
+    if verify and pixels and checksum(images) != pixel_sum:
+        raise bad("pixel data checksum mismatch (file is corrupt)")
+    return PackedDataset(
+        path=target,
+        count=n,
+        channels=c,
+        height=h,
+        width=w,
+        source=source,
+        source_count=source_count,
+        checksum=pixel_sum,
+        images=images,
+    )
