@@ -59,8 +59,8 @@ class Consensus:
     def step(self, game: Game) -> None:
         d_grads, g_grads = game.gradient_field(game.sample_real(), game.sample_latent(), create_graph=True)
         half_norm = 0.5 * sum((g**2).sum() for g in [*d_grads, *g_grads])
-        d_reg = grads_of(half_norm, game.d_params, create_graph=False)
-        g_reg = grads_of(half_norm, game.g_params, create_graph=False)
+        regulariser = grads_of(half_norm, game.d_params + game.g_params, create_graph=False)
+        d_reg, g_reg = regulariser[: len(d_grads)], regulariser[len(d_grads) :]
         game.set_grads(
             [g + self.gamma * r for g, r in zip(d_grads, d_reg, strict=True)],
             [g + self.gamma * r for g, r in zip(g_grads, g_reg, strict=True)],

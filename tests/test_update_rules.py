@@ -1,0 +1,178 @@
+"""The game's mathematics: the optimal discriminator, the Dirac-GAN dynamics, k critic steps, EMA, packing."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from gancli.losses.classic import Minimax
+from gancli.losses.wasserstein import WeightClipping
+from gancli.optim.rules import Alternating, Consensus, Extragradient, Simultaneous
+from gancli.train.game import Game, GameSettings, mode_seeking_penalty, update_ema
+
+SQRT2 = math.sqrt(2)
+
+
+class DiracGenerator(nn.Module):
+    """G(z) = θ: the Dirac-GAN of Mescheder et al. (2018), whose only equilibrium is θ = ψ = 0."""
+
+    def __init__(self, theta: float) -> None:
+        super().__init__()
+        self.theta = nn.Parameter(torch.tensor(theta))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.theta.expand(z.shape[0], 1)
+
+
+def dirac_game(loss, lr: float = 0.1) -> Game:
+    generator = DiracGenerator(1.0)
+    discriminator = nn.Linear(1, 1, bias=False)  # D(x) = ψ·x
+    with torch.no_grad():
+        discriminator.weight.fill_(1.0)
+    return Game(
+        generator,
+        discriminator,
+        loss,
+        torch.optim.SGD(generator.parameters(), lr=lr),
+        torch.optim.SGD(discriminator.parameters(), lr=lr),
+        sample_real=lambda: torch.zeros(4, 1),  # the real data sit at 0
+        sample_latent=lambda: torch.zeros(4, 1),
+    )
+
+
+def distance_after(rule, steps: int = 500) -> float:
+    game = dirac_game(Minimax())
+    for _ in range(steps):
+        rule.step(game)
+    return math.hypot(game.G.theta.item(), game.D.weight.item())
+
+
+def test_simultaneous_gradient_descent_spirals_away_on_the_dirac_gan():
+    assert distance_after(Simultaneous()) > 1.2 * SQRT2
+
+
+def test_alternating_gradient_descent_circles_without_converging():
+    assert distance_after(Alternating()) > 0.9 * SQRT2
+
+
+def test_consensus_optimization_converges_to_the_equilibrium():
+    assert distance_after(Consensus(gamma=1.0)) < 1e-3
+
+
+def test_extragradient_moves_towards_the_equilibrium():
+    assert distance_after(Extragradient()) < 0.7 * SQRT2
+
+
+def test_minimax_discriminator_converges_to_the_optimal_d_star():
+    """On four discrete points D learns D*(x) = p_r(x) / (p_r(x) + p_g(x)) (Goodfellow et al. 2014, Prop. 1)."""
+    p_real = torch.tensor([0.4, 0.3, 0.2, 0.1])
+    p_fake = torch.tensor([0.1, 0.2, 0.3, 0.4])
+    points = torch.eye(4)
+    real = points.repeat_interleave((p_real * 10).long(), dim=0)  # a batch with exactly these frequencies
+    fake = points.repeat_interleave((p_fake * 10).long(), dim=0)
+    discriminator = nn.Linear(4, 1)
+    optimizer = torch.optim.Adam(discriminator.parameters(), lr=0.05)
+    loss = Minimax()
+    for _ in range(2000):
+        optimizer.zero_grad()
+        loss.d_loss(discriminator(real).squeeze(1), discriminator(fake).squeeze(1)).backward()
+        optimizer.step()
+    learned = torch.sigmoid(discriminator(points).squeeze(1))
+    assert torch.allclose(learned, p_real / (p_real + p_fake), atol=1e-3)
+
+
+def counting_game(d_steps: int) -> tuple[Game, list[str]]:
+    calls: list[str] = []
+    generator = nn.Linear(2, 2)
+    discriminator = nn.Linear(2, 1)
+
+    def real() -> torch.Tensor:
+        calls.append("real")
+        return torch.randn(8, 2)
+
+    game = Game(
+        generator,
+        discriminator,
+        WeightClipping(0.01),
+        torch.optim.RMSprop(generator.parameters(), lr=1e-3),
+        torch.optim.RMSprop(discriminator.parameters(), lr=1e-3),
+        sample_real=real,
+        sample_latent=lambda: torch.randn(8, 2),
+        settings=GameSettings(d_steps=d_steps),
+    )
+    return game, calls
+
+
+@pytest.mark.parametrize("k", [1, 5])
+def test_alternating_runs_exactly_k_critic_updates_per_generator_update(k):
+    game, calls = counting_game(k)
+    rule = Alternating()
+    for _ in range(3):
+        rule.step(game)
+    assert (game.d_updates, game.g_updates) == (3 * k, 3)
+    assert len(calls) == 3 * k  # each critic step sees a fresh real batch
+    clipped = torch.cat([p.flatten() for p in game.D.parameters()])
+    assert clipped.abs().max() <= 0.01 + 1e-7  # clipping ran after the critic steps
+
+
+def test_generator_moving_average_arithmetic():
+    average, model = nn.Linear(2, 1), nn.Linear(2, 1)
+    with torch.no_grad():
+        average.weight.fill_(1.0)
+        model.weight.fill_(3.0)
+    update_ema(average, model, decay=0.9)
+    assert torch.allclose(average.weight, torch.full_like(average.weight, 0.9 * 1.0 + 0.1 * 3.0))
+
+
+def test_packing_stacks_m_samples_for_the_discriminator():
+    seen = []
+
+    class Recorder(nn.Module):
+        def forward(self, x):
+            seen.append(tuple(x.shape))
+            return x.flatten(1).sum(1)
+
+    game = Game(
+        nn.Identity(),
+        Recorder(),
+        Minimax(),
+        torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1),
+        torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1),
+        sample_real=lambda: torch.zeros(8, 3, 4, 4),
+        sample_latent=lambda: torch.zeros(8, 3, 4, 4),
+        settings=GameSettings(pack=4),
+    )
+    images = torch.arange(8 * 3 * 4 * 4, dtype=torch.float32).reshape(8, 3, 4, 4)
+    scores = game.discriminate(images)
+    assert seen == [(2, 12, 4, 4)]
+    assert scores.shape == (2,)
+    assert scores[0] == images[:4].sum()  # the first packed input holds exactly the first four samples
+
+
+def test_r1_penalty_on_a_linear_critic():
+    critic = nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        critic.weight.copy_(torch.tensor([[3.0, 4.0]]))  # ‖∇D‖² = 25
+    game = Game(
+        nn.Identity(),
+        critic,
+        WeightClipping(1.0),
+        torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1),
+        torch.optim.SGD(critic.parameters(), lr=0.1),
+        sample_real=lambda: torch.zeros(4, 2),
+        sample_latent=lambda: torch.zeros(4, 2),
+        settings=GameSettings(r1=2.0),
+    )
+    real, fake = torch.randn(4, 2), torch.randn(4, 2)
+    total = game.d_loss(real, fake)
+    assert game.stats["r1"].item() == pytest.approx(0.5 * 2.0 * 25.0)
+    assert total.item() == pytest.approx(game.stats["loss_d"].item() + 25.0)
+
+
+def test_mode_seeking_penalty_rewards_distinct_samples_for_distinct_latents():
+    z = torch.tensor([[0.0], [1.0]])
+    collapsed = torch.tensor([[0.5], [0.5]])
+    spread = torch.tensor([[0.0], [2.0]])
+    assert mode_seeking_penalty(spread, z).item() == pytest.approx(1 / (2.0 + 1e-5))
+    assert mode_seeking_penalty(collapsed, z) > 1e4
