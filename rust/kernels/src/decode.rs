@@ -172,40 +172,31 @@ fn decode_jpeg(bytes: &[u8], channels: u8, max_pixels: u64) -> Result<Pixels, Fa
     use zune_core::colorspace::ColorSpace;
     use zune_core::options::DecoderOptions;
 
-    let out = if channels == 1 {
-        ColorSpace::Luma
-    } else {
-        ColorSpace::RGB
-    };
     let options = DecoderOptions::default()
-        .jpeg_set_out_colorspace(out)
         .set_max_width(usize::MAX)
         .set_max_height(usize::MAX);
     let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
     decoder.decode_headers().map_err(|e| corrupt("JPEG", e))?;
-    let info = decoder
-        .info()
-        .ok_or_else(|| corrupt("JPEG", "no frame header"))?;
+    let info = decoder.info().ok_or_else(|| corrupt("JPEG", "no frame header"))?;
     check_pixels(info.width as u64, info.height as u64, max_pixels)?;
+    // Gray output straight from the luma plane where the file has one; CMYK/YCCK go through RGB.
+    let direct_luma = matches!(decoder.input_colorspace(), Some(ColorSpace::Luma | ColorSpace::YCbCr));
+    let out = if channels == 1 && direct_luma { ColorSpace::Luma } else { ColorSpace::RGB };
+    decoder.set_options(options.jpeg_set_out_colorspace(out));
     let size = decoder
         .output_buffer_size()
         .ok_or_else(|| corrupt("JPEG", "image size overflows"))?;
     let mut data = vec![0u8; size];
-    decoder
-        .decode_into(&mut data)
-        .map_err(|e| corrupt("JPEG", e))?;
-    let got = decoder.output_colorspace().map(|c| c.num_components());
-    if got != Some(channels as usize) {
-        return Err(corrupt(
-            "JPEG",
-            format!("decoded to {got:?} channels, expected {channels}"),
-        ));
+    decoder.decode_into(&mut data).map_err(|e| corrupt("JPEG", e))?;
+    let got = decoder.output_colorspace().map_or(0, |c| c.num_components());
+    if got != out.num_components() {
+        return Err(corrupt("JPEG", format!("decoded to {got} channels, expected {}", out.num_components())));
     }
     Ok(Pixels {
         width: info.width as u32,
         height: info.height as u32,
         channels,
-        data,
+        data: if got == channels as usize { data } else { convert_channels(&data, got, channels) },
     })
 }
 
