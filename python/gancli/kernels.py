@@ -66,8 +66,9 @@ def decode_images(
     """Decode image files (PNG, JPEG, GIF, BMP, WebP, recognised by content) into one square batch.
 
     Each image is converted to ``channels`` (1 gray or 3 RGB; alpha composited over black), resized with
-    an antialiased Lanczos3 filter so its short side is ``size`` and centre-cropped (``fit="crop"``), or
-    so its long side is ``size`` and padded with black (``fit="pad"``). Images are decoded in parallel
+    an antialiased bicubic filter (Catmull-Rom, as Pillow's ``BICUBIC``) so its short side is ``size``
+    and centre-cropped (``fit="crop"``), or so its long side is ``size`` and padded with black
+    (``fit="pad"``). Images are decoded in parallel
     on ``threads`` threads (default: all cores). A bad file raises :class:`ImageError` naming it, or,
     with ``skip_bad``, is left out and listed in ``skipped``.
     """
@@ -278,7 +279,9 @@ def encode_grid_png(
     """
     _check_compression(compression)
     if nrow <= 0 or padding < 0 or not 0 <= pad_value <= 255:
-        raise ValueError(f"need nrow > 0, padding >= 0, 0 <= pad_value <= 255; got {nrow}, {padding}, {pad_value}")
+        raise ValueError(
+            f"need nrow > 0, padding >= 0, 0 <= pad_value <= 255; got {nrow}, {padding}, {pad_value}"
+        )
     array = np.asarray(batch)
     if np.issubdtype(array.dtype, np.floating):
         array = np.ascontiguousarray(array, dtype=np.float32)

@@ -1,0 +1,192 @@
+"""Benchmark gancli.kernels against the Python baselines it replaces (not a test).
+
+Each job runs ours and the baselines side by side in one process on data generated here, and prints
+seconds (best of --repeat), the speed-up ratio and megapixels per second:
+
+- decode: PNG + JPEG files at 256x256 to a (N, 3, 64, 64) uint8 batch (bicubic, centre crop), vs
+  (a) a Pillow + numpy loop and (b) a torch DataLoader over the same Pillow Dataset with 2 workers;
+- augment: a 256-image 64x64 batch with flip, translate, brightness/contrast/saturation and cutout,
+  vs torchvision.transforms.v2 with the same ops applied per image (per-image random parameters);
+- grid: 64 float images of 64x64 tiled and encoded as PNG, vs torchvision make_grid + save_image.
+
+Usage: python benchmarks/bench_kernels.py [--quick] [--images N] [--repeat R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchvision
+from gancli import kernels
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+from torchvision.transforms import v2
+from torchvision.utils import make_grid, save_image
+
+SIZE = 64
+SPEC = "flip@0.5,translate=0.125@1,brightness=0.2@1,contrast=0.2@1,saturation=0.2@1,cutout=0.5@0.5"
+
+
+def best_time(fn: Callable[[], object], repeat: int) -> float:
+    """Best wall-clock seconds of ``repeat`` runs (the least disturbed by other processes)."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def photo_like(rng: np.random.Generator, side: int) -> np.ndarray:
+    """Smooth colour blobs plus grain: compresses roughly like a photograph."""
+    coarse = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    smooth = np.asarray(
+        Image.fromarray(coarse).resize((side, side), Image.Resampling.BICUBIC), dtype=np.int16
+    )
+    grain = rng.integers(-6, 7, smooth.shape, dtype=np.int16)
+    return np.clip(smooth + grain, 0, 255).astype(np.uint8)
+
+
+def make_files(root: Path, count: int, side: int) -> list[Path]:
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(count):
+        image = Image.fromarray(photo_like(rng, side))
+        png, jpg = root / f"{i:05d}.png", root / f"{i:05d}.jpg"
+        image.save(png)
+        image.save(jpg, quality=90)
+        paths += [png, jpg]
+    return paths
+
+
+def pillow_load(path: Path) -> np.ndarray:
+    """The baseline's per-image work: decode, RGB, bicubic resize of the centre square, CHW."""
+    with Image.open(path) as image:
+        rgb = image.convert("RGB")
+    w, h = rgb.size
+    side = min(w, h)
+    left, top = (w - side) / 2, (h - side) / 2
+    resized = rgb.resize((SIZE, SIZE), Image.Resampling.BICUBIC, box=(left, top, left + side, top + side))
+    return np.asarray(resized).transpose(2, 0, 1)
+
+
+class PillowDataset(Dataset):
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(pillow_load(self.paths[index])))
+
+
+def decode_with_dataloader(paths: list[Path]) -> torch.Tensor:
+    loader = DataLoader(PillowDataset(paths), batch_size=64, num_workers=2)
+    return torch.cat(list(loader))
+
+
+def torchvision_augment() -> Callable[[torch.Tensor], torch.Tensor]:
+    transform = v2.Compose(
+        [
+            v2.RandomHorizontalFlip(p=0.5),
+            v2.RandomAffine(degrees=0, translate=(0.125, 0.125)),
+            v2.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2),
+            v2.RandomErasing(p=0.5, scale=(0.25, 0.25), ratio=(1.0, 1.0), value=0),
+        ]
+    )
+    # Loop so every image gets its own random parameters, as ours does.
+    return lambda batch: torch.stack([transform(image) for image in batch])
+
+
+def report(job: str, megapixels: float, ours: float, baselines: dict[str, float]) -> None:
+    print(f"\n{job}")
+    print(f"  {'':<34}{'seconds':>9}{'MP/s':>9}{'ours is':>10}")
+    print(f"  {'gancli.kernels':<34}{ours:>9.3f}{megapixels / ours:>9.1f}")
+    for name, seconds in baselines.items():
+        print(f"  {name:<34}{seconds:>9.3f}{megapixels / seconds:>9.1f}{seconds / ours:>9.1f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="200 + 200 files and fewer repeats")
+    parser.add_argument(
+        "--images", type=int, default=None, help="PNG files (and as many JPEGs); default 2000"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=None, help="runs per measurement (best kept); default 3"
+    )
+    args = parser.parse_args()
+    count = args.images or (200 if args.quick else 2000)
+    repeat = args.repeat or (2 if args.quick else 3)
+    torch.set_num_threads(os.cpu_count() or 1)
+
+    print(
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; torch {torch.__version__}, "
+        f"torchvision {torchvision.__version__}, Pillow {Image.__version__}, numpy {np.__version__}"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = make_files(Path(tmp), count, 256)
+        source_mp = len(paths) * 256 * 256 / 1e6
+        ours_batch = kernels.decode_images(paths, SIZE, 3).images
+        pillow_batch = np.stack([pillow_load(p) for p in paths])
+        diff = np.abs(ours_batch.astype(np.int16) - pillow_batch.astype(np.int16))
+        print(f"decode agreement with Pillow: mean |diff| {diff.mean():.3f}, max {diff.max()}")
+        ours = best_time(lambda: kernels.decode_images(paths, SIZE, 3), repeat)
+        pillow = best_time(lambda: np.stack([pillow_load(p) for p in paths]), max(1, repeat - 1))
+        loader = best_time(lambda: decode_with_dataloader(paths), max(1, repeat - 1))
+        report(
+            f"decode {count} PNG + {count} JPEG, 256x256 -> 3x{SIZE}x{SIZE} (MP/s of source pixels)",
+            source_mp,
+            ours,
+            {"Pillow + numpy loop": pillow, "DataLoader(2 workers) over Pillow": loader},
+        )
+
+    rng = np.random.default_rng(1)
+    batch = np.stack([photo_like(rng, SIZE).transpose(2, 0, 1) for _ in range(256)])
+    tensor = torch.from_numpy(batch)
+    tv_augment = torchvision_augment()
+    aug_repeat = repeat * 3
+    ours = best_time(lambda: kernels.augment(batch, SPEC, seed=0), aug_repeat)
+    theirs = best_time(lambda: tv_augment(tensor), aug_repeat)
+    report(
+        f"augment 256 x 3x{SIZE}x{SIZE} uint8 ({SPEC})",
+        batch.size / 3 / 1e6,
+        ours,
+        {"torchvision.transforms.v2": theirs},
+    )
+
+    samples = np.tanh(rng.standard_normal((64, 3, SIZE, SIZE))).astype(np.float32)
+    samples_tensor = torch.from_numpy(samples)
+
+    def torchvision_grid() -> bytes:
+        buffer = io.BytesIO()
+        save_image(
+            make_grid(samples_tensor, nrow=8, normalize=True, value_range=(-1, 1)), buffer, format="PNG"
+        )
+        return buffer.getvalue()
+
+    ours = best_time(lambda: kernels.encode_grid_png(samples, nrow=8), aug_repeat)
+    theirs = best_time(torchvision_grid, aug_repeat)
+    sizes = f"{len(kernels.encode_grid_png(samples))} B vs {len(torchvision_grid())} B"
+    report(
+        f"grid PNG of 64 x 3x{SIZE}x{SIZE} float32 (ours: fast compression; file {sizes})",
+        samples.size / 3 / 1e6,
+        ours,
+        {"make_grid + save_image": theirs},
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""Type stub of the Rust extension ``gancli._native`` (rust/native). Use ``gancli.kernels`` instead."""
+
+import numpy as np
+import numpy.typing as npt
+
+class ImageError(ValueError):
+    """An image could not be read or decoded; the message starts with the file's path."""
+
+DEFAULT_MAX_PIXELS: int
+
+def decode_paths(
+    paths: list[str],
+    size: int,
+    channels: int,
+    fit: str,
+    skip_bad: bool,
+    threads: int | None,
+    max_pixels: int,
+) -> tuple[npt.NDArray[np.uint8], list[tuple[str, str]]]: ...
+def decode_blobs(
+    blobs: list[bytes],
+    names: list[str],
+    size: int,
+    channels: int,
+    fit: str,
+    skip_bad: bool,
+    threads: int | None,
+    max_pixels: int,
+) -> tuple[npt.NDArray[np.uint8], list[tuple[str, str]]]: ...
+def decode_image(blob: bytes, name: str, channels: int, max_pixels: int) -> npt.NDArray[np.uint8]: ...
+def find_images(root: str) -> list[str]: ...
+def augment(
+    batch: npt.NDArray[np.uint8],
+    seed: int,
+    threads: int | None,
+    flip_p: float,
+    translate_p: float,
+    translate: float,
+    translate_reflect: bool,
+    cutout_p: float,
+    cutout: float,
+    brightness_p: float,
+    brightness: float,
+    contrast_p: float,
+    contrast: float,
+    saturation_p: float,
+    saturation: float,
+) -> npt.NDArray[np.uint8]: ...
+def encode_grid_png(
+    batch: npt.NDArray[np.float32] | npt.NDArray[np.uint8],
+    nrow: int,
+    padding: int,
+    pad_value: int,
+    compression: str,
+) -> bytes: ...
+def encode_png(image: npt.NDArray[np.uint8], compression: str) -> bytes: ...
+def encode_apng(frames: list[npt.NDArray[np.uint8]], delay_ms: int) -> bytes: ...
+def xxh3_64(data: npt.NDArray[np.uint8]) -> int: ...
