@@ -144,9 +144,7 @@ def distance_to_unit_circle(points: np.ndarray) -> float:
     return float(np.abs(np.linalg.norm(points, axis=1) - 1.0).mean())
 
 
-def test_training_with_the_plugins_writes_checkpoints_and_approaches_the_ring(
-    plugins: Plugins, tmp_path: Path
-) -> None:
+def test_training_with_the_plugins_writes_checkpoints_and_approaches_the_ring(plugins: Plugins, tmp_path: Path) -> None:
     run = tmp_path / "run"
     trained = gancli("train", *TRAIN, "--out", str(run), "--quiet")
     assert trained.returncode == 0, trained.stderr

@@ -4,11 +4,10 @@ import math
 
 import pytest
 import torch
-from torch import nn
-
 from gancli.losses.classic import Hinge, LeastSquares, Minimax, NonSaturating
 from gancli.losses.energy import EnergyBased
 from gancli.losses.wasserstein import GradientPenalty, WeightClipping
+from torch import nn
 
 REAL = torch.tensor([0.0, 2.0])
 FAKE = torch.tensor([-1.0, 1.0])

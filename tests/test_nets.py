@@ -119,11 +119,7 @@ def test_dcgan_init() -> None:
 
 def test_widths_double_up_to_eight_times_the_base() -> None:
     generator, discriminator = resnet.build(spec_for(256), TINY)
-    d_convs = [
-        m.out_channels
-        for m in discriminator.modules()
-        if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)
-    ]
+    d_convs = [m.out_channels for m in discriminator.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)]
     assert max(d_convs) == 32
     assert generator[0].out_features == 32 * 16  # 4×4 × 8·g_width
 

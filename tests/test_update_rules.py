@@ -4,12 +4,11 @@ import math
 
 import pytest
 import torch
-from torch import nn
-
 from gancli.losses.classic import Minimax
 from gancli.losses.wasserstein import WeightClipping
 from gancli.optim.rules import Alternating, Consensus, Extragradient, Simultaneous
 from gancli.train.game import Game, GameSettings, mode_seeking_penalty, update_ema
+from torch import nn
 
 SQRT2 = math.sqrt(2)
 

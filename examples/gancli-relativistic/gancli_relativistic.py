@@ -110,9 +110,7 @@ class Residual(nn.Module):
 
     def __init__(self, width: int) -> None:
         super().__init__()
-        self.f = nn.Sequential(
-            nn.LeakyReLU(0.2), nn.Linear(width, width), nn.LeakyReLU(0.2), nn.Linear(width, width)
-        )
+        self.f = nn.Sequential(nn.LeakyReLU(0.2), nn.Linear(width, width), nn.LeakyReLU(0.2), nn.Linear(width, width))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.f(x)

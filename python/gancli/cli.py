@@ -46,6 +46,8 @@ app = typer.Typer(
 )
 plugins_app = typer.Typer(help="List, inspect, install and uninstall plugins.", no_args_is_help=True)
 app.add_typer(plugins_app, name="plugins")
+data_app = typer.Typer(help="Prepare image datasets.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
 
 
 def version_callback(value: bool) -> None:
@@ -80,13 +82,15 @@ OUTPUT = "Output"
 @app.command()
 def train(
     data: Annotated[
-        str | None, typer.Option(help="Dataset name (see `gancli plugins list`) or a path.", rich_help_panel=DATA)
+        str | None,
+        typer.Option(help="Dataset name (see `gancli plugins list`) or a path.", rich_help_panel=DATA),
     ] = None,
     arch: Annotated[str | None, typer.Option(help="Architecture plugin.", rich_help_panel=TRAIN)] = None,
     loss: Annotated[str | None, typer.Option(help="Loss plugin.", rich_help_panel=TRAIN)] = None,
     optimizer: Annotated[str | None, typer.Option(help="Optimizer plugin.", rich_help_panel=TRAIN)] = None,
     update: Annotated[
-        str | None, typer.Option(help="Update rule: alternating, simultaneous, consensus, …", rich_help_panel=TRAIN)
+        str | None,
+        typer.Option(help="Update rule: alternating, simultaneous, consensus, …", rich_help_panel=TRAIN),
     ] = None,
     steps: Annotated[int | None, typer.Option(help="Generator updates in total.", rich_help_panel=TRAIN)] = None,
     batch_size: Annotated[int | None, typer.Option(help="Samples per batch.", rich_help_panel=TRAIN)] = None,
@@ -97,7 +101,9 @@ def train(
         int | None, typer.Option(help="Discriminator steps per generator step (k).", rich_help_panel=TRAIN)
     ] = None,
     latent_dim: Annotated[int | None, typer.Option(help="Size of the latent z.", rich_help_panel=TRAIN)] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed (CPU runs repeat exactly).", rich_help_panel=TRAIN)] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed (CPU runs repeat exactly).", rich_help_panel=TRAIN)
+    ] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda[:N].", rich_help_panel=TRAIN)] = None,
     amp: Annotated[bool | None, typer.Option(help="bf16 autocast on CUDA.", rich_help_panel=TRAIN)] = None,
     compile: Annotated[bool | None, typer.Option(help="torch.compile G and D.", rich_help_panel=TRAIN)] = None,
@@ -107,14 +113,18 @@ def train(
         str | None, typer.Option(help="Data augmentation, e.g. flip,translate=0.125.", rich_help_panel=DATA)
     ] = None,
     skip_bad: Annotated[bool | None, typer.Option(help="Skip unreadable images.", rich_help_panel=DATA)] = None,
-    pack: Annotated[int | None, typer.Option(help="PacGAN: D judges m samples jointly.", rich_help_panel=REMEDIES)] = None,
+    pack: Annotated[
+        int | None, typer.Option(help="PacGAN: D judges m samples jointly.", rich_help_panel=REMEDIES)
+    ] = None,
     minibatch_std: Annotated[
         bool | None, typer.Option(help="Minibatch standard-deviation feature in D.", rich_help_panel=REMEDIES)
     ] = None,
     diversity: Annotated[
         float | None, typer.Option(help="Weight of the mode-seeking penalty on G.", rich_help_panel=REMEDIES)
     ] = None,
-    r1: Annotated[float | None, typer.Option(help="γ of the R1 penalty on real data.", rich_help_panel=REMEDIES)] = None,
+    r1: Annotated[
+        float | None, typer.Option(help="γ of the R1 penalty on real data.", rich_help_panel=REMEDIES)
+    ] = None,
     spectral_norm: Annotated[
         bool | None, typer.Option(help="Spectral normalisation in D.", rich_help_panel=REMEDIES)
     ] = None,
@@ -126,16 +136,23 @@ def train(
         typer.Option("--set", help="Plugin option [PLUGIN.]NAME=VALUE (repeatable).", rich_help_panel=TRAIN),
     ] = None,
     config: Annotated[
-        Path | None, typer.Option(help="TOML or JSON config (a run's config.json re-runs it).", rich_help_panel=TRAIN)
+        Path | None,
+        typer.Option(help="TOML or JSON config (a run's config.json re-runs it).", rich_help_panel=TRAIN),
     ] = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Run directory (default runs/DATA-LOSS-N).", rich_help_panel=OUTPUT)
+        Path | None,
+        typer.Option("--out", help="Run directory (default runs/DATA-LOSS-N).", rich_help_panel=OUTPUT),
     ] = None,
     resume: Annotated[
-        Path | None, typer.Option(help="Continue a run directory from its latest checkpoint.", rich_help_panel=OUTPUT)
+        Path | None,
+        typer.Option(help="Continue a run directory from its latest checkpoint.", rich_help_panel=OUTPUT),
     ] = None,
-    sample_every: Annotated[int | None, typer.Option(help="Steps between sample images.", rich_help_panel=OUTPUT)] = None,
-    checkpoint_every: Annotated[int | None, typer.Option(help="Steps between checkpoints.", rich_help_panel=OUTPUT)] = None,
+    sample_every: Annotated[
+        int | None, typer.Option(help="Steps between sample images.", rich_help_panel=OUTPUT)
+    ] = None,
+    checkpoint_every: Annotated[
+        int | None, typer.Option(help="Steps between checkpoints.", rich_help_panel=OUTPUT)
+    ] = None,
     eval_every: Annotated[int | None, typer.Option(help="Steps between evaluations.", rich_help_panel=OUTPUT)] = None,
     log_every: Annotated[int | None, typer.Option(help="Steps between metric records.", rich_help_panel=OUTPUT)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.", rich_help_panel=OUTPUT)] = False,
@@ -237,9 +254,7 @@ def grid(
     seed: Annotated[int, typer.Option(help="Seed of the latent noise.")] = 0,
     checkpoint: CheckpointOpt = None,
     compression: Annotated[str, typer.Option(help="PNG compression: fast, default or best.")] = "fast",
-    animate: Annotated[
-        bool, typer.Option(help="Write an animated PNG of the run's sample images instead.")
-    ] = False,
+    animate: Annotated[bool, typer.Option(help="Write an animated PNG of the run's sample images instead.")] = False,
 ) -> None:
     """Render samples of a trained generator to a PNG grid (images) or scatter (2-D data)."""
     from gancli.io import atomic_write_bytes
@@ -255,7 +270,8 @@ def grid(
         if not frames:
             raise GancliError(f"{run_path}: no sample images to animate")
         target = output or run.path / "progress.png"
-        atomic_write_bytes(target, kernels.encode_animation([kernels.read_png(f) for f in frames]))
+        pictures = [kernels.decode_image(f.read_bytes(), name=str(f)) for f in frames]
+        atomic_write_bytes(target, kernels.encode_animation(pictures))
         out.print(f"wrote {target} ({len(frames)} frames)")
         return
     from gancli.render import samples_png
@@ -307,6 +323,35 @@ def evaluate(
     out.print_json(json.dumps({"step": session.step, **result}))
 
 
+# --- data ---------------------------------------------------------------------------------------------------
+
+
+@data_app.command("prepare")
+def data_prepare(
+    source: Annotated[Path, typer.Argument(help="A folder or zip of images.")],
+    output: Annotated[Path, typer.Argument(help="The packed dataset to write (.ganpack).")],
+    image_size: Annotated[int, typer.Option(help="Side of the square images.")] = 64,
+    channels: Annotated[int, typer.Option(help="1 (gray) or 3 (RGB).")] = 3,
+    fit: Annotated[str, typer.Option(help="crop (short side, center crop) or pad.")] = "crop",
+    skip_bad: Annotated[bool, typer.Option(help="Skip unreadable images instead of stopping.")] = False,
+) -> None:
+    """Decode images once into a packed, memory-mappable file that `train --data` reads directly."""
+    import numpy as np
+
+    from gancli import kernels
+    from gancli.data.images import PACKED_SUFFIX, decode_source
+
+    if not (source.is_dir() or source.suffix.lower() == ".zip"):
+        raise GancliError(f"{source}: not a folder or a .zip of images")
+    if output.suffix != PACKED_SUFFIX:
+        raise GancliError(f"{output}: the packed file's name must end in {PACKED_SUFFIX}")
+    if channels not in (1, 3) or image_size < 1 or fit not in ("crop", "pad"):
+        raise GancliError("--channels must be 1 or 3, --image-size positive, --fit crop or pad")
+    images, _, count = decode_source(source, image_size, channels, fit, skip_bad)
+    kernels.write_packed(output, np.asarray(images), source=str(source.resolve()), source_count=count)
+    out.print(f"wrote {output}: {len(images)} images of {channels}×{image_size}×{image_size} from {count} files")
+
+
 # --- plugins ---------------------------------------------------------------------------------------------
 
 
@@ -325,7 +370,7 @@ def plugins_list(
         table.add_row(reg.kind, reg.name, reg.package, reg.description)
     out.print(table)
     for failure in plugins.failures:
-        out.print(f"[red]not loaded:[/] {failure}")
+        out.print(f"[red]failed:[/] {failure}")
 
 
 @plugins_app.command("show")

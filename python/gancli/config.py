@@ -1,6 +1,7 @@
 """The run configuration: one typed dataclass, resolved once, printed and saved with the run.
 
-Precedence, lowest first: the defaults below < the loss plugin's recommendations < ``--config FILE`` <
+Precedence, lowest first: the defaults below < the dataset plugin's recommendations (``mlp`` for 2-D
+points, a step budget) < the loss plugin's (WGAN: RMSProp, 5e-5, 5 critic steps) < ``--config FILE`` <
 command-line flags. Plugin options (``--set NAME=VALUE``) follow the same order, on top of each plugin's
 declared defaults. A saved ``config.json`` holds every resolved value, so ``--config RUN/config.json``
 re-runs the experiment as it was.
@@ -123,16 +124,21 @@ def resolve(
     config_file: Path | None = None,
     set_items: Iterable[str] = (),
 ) -> RunConfig:
-    """Merge defaults, the loss's recommendations, the file and the flags into one checked RunConfig."""
+    """Merge defaults, the dataset's and the loss's recommendations, the file and the flags into one
+    checked RunConfig."""
     file_values = load_file(config_file) if config_file else {}
     set_items = [*file_values.pop("set", []), *set_items]
     origin = f"--config {config_file}"
     user = {k: check_type(k, v, origin) for k, v in file_values.items()}
     user.update({k: v for k, v in flags.items() if v is not None})
 
+    dataset = dataset_registration(registry, user.get("data", RunConfig.data))
     loss = registry.get("loss", user.get("loss", RunConfig.loss))
-    recommended = dict(loss.recommends)
-    options = merge_options(recommended.pop("options", {}), user.pop("options", {}))
+    recommended = {**dataset.recommends, **loss.recommends}
+    options = merge_options(
+        dataset.recommends.get("options", {}), loss.recommends.get("options", {}), user.pop("options", {})
+    )
+    recommended.pop("options", None)
     config = RunConfig(**{**recommended, **user})
     check_values(config)
     config.options = resolve_options(registry, config, options, parse_set(set_items))
@@ -224,5 +230,6 @@ def find_option_owner(plugins: list[Registration], plugin_name: str | None, name
     if candidates:
         owners = ", ".join(f"{r.name}.{name}" for r in candidates)
         raise GancliError(f"{flag}: ambiguous, say which: {owners}")
-    available = [f"{r.name}.{o.name}" for r in plugins for o in r.options]
+    owners = [r for r in plugins if plugin_name is None or r.name == plugin_name] or plugins
+    available = [f"{r.name}.{o.name}" for r in owners for o in r.options]
     raise GancliError(f"{flag}: {unknown_message('option', name, available)}")

@@ -56,6 +56,9 @@ def open_grid(spec: str, request: DataRequest, options: Mapping[str, Any]) -> Ga
     return GaussianMixture(spec, grid(options["side"], options["spacing"]), options["std"])
 
 
+POINT_SETTINGS = {"arch": "mlp"}
+
+
 @hookimpl
 def register_datasets(register: Any) -> None:
     register(
@@ -67,6 +70,7 @@ def register_datasets(register: Any) -> None:
             Option("radius", float, 1.0, "radius of the circle (Unrolled GAN uses 2)"),
             Option("std", float, 0.01, "standard deviation of each mode (Unrolled GAN uses 0.02)"),
         ],
+        recommends=POINT_SETTINGS,
     )
     register(
         "grid25",
@@ -77,4 +81,5 @@ def register_datasets(register: Any) -> None:
             Option("spacing", float, 2.0, "distance between neighbouring modes"),
             Option("std", float, 0.05, "standard deviation of each mode"),
         ],
+        recommends=POINT_SETTINGS,
     )

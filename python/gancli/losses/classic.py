@@ -6,14 +6,13 @@ ever loses precision when D is confident.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from gancli.losses.base import Loss, LogitLoss
-from gancli.plugins import hookimpl
+from gancli.losses.base import LogitLoss, Loss
+from gancli.plugins import hookimpl, without_options
 
 DCGAN_SETTINGS = {"optimizer": "adam", "lr": 2e-4, "d_steps": 1, "options": {"adam": {"beta1": 0.5}}}
 
@@ -58,31 +57,29 @@ class Hinge(Loss):
         return -d_fake.mean()
 
 
-def no_options(cls: type[Loss]):
-    def factory(options: Mapping[str, Any]) -> Loss:
-        return cls()
-
-    return factory
-
-
 @hookimpl
 def register_losses(register: Any) -> None:
     register(
         "minimax",
-        no_options(Minimax),
+        without_options(Minimax),
         "the original minimax game; G minimises log(1 − D(G(z))) (saturates)",
         recommends=DCGAN_SETTINGS,
     )
     register(
         "nonsaturating",
-        no_options(NonSaturating),
+        without_options(NonSaturating),
         "minimax D, G maximises log D(G(z)) (the log-D trick)",
         recommends=DCGAN_SETTINGS,
     )
-    register("lsgan", no_options(LeastSquares), "least-squares GAN (Mao et al. 2017)", recommends=DCGAN_SETTINGS)
+    register(
+        "lsgan",
+        without_options(LeastSquares),
+        "least-squares GAN (Mao et al. 2017)",
+        recommends=DCGAN_SETTINGS,
+    )
     register(
         "hinge",
-        no_options(Hinge),
+        without_options(Hinge),
         "hinge loss (Lim & Ye 2017; SNGAN, BigGAN)",
         recommends={"optimizer": "adam", "lr": 2e-4, "options": {"adam": {"beta1": 0.0, "beta2": 0.9}}},
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,7 +23,7 @@ from gancli.plugins import Option, hookimpl
 
 def stack(sizes: list[int], activation: type[nn.Module], batchnorm: bool = False) -> list[nn.Module]:
     layers: list[nn.Module] = []
-    for n_in, n_out in zip(sizes, sizes[1:], strict=False):
+    for n_in, n_out in itertools.pairwise(sizes):
         layers.append(nn.Linear(n_in, n_out))
         if batchnorm:
             layers.append(nn.BatchNorm1d(n_out))

@@ -14,9 +14,7 @@ def adam(params: Iterable[torch.nn.Parameter], lr: float, options: Mapping[str, 
     return torch.optim.Adam(params, lr=lr, betas=(options["beta1"], options["beta2"]), eps=options["eps"])
 
 
-def rmsprop(
-    params: Iterable[torch.nn.Parameter], lr: float, options: Mapping[str, Any]
-) -> torch.optim.Optimizer:
+def rmsprop(params: Iterable[torch.nn.Parameter], lr: float, options: Mapping[str, Any]) -> torch.optim.Optimizer:
     return torch.optim.RMSprop(params, lr=lr, alpha=options["alpha"], momentum=options["momentum"])
 
 

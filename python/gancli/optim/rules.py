@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 import torch
 
-from gancli.plugins import Option, hookimpl
+from gancli.plugins import Option, hookimpl, without_options
 from gancli.train.game import Game, grads_of
 
 
@@ -89,25 +89,26 @@ class Extragradient:
         game.step_g()
 
 
-def plain(cls: type) -> Any:
-    def factory(options: Mapping[str, Any]) -> UpdateRule:
-        return cls()
-
-    return factory
-
-
 def consensus(options: Mapping[str, Any]) -> UpdateRule:
     return Consensus(options["gamma"])
 
 
 @hookimpl
 def register_update_rules(register: Any) -> None:
-    register("alternating", plain(Alternating), "k discriminator steps (--d-steps), then one generator step")
-    register("simultaneous", plain(Simultaneous), "both players step at once on the same gradient field")
+    register(
+        "alternating",
+        without_options(Alternating),
+        "k discriminator steps (--d-steps), then one generator step",
+    )
+    register("simultaneous", without_options(Simultaneous), "both players step at once on the same gradient field")
     register(
         "consensus",
         consensus,
         "consensus optimization: v + γ∇½‖v‖² (Mescheder et al. 2017)",
         options=[Option("gamma", float, 10.0, "γ, the weight of the consensus term")],
     )
-    register("extragradient", plain(Extragradient), "extrapolate one step, then update (Gidel et al. 2019)")
+    register(
+        "extragradient",
+        without_options(Extragradient),
+        "extrapolate one step, then update (Gidel et al. 2019)",
+    )

@@ -2,6 +2,6 @@
 
 from gancli.plugins.hookspecs import hookimpl
 from gancli.plugins.manager import Plugins, get_plugins
-from gancli.plugins.registry import Option, Registration, Registry
+from gancli.plugins.registry import Option, Registration, Registry, without_options
 
-__all__ = ["Option", "Plugins", "Registration", "Registry", "get_plugins", "hookimpl"]
+__all__ = ["Option", "Plugins", "Registration", "Registry", "get_plugins", "hookimpl", "without_options"]

@@ -50,7 +50,7 @@ class PluginFailure:
     message: str
 
     def __str__(self) -> str:
-        return f"plugin {self.plugin!r} (package {self.package}) was not loaded: {self.message}"
+        return f"plugin {self.plugin!r} (package {self.package}): {self.message}"
 
 
 class Plugins:
@@ -105,11 +105,14 @@ class Plugins:
         matches: Callable[[str], bool] | None = None,
         recommends: dict[str, Any] | None = None,
     ) -> None:
-        self.registry.add(
-            Registration(
-                kind, name, factory, description, tuple(options), plugin, package, matches, recommends or {}
-            )
+        """Record one registration; a clash is reported and the plugin's other registrations still count."""
+        registration = Registration(
+            kind, name, factory, description, tuple(options), plugin, package, matches, recommends or {}
         )
+        try:
+            self.registry.add(registration)
+        except GancliError as exc:
+            self.failures.append(PluginFailure(plugin, package, str(exc)))
 
     def add_commands(self, app: Any) -> None:
         self.pm.hook.register_commands(app=app)

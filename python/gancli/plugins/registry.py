@@ -109,6 +109,15 @@ class Registry:
         return [reg for reg in self.all() if reg.name == name]
 
 
+def without_options(cls: Callable[[], Any]) -> Callable[[Mapping[str, Any]], Any]:
+    """The factory of a plugin that takes no options: it builds ``cls()`` whatever the options say."""
+
+    def factory(options: Mapping[str, Any]) -> Any:
+        return cls()
+
+    return factory
+
+
 def unknown_message(kind: str, name: str, known: Iterable[str]) -> str:
     known = sorted(known)
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)

@@ -1,10 +1,10 @@
 """The run directory: everything a run leaves behind, and how the read-only commands find it.
 
-    RUN/config.json        the resolved RunConfig (re-runs the experiment with --config)
-    RUN/metrics.jsonl      one JSON line per logged step: losses, D(x), D(G(z)), gradient norms
-    RUN/eval.jsonl         one JSON line per evaluation: metric values
-    RUN/samples/           step-NNNNNNNN.png from fixed noise
-    RUN/checkpoints/       step-NNNNNNNN.safetensors + .json
+RUN/config.json        the resolved RunConfig (re-runs the experiment with --config)
+RUN/metrics.jsonl      one JSON line per logged step: losses, D(x), D(G(z)), gradient norms
+RUN/eval.jsonl         one JSON line per evaluation: metric values
+RUN/samples/           step-NNNNNNNN.png from fixed noise
+RUN/checkpoints/       step-NNNNNNNN.safetensors + .json
 """
 
 from __future__ import annotations

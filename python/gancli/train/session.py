@@ -216,6 +216,4 @@ def check_shapes(reg: Registration, spec: ArchSpec, generator: nn.Module, discri
             f"architecture {reg.name!r}: G makes {tuple(fake.shape[1:])}, the data is {spec.data_shape}",
         )
     if scores.numel() != packed.shape[0]:
-        raise PluginError(
-            reg.plugin, reg.package, f"architecture {reg.name!r}: D must give one score per sample"
-        )
+        raise PluginError(reg.plugin, reg.package, f"architecture {reg.name!r}: D must give one score per sample")
