@@ -207,7 +207,100 @@ def test_upscaling_small_images(tmp_path: Path) -> None:
     assert np.all(decode_one(path, 16, 3) == 99)
 
 
+def pillow_resize(hwc: np.ndarray, size: int, fit: str) -> np.ndarray:
+    """Pillow's BICUBIC resize of the centre square (crop) or of the whole image (pad, unpadded), CHW."""
+    image = Image.fromarray(hwc)
+    w, h = image.size
+    if fit == "crop":
+        side = min(w, h)
+        left, top = (w - side) / 2, (h - side) / 2
+        box = (left, top, left + side, top + side)
+        return chw(np.asarray(image.resize((size, size), Image.Resampling.BICUBIC, box=box)))
+    scaled = (size, round(size * h / w)) if w >= h else (round(size * w / h), size)
+    return chw(np.asarray(image.resize(scaled, Image.Resampling.BICUBIC)))
+
+
+@pytest.mark.parametrize(("fit", "shape"), [("crop", (40, 56)), ("crop", (56, 40)), ("pad", (30, 60))])
+def test_resize_images_close_to_pillow_bicubic(fit: str, shape: tuple[int, int]) -> None:
+    sources = [smooth_rgb(*shape, seed=seed) for seed in range(3)]
+    batch = np.stack([chw(s) for s in sources])
+    got = kernels.resize_images(batch, 24, 3, fit=fit)
+    assert got.shape == (3, 3, 24, 24) and got.dtype == np.uint8
+    for ours, source in zip(got, sources, strict=True):
+        expected = pillow_resize(source, 24, fit)
+        if fit == "pad":  # 60 wide, 30 high: rows 6..18 hold the image, the rest is black
+            assert not ours[:, :6].any() and not ours[:, 18:].any()
+            ours = ours[:, 6:18]
+        diff = np.abs(ours.astype(np.int16) - expected.astype(np.int16))
+        assert diff.max() <= 2 and diff.mean() < 0.5, (diff.max(), diff.mean())
+    assert np.array_equal(kernels.resize_images(batch, 24, 3, fit=fit, threads=1), got)
+
+
+def test_resize_images_equals_decoding_the_same_pixels(tmp_path: Path) -> None:
+    """One filter and one channel conversion: resizing an array is decoding its lossless PNG."""
+    rgba = RNG.integers(0, 256, (4, 19, 23, 4), dtype=np.uint8)
+    for planes in (4, 3):
+        paths = [tmp_path / f"{planes}-{i}.png" for i in range(len(rgba))]
+        for path, image in zip(paths, rgba, strict=True):
+            Image.fromarray(image[..., :planes]).save(path)
+        batch = np.ascontiguousarray(rgba[..., :planes].transpose(0, 3, 1, 2))
+        for channels, fit in [(3, "crop"), (1, "pad"), (3, "pad"), (1, "crop")]:
+            decoded = kernels.decode_images(paths, 8, channels, fit=fit).images
+            got = kernels.resize_images(batch, 8, channels, fit=fit)
+            assert np.array_equal(got, decoded), (planes, channels, fit)
+
+
+def test_resize_images_converts_channels() -> None:
+    rgb = np.stack([smooth_rgb(20, 20, seed=s) for s in range(2)])
+    alpha = RNG.integers(0, 256, (2, 20, 20), dtype=np.uint8)
+    # RGB to gray is Pillow's luma before resizing; at the same size nothing is filtered.
+    gray = kernels.resize_images(np.ascontiguousarray(rgb.transpose(0, 3, 1, 2)), 20, 1)
+    assert np.array_equal(gray[:, 0], luma(rgb))
+    # Gray to RGB repeats the resized gray (a non-contiguous view is accepted).
+    to_rgb = kernels.resize_images(gray.transpose(0, 1, 3, 2), 12, 3)
+    assert to_rgb.shape == (2, 3, 12, 12)
+    assert np.array_equal(to_rgb[:, 0], to_rgb[:, 1]) and np.array_equal(to_rgb[:, 0], to_rgb[:, 2])
+    expected = pillow_resize(np.ascontiguousarray(luma(rgb)[0].T), 12, "crop")
+    assert np.abs(to_rgb[0, :1].astype(np.int16) - expected.astype(np.int16)).max() <= 2
+    # RGBA and gray + alpha are composited over black.
+    rgba = np.concatenate([rgb.transpose(0, 3, 1, 2), alpha[:, None]], axis=1)
+    assert np.array_equal(kernels.resize_images(rgba, 20, 3), over_black(rgb, alpha).transpose(0, 3, 1, 2))
+    gray_alpha = np.stack([rgb[..., 0], alpha], axis=1)
+    assert np.array_equal(kernels.resize_images(gray_alpha, 20, 1)[:, 0], over_black(rgb[..., :1], alpha)[..., 0])
+
+
+def test_resize_images_refuses_bad_input() -> None:
+    with pytest.raises(ValueError, match="1 to 4 channels"):
+        kernels.resize_images(np.zeros((1, 5, 4, 4), np.uint8), 4, 3)
+    with pytest.raises(ValueError, match="uint8"):
+        kernels.resize_images(np.zeros((1, 3, 4, 4), np.float32), 4, 3)
+    with pytest.raises(ValueError, match="uint8"):
+        kernels.resize_images(np.zeros((3, 4, 4), np.uint8), 4, 3)
+    with pytest.raises(ValueError, match="channels"):
+        kernels.resize_images(np.zeros((1, 3, 4, 4), np.uint8), 4, 2)
+    with pytest.raises(ValueError, match="empty"):
+        kernels.resize_images(np.zeros((1, 3, 0, 4), np.uint8), 4, 3)
+    assert kernels.resize_images(np.zeros((0, 3, 5, 5), np.uint8), 4, 1).shape == (0, 1, 4, 4)
+
+
 # -------------------------------------------------------------------------------------------- sniffing
+
+
+@pytest.mark.parametrize(
+    ("pil_format", "name"), [("PNG", "png"), ("JPEG", "jpeg"), ("GIF", "gif"), ("BMP", "bmp"), ("WEBP", "webp")]
+)
+def test_image_format(pil_format: str, name: str) -> None:
+    encoded = io.BytesIO()
+    Image.fromarray(smooth_rgb(8, 8)).save(encoded, format=pil_format)
+    assert kernels.image_format(encoded.getvalue()) == name
+    assert kernels.image_format(encoded.getvalue()[:18]) == name
+
+
+def test_image_format_of_non_images() -> None:
+    assert kernels.image_format(b"") is None
+    assert kernels.image_format(b"\x89PN") is None
+    assert kernels.image_format(b"BMW is a car brand, not a bitmap") is None
+    assert kernels.image_format(b"RIFF\0\0\0\0WAVEfmt ") is None
 
 
 def test_content_sniffing_and_hidden_files(tmp_path: Path) -> None:
@@ -321,9 +414,7 @@ def test_bad_arguments() -> None:
 
 def test_augment_spec_parsing() -> None:
     spec = kernels.AugmentSpec.parse("flip, translate=0.25:reflect@0.3, cutout, brightness=0.1@0.9")
-    assert (
-        spec.flip_p == 0.5 and spec.translate == 0.25 and spec.translate_reflect and spec.translate_p == 0.3
-    )
+    assert spec.flip_p == 0.5 and spec.translate == 0.25 and spec.translate_reflect and spec.translate_p == 0.3
     assert spec.cutout == 0.5 and spec.cutout_p == 1.0 and spec.brightness == 0.1 and spec.brightness_p == 0.9
     assert spec.contrast_p == 0.0 and spec.saturation_p == 0.0
     assert kernels.AugmentSpec.parse(str(spec)) == spec
@@ -363,9 +454,7 @@ def test_flip_at_p1_equals_np_flip() -> None:
 def shifted(image: np.ndarray, dy: int, dx: int, mode: str) -> np.ndarray:
     _, h, w = image.shape
     pad = max(h, w)
-    padded = np.pad(
-        image, ((0, 0), (pad, pad), (pad, pad)), mode="reflect" if mode == "reflect" else "constant"
-    )
+    padded = np.pad(image, ((0, 0), (pad, pad), (pad, pad)), mode="reflect" if mode == "reflect" else "constant")
     return padded[:, pad - dy : pad - dy + h, pad - dx : pad - dx + w]
 
 
@@ -471,9 +560,7 @@ def test_grid_png_matches_torchvision(c: int) -> None:
     grid = utils.make_grid(torch.from_numpy(batch), nrow=4, padding=2, normalize=True, value_range=(-1, 1))
     utils.save_image(grid, buffer, format="PNG")
     theirs = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
-    ours = np.asarray(
-        Image.open(io.BytesIO(kernels.encode_grid_png(batch, nrow=4, padding=2))).convert("RGB")
-    )
+    ours = np.asarray(Image.open(io.BytesIO(kernels.encode_grid_png(batch, nrow=4, padding=2))).convert("RGB"))
     assert np.array_equal(ours, theirs)
 
 

@@ -112,6 +112,31 @@ def decode_image(
     return _native.decode_image(bytes(data), name, channels, max_pixels)
 
 
+def resize_images(
+    batch: np.ndarray, size: int, channels: int, *, fit: str = "crop", threads: int | None = None
+) -> np.ndarray:
+    """Resize a uint8 (N, C, H, W) batch to (N, channels, size, size) exactly as decoding would.
+
+    ``C`` is 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA): the same channel conversion (alpha over
+    black, ITU-R 601-2 luma), bicubic filter and ``fit`` as :func:`decode_images`, so in-memory datasets
+    need no round trip through an encoded image. Runs in parallel with the GIL released and reads a
+    C-contiguous input in place.
+    """
+    _check_decode_args(size, channels, fit)
+    array = np.ascontiguousarray(batch)
+    if array.dtype != np.uint8 or array.ndim != 4:
+        raise ValueError(f"batch must be uint8 (N, C, H, W), got {array.dtype} with shape {array.shape}")
+    return _native.resize_images(array, size, channels, fit, threads)
+
+
+def image_format(data: bytes) -> str | None:
+    """``"png"``, ``"jpeg"``, ``"gif"``, ``"bmp"`` or ``"webp"`` as announced by the first bytes, else None.
+
+    The same content sniffing :func:`find_images` and the decoders use; the extension plays no part.
+    """
+    return _native.image_format(bytes(data))
+
+
 def find_images(root: PathLike) -> list[Path]:
     """Image files under ``root``, recursively and sorted; hidden files and directories are skipped.
 

@@ -80,6 +80,13 @@ pub struct Pixels {
     pub data: Vec<u8>,
 }
 
+impl Pixels {
+    /// (width, height, data), the borrowed form `fit_into` takes.
+    fn view(&self) -> (u32, u32, &[u8]) {
+        (self.width, self.height, &self.data)
+    }
+}
+
 /// A decoded batch: `count` images of `Target::image_len` bytes each, channel-first, plus the
 /// inputs that were skipped (by index) when `skip_bad` was set.
 #[derive(Debug)]
@@ -399,10 +406,10 @@ struct Scratch {
     resized: Vec<u8>,
 }
 
-/// Resize `pixels` to the target square and write it channel-first into `out`
-/// (`target.image_len()` bytes).
+/// Resize a `w` × `h` image (`data`: interleaved, `target.channels` channels) to the target square
+/// and write it channel-first into `out` (`target.image_len()` bytes).
 fn fit_into(
-    pixels: &Pixels,
+    (w, h, data): (u32, u32, &[u8]),
     target: &Target,
     out: &mut [u8],
     scratch: &mut Scratch,
@@ -414,9 +421,7 @@ fn fit_into(
     } else {
         PixelType::U8x3
     };
-    let (w, h) = (pixels.width, pixels.height);
-    let src =
-        ImageRef::new(w, h, &pixels.data, pixel_type).map_err(|e| corrupt("image buffer", e))?;
+    let src = ImageRef::new(w, h, data, pixel_type).map_err(|e| corrupt("image buffer", e))?;
     let filter = ResizeAlg::Convolution(FilterType::CatmullRom);
 
     let (rw, rh, options) = match target.fit {
@@ -442,7 +447,7 @@ fn fit_into(
     };
 
     let resized: &[u8] = if (w, h) == (rw, rh) && (target.fit == Fit::Pad || w == h) {
-        &pixels.data
+        data
     } else {
         scratch.resized.clear();
         scratch.resized.resize(rw as usize * rh as usize * ch, 0);
@@ -488,7 +493,7 @@ fn fit_into(
 pub fn decode_into(bytes: &[u8], target: &Target, out: &mut [u8]) -> Result<(), Failure> {
     let hint = Some((target.size, target.fit));
     let pixels = decode_pixels_for(bytes, target.channels, target.max_pixels, hint)?;
-    fit_into(&pixels, target, out, &mut Scratch::default())
+    fit_into(pixels.view(), target, out, &mut Scratch::default())
 }
 
 /// Why a batch could not be decoded: bad arguments, or the first bad image.
@@ -536,7 +541,7 @@ where
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let hint = Some((target.size, target.fit));
                 let pixels = decode_pixels_for(&bytes, target.channels, target.max_pixels, hint)?;
-                fit_into(&pixels, target, out, scratch)
+                fit_into(pixels.view(), target, out, scratch)
             }))
             .unwrap_or_else(|_| {
                 Err(Failure::new(
@@ -615,6 +620,77 @@ pub fn decode_blobs(
         target,
         skip_bad,
     )
+}
+
+/// Resize a channel-first uint8 batch of shape `[n, c, h, w]` (c: 1 gray, 2 gray+alpha, 3 RGB,
+/// 4 RGBA) to `n` images of the target, with the same channel conversion, filter and fit as
+/// decoding, in parallel over images.
+///
+/// When no conversion mixes channels (c equal to the target's, or gray to RGB) each plane is
+/// resized straight from `input`; otherwise the image is interleaved and converted first.
+pub fn resize_batch(input: &[u8], shape: [usize; 4], target: &Target) -> Result<Vec<u8>, String> {
+    target.validate()?;
+    let [n, c, h, w] = shape;
+    if !(1..=4).contains(&c) {
+        return Err(format!(
+            "batch must have 1 to 4 channels (gray, gray+alpha, RGB, RGBA), not {c}"
+        ));
+    }
+    let too_big = |_| format!("image size {w}x{h} is too large");
+    let (width, height) = (
+        u32::try_from(w).map_err(too_big)?,
+        u32::try_from(h).map_err(too_big)?,
+    );
+    if width == 0 || height == 0 {
+        return Err(format!("cannot resize empty {w}x{h} images"));
+    }
+    let plane = h * w;
+    let image = c * plane;
+    if n.checked_mul(image) != Some(input.len()) {
+        return Err(format!(
+            "batch holds {} bytes, not {n}x{c}x{h}x{w}",
+            input.len()
+        ));
+    }
+    let len = target.image_len();
+    let total = n
+        .checked_mul(len)
+        .ok_or_else(|| "batch size overflows".to_string())?;
+    let mut out = vec![0u8; total];
+    let channels = target.channels as usize;
+    let planar = c == channels || c == 1;
+    let plane_target = Target {
+        channels: 1,
+        ..*target
+    };
+    let out_plane = len / channels;
+    out.par_chunks_mut(len)
+        .zip(input.par_chunks(image))
+        .try_for_each_init(Scratch::default, |scratch, (out, src)| {
+            if planar {
+                for (src_plane, dst) in src.chunks_exact(plane).zip(out.chunks_exact_mut(out_plane))
+                {
+                    fit_into((width, height, src_plane), &plane_target, dst, scratch)?;
+                }
+                if c < channels {
+                    let (gray, rest) = out.split_at_mut(out_plane);
+                    rest.chunks_exact_mut(out_plane)
+                        .for_each(|p| p.copy_from_slice(gray));
+                }
+                Ok(())
+            } else {
+                let mut interleaved = vec![0u8; image];
+                for (k, src_plane) in src.chunks_exact(plane).enumerate() {
+                    for (i, &v) in src_plane.iter().enumerate() {
+                        interleaved[i * c + k] = v;
+                    }
+                }
+                let converted = convert_channels(interleaved, c, target.channels);
+                fit_into((width, height, &converted), target, out, scratch)
+            }
+        })
+        .map_err(|failure| failure.message)?;
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -707,6 +783,55 @@ mod tests {
             ErrorKind::TooLarge | ErrorKind::Corrupt
         ));
         assert!(decode_into(&good, &t, &mut out).is_ok());
+    }
+
+    /// Channel-first copy of interleaved pixels.
+    fn planar(data: &[u8], channels: usize) -> Vec<u8> {
+        (0..channels)
+            .flat_map(|k| data.iter().skip(k).step_by(channels).copied())
+            .collect()
+    }
+
+    #[test]
+    fn resize_batch_matches_decoding_the_same_pixels() {
+        let (w, h) = (13u32, 9u32);
+        let rgb: Vec<u8> = (0..w * h * 3).map(|v| (v * 37 % 251) as u8).collect();
+        let bytes = png_bytes(w, h, png::ColorType::Rgb, &rgb);
+        for (channels, fit) in [(3, Fit::Crop), (3, Fit::Pad), (1, Fit::Crop)] {
+            let t = target(6, channels, fit);
+            let mut decoded = vec![0; t.image_len()];
+            decode_into(&bytes, &t, &mut decoded).unwrap();
+            let shape = [1, 3, h as usize, w as usize];
+            let resized = resize_batch(&planar(&rgb, 3), shape, &t).unwrap();
+            assert_eq!(resized, decoded, "{channels} channels, {fit:?}");
+        }
+    }
+
+    #[test]
+    fn resize_batch_converts_channels() {
+        let t = target(2, 3, Fit::Crop);
+        // Two 2x2 gray images become RGB with equal channels.
+        let gray = [[5u8; 4], [9; 4]].concat();
+        let rgb = resize_batch(&gray, [2, 1, 2, 2], &t).unwrap();
+        assert_eq!(rgb, [[5u8; 12], [9; 12]].concat());
+        // RGBA planes (200, 100, 50, alpha 128) are composited over black.
+        let rgba = [[200u8; 4], [100; 4], [50; 4], [128; 4]].concat();
+        let out = resize_batch(&rgba, [1, 4, 2, 2], &t).unwrap();
+        assert_eq!(out, [[100u8; 4], [50; 4], [25; 4]].concat());
+        let gray = resize_batch(&rgba, [1, 4, 2, 2], &target(2, 1, Fit::Crop)).unwrap();
+        assert_eq!(gray, vec![luma(100, 50, 25); 4]);
+    }
+
+    #[test]
+    fn resize_batch_refuses_bad_shapes() {
+        let t = target(2, 3, Fit::Crop);
+        assert!(resize_batch(&[0; 10], [1, 5, 1, 2], &t).is_err());
+        assert!(resize_batch(&[0; 3], [1, 1, 2, 2], &t).is_err());
+        assert!(resize_batch(&[], [1, 1, 0, 2], &t).is_err());
+        assert_eq!(
+            resize_batch(&[], [0, 3, 4, 4], &t).unwrap(),
+            Vec::<u8>::new()
+        );
     }
 
     #[test]

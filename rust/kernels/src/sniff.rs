@@ -10,6 +10,19 @@ pub enum Format {
     WebP,
 }
 
+impl Format {
+    /// The lower-case name Python callers see: "png", "jpeg", "gif", "bmp" or "webp".
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Png => "png",
+            Format::Jpeg => "jpeg",
+            Format::Gif => "gif",
+            Format::Bmp => "bmp",
+            Format::WebP => "webp",
+        }
+    }
+}
+
 /// How many leading bytes [`sniff`] needs to decide.
 pub const SNIFF_LEN: usize = 18;
 
@@ -54,6 +67,7 @@ mod tests {
         bmp.extend_from_slice(&[0; 12]);
         bmp.extend_from_slice(&40u32.to_le_bytes());
         assert_eq!(sniff(&bmp), Some(Format::Bmp));
+        assert_eq!(Format::WebP.name(), "webp");
     }
 
     #[test]

@@ -154,6 +154,43 @@ fn decode_image<'py>(
     Ok(array.into_pyarray(py))
 }
 
+/// Resize a contiguous (N, C, H, W) uint8 batch (C: 1 to 4) to (N, channels, size, size) with
+/// decoding's channel conversion, filter and fit.
+#[pyfunction]
+#[pyo3(signature = (batch, size, channels, fit, threads))]
+fn resize_images<'py>(
+    py: Python<'py>,
+    batch: PyReadonlyArray4<'py, u8>,
+    size: u32,
+    channels: u8,
+    fit: &str,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyArray4<u8>>> {
+    let target = target(size, channels, fit, decode::DEFAULT_MAX_PIXELS)?;
+    let dims = batch.shape();
+    let shape = [dims[0], dims[1], dims[2], dims[3]];
+    let input = batch
+        .as_slice()
+        .map_err(|_| PyValueError::new_err("batch must be C-contiguous"))?;
+    let out = py
+        .detach(|| {
+            gancli_kernels::with_threads(threads, || decode::resize_batch(input, shape, &target))
+        })
+        .map_err(threads_err)?
+        .map_err(PyValueError::new_err)?;
+    let s = size as usize;
+    let array = Array4::from_shape_vec((shape[0], channels as usize, s, s), out)
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(array.into_pyarray(py))
+}
+
+/// The format announced by an encoded image's first bytes: "png", "jpeg", "gif", "bmp", "webp"
+/// or None.
+#[pyfunction]
+fn image_format(data: &[u8]) -> Option<&'static str> {
+    gancli_kernels::sniff::sniff(data).map(|format| format.name())
+}
+
 /// Image files under `root` recognised by content, sorted, hidden entries skipped.
 #[pyfunction]
 fn find_images(py: Python<'_>, root: PathBuf) -> PyResult<Vec<PathBuf>> {
@@ -361,6 +398,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decode_paths, m)?)?;
     m.add_function(wrap_pyfunction!(decode_blobs, m)?)?;
     m.add_function(wrap_pyfunction!(decode_image, m)?)?;
+    m.add_function(wrap_pyfunction!(resize_images, m)?)?;
+    m.add_function(wrap_pyfunction!(image_format, m)?)?;
     m.add_function(wrap_pyfunction!(find_images, m)?)?;
     m.add_function(wrap_pyfunction!(augment, m)?)?;
     m.add_function(wrap_pyfunction!(encode_grid_png, m)?)?;
