@@ -309,7 +309,7 @@ def test_set_an_unknown_option_suggests_names(builtins: Plugins) -> None:
 
 def test_set_an_option_of_a_plugin_the_run_does_not_use_is_an_error(builtins: Plugins) -> None:
     message = resolve_error(builtins.registry, {**RING8_MLP, "loss": "hinge"}, "wgan.clip=0.1")
-    assert message.startswith("--set wgan.clip: unknown option 'clip'")
+    assert message.startswith("--set wgan.clip: plugin 'wgan' is not used by this run (it uses ")
 
 
 def test_set_an_option_two_selected_plugins_declare_is_ambiguous() -> None:

@@ -6,6 +6,7 @@ Heavy imports (torch) happen inside the commands, which keep the module cheap to
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +36,18 @@ class ReportingGroup(TyperGroup):
         except KeyboardInterrupt:
             console.print("[yellow]interrupted[/]: a checkpoint was saved; continue with --resume")
             raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort, typer.TyperException):  # --help, usage errors: typer reports them
+            raise
+        except Exception as exc:  # a bug, ours or a library's: one line, the traceback on request
+            if os.environ.get("GANCLI_DEBUG"):
+                raise
+            console.print(
+                f"[bold red]error:[/] internal error {type(exc).__name__}: {exc} "
+                "(set GANCLI_DEBUG=1 for the traceback, and please report it)",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(2) from None
 
 
 app = typer.Typer(
@@ -193,13 +206,14 @@ def train(
     console.print(f"run directory: [bold]{run.path}[/]   samples: {run.samples}   grid: gancli grid {run.path}")
 
 
+RUNS = Path("runs")
 RESUMABLE = {"steps", "device", "sample_every", "checkpoint_every", "eval_every", "log_every"}
 
 
 def default_run_dir(data: str, loss: str) -> Path:
     stem = Path(data).stem if ("/" in data or "." in data) else data
     n = 1
-    while (path := Path("runs") / f"{stem}-{loss}-{n}").exists():
+    while (path := RUNS / f"{stem}-{loss}-{n}").exists():
         n += 1
     return path
 
@@ -226,20 +240,25 @@ def show_config(cfg: Any, session: Any, path: Path) -> None:
 # --- read-only commands on a run ------------------------------------------------------------------------
 
 
-def open_run(run_path: Path, checkpoint: str | None):
+def open_run(run_path: Path | None, checkpoint: str | None):
     from gancli.config import resolve
     from gancli.train.rundir import RunDir
     from gancli.train.session import Session
 
     plugins = load_plugins()
-    run = RunDir.existing(run_path)
+    run = RunDir.existing(run_path) if run_path is not None else RunDir.newest(RUNS)
     cfg = resolve(plugins.registry, {"device": "cpu"}, run.config)
     session = Session.build(cfg, plugins)
     session.load(run.checkpoint(Path(checkpoint) if checkpoint else None), training=False)
     return plugins, run, session
 
 
-RunArg = Annotated[Path, typer.Argument(help="A run directory written by `gancli train`.")]
+RunArg = Annotated[
+    Path | None,
+    typer.Argument(
+        help="A run directory written by `gancli train` (default: the newest under runs/).", show_default=False
+    ),
+]
 CheckpointOpt = Annotated[
     str | None, typer.Option(help="Checkpoint step or file (default: the latest).", show_default=False)
 ]
@@ -247,7 +266,7 @@ CheckpointOpt = Annotated[
 
 @app.command()
 def grid(
-    run_path: RunArg,
+    run_path: RunArg = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="PNG to write (default RUN/grid.png).")] = None,
     n: Annotated[int, typer.Option("--n", help="Number of samples.")] = 64,
     nrow: Annotated[int, typer.Option(help="Images per row.")] = 8,
@@ -265,10 +284,10 @@ def grid(
         from gancli import kernels
         from gancli.train.rundir import RunDir
 
-        run = RunDir.existing(run_path)
+        run = RunDir.existing(run_path) if run_path is not None else RunDir.newest(RUNS)
         frames = run.sample_frames()
         if not frames:
-            raise GancliError(f"{run_path}: no sample images to animate")
+            raise GancliError(f"{run.path}: no sample images to animate")
         target = output or run.path / "progress.png"
         pictures = [kernels.decode_image(f.read_bytes(), name=str(f)) for f in frames]
         atomic_write_bytes(target, kernels.encode_animation(pictures))
@@ -285,8 +304,8 @@ def grid(
 
 @app.command()
 def sample(
-    run_path: RunArg,
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the samples (.npy).")],
+    run_path: RunArg = None,
     n: Annotated[int, typer.Option("--n", help="Number of samples.")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the latent noise (same seed, same samples).")] = 0,
     checkpoint: CheckpointOpt = None,
@@ -309,17 +328,17 @@ def sample(
 
 @app.command("eval")
 def evaluate(
-    run_path: RunArg,
+    run_path: RunArg = None,
     seed: Annotated[int, typer.Option(help="Seed of the latent noise.")] = 0,
     checkpoint: CheckpointOpt = None,
 ) -> None:
     """Compute the run's metrics (e.g. modes covered) from a checkpoint; prints JSON."""
     import json
 
-    plugins, _, session = open_run(run_path, checkpoint)
+    plugins, run, session = open_run(run_path, checkpoint)
     result = session.evaluate(plugins, seed)
     if not result:
-        raise GancliError(f"{run_path}: no metric applies to dataset {session.config.data!r}")
+        raise GancliError(f"{run.path}: no metric applies to dataset {session.config.data!r}")
     out.print_json(json.dumps({"step": session.step, **result}))
 
 

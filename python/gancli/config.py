@@ -230,6 +230,9 @@ def find_option_owner(plugins: list[Registration], plugin_name: str | None, name
     if candidates:
         owners = ", ".join(f"{r.name}.{name}" for r in candidates)
         raise GancliError(f"{flag}: ambiguous, say which: {owners}")
-    owners = [r for r in plugins if plugin_name is None or r.name == plugin_name] or plugins
+    owners = [r for r in plugins if plugin_name is None or r.name == plugin_name]
+    if not owners:
+        used = ", ".join(sorted({r.name for r in plugins}))
+        raise GancliError(f"{flag}: plugin {plugin_name!r} is not used by this run (it uses {used})")
     available = [f"{r.name}.{o.name}" for r in owners for o in r.options]
     raise GancliError(f"{flag}: {unknown_message('option', name, available)}")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
@@ -71,7 +72,7 @@ def load(json_path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         tensors = load_tensors((json_path.parent / meta["tensors"]).read_bytes())
     except FileNotFoundError as exc:
         raise GancliError(f"checkpoint {json_path}: missing file {exc.filename}") from None
-    except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, KeyError, SafetensorError) as exc:
         raise GancliError(f"checkpoint {json_path} is damaged: {exc}") from None
     if meta.get("format") != FORMAT:
         raise GancliError(f"checkpoint {json_path}: unknown format {meta.get('format')!r}")

@@ -50,6 +50,14 @@ class RunDir:
             raise GancliError(f"{path}: not a gancli run directory (no config.json)")
         return run
 
+    @classmethod
+    def newest(cls, parent: Path) -> RunDir:
+        """The most recently started run under ``parent``: what a user means by "the run I just trained"."""
+        runs = [p.parent for p in parent.glob("*/config.json")] if parent.is_dir() else []
+        if not runs:
+            raise GancliError(f"no run directory under {parent}/; name one (gancli grid RUN)")
+        return cls(max(runs, key=lambda p: (p / "config.json").stat().st_mtime))
+
     def checkpoint(self, chosen: Path | None = None) -> Path:
         """The JSON of ``chosen`` (a checkpoint path or step number) or of the latest checkpoint."""
         if chosen is not None:

@@ -1,0 +1,251 @@
+"""The command line end to end, as a user types it: what a run directory holds, grid/sample/eval on it,
+--config and --resume reproducing a run bit for bit, recommendations and their overrides, and bad input
+answered by one line that names the culprit (exit 1, no traceback).
+
+Runs are tiny (ring8, a 32-unit MLP, 20 steps): these tests check the plumbing; test_learning.py checks
+that training learns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gancli import cli
+from PIL import Image
+from rich.console import Console
+from safetensors.numpy import load_file
+from typer.testing import CliRunner
+
+TINY = ["--data", "ring8", "--steps", "20", "--batch-size", "32", "--latent-dim", "4", "--seed", "3"]
+TINY += ["--set", "mlp.hidden=32", "--set", "modes.samples=200", "--set", "modes.min_count=2", "--quiet"]
+TINY += ["--log-every", "5", "--sample-every", "10", "--checkpoint-every", "10", "--eval-every", "10"]
+
+
+@pytest.fixture
+def gancli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """Run ``gancli ARGS`` in-process from ``tmp_path``; returns the click Result."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "out", Console(width=250))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    app = cli.build_app()
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(app, [str(a) for a in args], prog_name="gancli")
+
+    return invoke
+
+
+def ok(result) -> str:
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result.output
+
+
+def one_line_error(result, *needles: str) -> str:
+    """The failure a user should see: exit 1, a single 'error:' line naming the culprit, no traceback."""
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.output
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    return lines[0]
+
+
+def tensors(run: Path, step: int) -> dict[str, np.ndarray]:
+    return load_file(run / "checkpoints" / f"step-{step:08d}.safetensors")
+
+
+def test_help_and_version_read_well(gancli) -> None:
+    assert ok(gancli("--version")).strip().startswith("gancli ")
+    top = ok(gancli("--help"))
+    for command in ("train", "grid", "sample", "eval", "plugins", "data"):
+        assert command in top
+    for command in (["train"], ["grid"], ["sample"], ["eval"], ["plugins", "install"], ["data", "prepare"]):
+        assert "Usage: gancli " + " ".join(command) in ok(gancli(*command, "--help"))
+    assert "--d-steps" in ok(gancli("train", "--help"))
+
+
+def test_a_run_directory_holds_config_metrics_checkpoints_samples_and_evaluations(gancli, tmp_path: Path) -> None:
+    ok(gancli("train", *TINY, "--out", "run"))
+    run = tmp_path / "run"
+    config = json.loads((run / "config.json").read_text())
+    assert (config["data"], config["arch"], config["steps"], config["seed"]) == ("ring8", "mlp", 20, 3)
+    assert config["options"]["mlp"]["hidden"] == 32
+
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [5, 10, 15, 20]
+    for key in ("loss_d", "loss_g", "d_real", "d_fake", "d_fake_g"):
+        assert all(np.isfinite(r[key]) for r in records), key
+    assert all(0 <= r["d_real"] <= 1 and 0 <= r["d_fake"] <= 1 for r in records)  # probabilities, not logits
+
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
+        "step-00000010.json",
+        "step-00000010.safetensors",
+        "step-00000020.json",
+        "step-00000020.safetensors",
+    ]
+    meta = json.loads((run / "checkpoints" / "step-00000020.json").read_text())
+    assert meta["step"] == 20 and meta["plugins"]["loss"]["name"] == "nonsaturating"
+    assert not list(run.rglob("*.tmp*")), "a temporary file was left behind"
+    assert any(name.startswith("G/") for name in tensors(run, 20))
+
+    scatter = Image.open(run / "samples" / "step-00000020.png")
+    assert scatter.format == "PNG" and scatter.size[0] > 100
+    evals = [json.loads(line) for line in (run / "eval.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in evals] == [10, 20] and evals[-1]["modes_total"] == 8
+
+
+def test_grid_sample_and_eval_read_the_latest_checkpoint(gancli, tmp_path: Path) -> None:
+    ok(gancli("train", *TINY, "--out", "run"))
+    assert "step 20" in ok(gancli("grid", "run", "-o", "grid.png", "--n", "16"))
+    assert Image.open(tmp_path / "grid.png").format == "PNG"
+    assert "step 10" in ok(gancli("grid", "run", "--checkpoint", "10", "-o", "grid10.png"))
+    ok(gancli("sample", "run", "--n", "50", "-o", "a.npy", "--seed", "7"))
+    ok(gancli("sample", "run", "--n", "50", "-o", "b.npy", "--seed", "7"))
+    ok(gancli("sample", "run", "--n", "50", "-o", "c.npy", "--seed", "8", "--checkpoint", "10"))
+    a, b, c = (np.load(tmp_path / f"{x}.npy") for x in "abc")
+    assert a.shape == (50, 2) and a.dtype == np.float32
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    result = json.loads(ok(gancli("eval", "run")))
+    assert result["step"] == 20 and 0 <= result["modes_covered"] <= 8
+
+
+def test_grid_without_a_run_renders_the_newest_under_runs(gancli, tmp_path: Path) -> None:
+    one_line_error(gancli("grid"), "no run directory under runs")
+    ok(gancli("train", *TINY))
+    assert (tmp_path / "runs" / "ring8-nonsaturating-1" / "config.json").is_file()
+    assert "step 20" in ok(gancli("grid"))
+    assert (tmp_path / "runs" / "ring8-nonsaturating-1" / "grid.png").is_file()
+
+
+def test_the_saved_config_reruns_the_experiment_bit_for_bit(gancli, tmp_path: Path) -> None:
+    ok(gancli("train", *TINY, "--out", "first"))
+    ok(gancli("train", "--config", "first/config.json", "--out", "again", "--quiet"))
+    assert (tmp_path / "first" / "metrics.jsonl").read_text() == (tmp_path / "again" / "metrics.jsonl").read_text()
+    first, again = tensors(tmp_path / "first", 20), tensors(tmp_path / "again", 20)
+    assert first.keys() == again.keys()
+    assert all(np.array_equal(first[k], again[k]) for k in first)
+
+
+def test_resume_continues_the_same_run(gancli, tmp_path: Path) -> None:
+    """20 steps in one go equal 10 steps, a stop, and --resume to 20: weights, optimizer, RNG and logs."""
+    ok(gancli("train", *TINY, "--out", "whole"))
+    halfway = [a if a != "20" else "10" for a in TINY]
+    ok(gancli("train", *halfway, "--out", "split"))
+    ok(gancli("train", "--resume", "split", "--steps", "20", "--quiet"))
+    whole, split = tensors(tmp_path / "whole", 20), tensors(tmp_path / "split", 20)
+    assert whole.keys() == split.keys()
+    assert [k for k in whole if not np.array_equal(whole[k], split[k])] == []
+    for log in ("metrics.jsonl", "eval.jsonl"):
+        assert (tmp_path / "whole" / log).read_text() == (tmp_path / "split" / log).read_text(), log
+
+
+def test_resume_refuses_to_change_the_experiment(gancli) -> None:
+    ok(gancli("train", *TINY, "--out", "run"))
+    one_line_error(gancli("train", "--resume", "run", "--lr", "0.1"), "--lr")
+    one_line_error(gancli("train", "--resume", "run"), "already at step 20")
+    one_line_error(gancli("train", "--resume", "nowhere", "--steps", "30"), "nowhere", "not a gancli run")
+
+
+def test_ctrl_c_saves_a_checkpoint_that_resume_continues(tmp_path: Path) -> None:
+    args = [a for a in TINY if a != "--quiet"]
+    args[args.index("--steps") + 1] = "100000"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "gancli", "train", *args, "--out", "run", "--quiet"]
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    metrics = tmp_path / "run" / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while not (metrics.is_file() and metrics.stat().st_size > 0):
+        assert process.poll() is None and time.monotonic() < deadline, "training did not start"
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    saved = sorted((tmp_path / "run" / "checkpoints").glob("*.json"))
+    step = json.loads(saved[-1].read_text())["step"]
+    assert 0 < step < 100000
+    resumed = subprocess.run(
+        [sys.executable, "-m", "gancli", "train", "--resume", "run", "--steps", str(step + 5), "--quiet"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(sorted((tmp_path / "run" / "checkpoints").glob("*.json"))[-1].read_text())["step"] == step + 5
+
+
+def test_a_loss_recommends_its_settings_and_flags_override_them(gancli, tmp_path: Path) -> None:
+    ok(gancli("train", *TINY, "--loss", "wgan", "--out", "wgan", "--steps", "2"))
+    config = json.loads((tmp_path / "wgan" / "config.json").read_text())
+    assert (config["optimizer"], config["lr"], config["d_steps"]) == ("rmsprop", 5e-5, 5)
+    assert config["options"]["wgan"]["clip"] == 0.01
+    ok(gancli("train", *TINY, "--loss", "wgan", "--out", "own", "--steps", "2", "--d-steps", "2"))
+    ok(gancli("train", "--config", "own/config.json", "--out", "own2", "--set", "clip=0.05", "--quiet"))
+    own = json.loads((tmp_path / "own2" / "config.json").read_text())
+    assert (own["optimizer"], own["d_steps"], own["options"]["wgan"]["clip"]) == ("rmsprop", 2, 0.05)
+
+
+def test_a_toml_config_takes_the_flags_keys_and_flags_win(gancli, tmp_path: Path) -> None:
+    (tmp_path / "exp.toml").write_text(
+        'data = "ring8"\nsteps = 4\nbatch-size = 16\nlr = 0.001\nset = ["mlp.hidden=16"]\n'
+        "checkpoint_every = 2\nsample_every = 2\neval_every = 2\nlog_every = 2\n"
+    )
+    ok(gancli("train", "--config", "exp.toml", "--lr", "0.002", "--out", "run", "--quiet"))
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert (config["steps"], config["batch_size"], config["lr"]) == (4, 16, 0.002)
+    assert config["options"]["mlp"]["hidden"] == 16
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["--loss", "hinj"], ["unknown loss 'hinj'", "did you mean hinge"]),
+        (["--data", "ring9"], ["unknown dataset 'ring9'", "ring8"]),
+        (["--set", "clipp=1"], ["--set clipp", "unknown option"]),
+        (["--set", "mlp.hidden=lots"], ["mlp.hidden=lots"]),
+        (["--set", "dcgan.g_width=8"], ["--set dcgan.g_width", "plugin 'dcgan' is not used by this run"]),
+        (["--set", "nonsense"], ["--set 'nonsense'", "NAME=VALUE"]),
+        (["--batch-size", "30", "--pack", "4"], ["--batch-size 30", "--pack 4"]),
+        (["--steps", "0"], ["--steps must be at least 1"]),
+        (["--device", "tpu"], ["--device"]),
+        (["--config", "missing.toml"], ["--config missing.toml"]),
+        (["--ema", "1.5"], ["--ema"]),
+    ],
+)
+def test_bad_train_input_is_one_line_naming_the_culprit(gancli, args: list[str], needles: list[str]) -> None:
+    one_line_error(gancli("train", *TINY, *args, "--out", "run"), *needles)
+
+
+def test_an_architecture_that_does_not_fit_the_data_is_named(gancli) -> None:
+    one_line_error(gancli("train", "--data", "ring8", "--arch", "dcgan"), "architecture 'dcgan'", "--arch mlp")
+
+
+def test_a_broken_config_file_and_an_occupied_run_directory_are_refused(gancli, tmp_path: Path) -> None:
+    (tmp_path / "bad.toml").write_text("steps = = 3\n")
+    one_line_error(gancli("train", "--config", "bad.toml"), "--config bad.toml", "not valid")
+    (tmp_path / "typo.toml").write_text("stepz = 3\n")
+    one_line_error(gancli("train", "--config", "typo.toml"), "unknown key 'stepz'", "steps")
+    ok(gancli("train", *TINY, "--out", "run", "--steps", "2"))
+    before = (tmp_path / "run" / "config.json").read_text()
+    one_line_error(gancli("train", *TINY, "--out", "run"), "already holds a run")
+    assert (tmp_path / "run" / "config.json").read_text() == before
+
+
+def test_read_only_commands_name_what_is_wrong(gancli, tmp_path: Path) -> None:
+    one_line_error(gancli("grid", "nowhere"), "nowhere", "not a gancli run")
+    ok(gancli("train", *TINY, "--out", "run", "--steps", "2"))
+    one_line_error(gancli("grid", "run", "--checkpoint", "999"), "--checkpoint 999")
+    one_line_error(gancli("grid", "run", "--n", "0"), "--n")
+    (tmp_path / "run" / "checkpoints" / "step-00000002.safetensors").write_bytes(b"garbage")
+    one_line_error(gancli("sample", "run", "-o", "x.npy"), "step-00000002")
