@@ -313,11 +313,18 @@ def test_content_sniffing_and_hidden_files(tmp_path: Path) -> None:
     Image.fromarray(image).save(tmp_path / ".git" / "inside.png")
     (tmp_path / "sub" / "deeper").mkdir(parents=True)
     Image.fromarray(image).save(tmp_path / "sub" / "deeper" / "b.bmp")
+    (tmp_path / "notes.txt").write_text("not an image either")
+    (tmp_path / "empty.JPG").write_bytes(b"")
     found = kernels.find_images(tmp_path)
-    assert found == [tmp_path / "noext", tmp_path / "really_png.jpg", tmp_path / "sub" / "deeper" / "b.bmp"]
+    names = ["empty.JPG", "noext", "really_png.jpg", "sub/deeper/b.bmp", "text.png"]
+    assert found == [tmp_path / name for name in names]
     assert np.array_equal(decode_one(tmp_path / "really_png.jpg", 8, 3), chw(image))
-    with pytest.raises(kernels.ImageError, match=r"text\.png"):
-        kernels.decode_images([tmp_path / "text.png"], 8, 3)
+    # Named like images, so reported rather than dropped.
+    with pytest.raises(kernels.ImageError, match=r"empty\.JPG: file is empty \(empty\)"):
+        kernels.decode_images(found, 8, 3)
+    result = kernels.decode_images(found, 8, 3, skip_bad=True)
+    assert [Path(p).name for p, _ in result.skipped] == ["empty.JPG", "text.png"]
+    assert "png" in kernels.IMAGE_EXTENSIONS and "jpeg" in kernels.IMAGE_EXTENSIONS
 
 
 # ------------------------------------------------------------------------------------------- bad files

@@ -7,6 +7,7 @@ class ImageError(ValueError):
     """An image could not be read or decoded; the message starts with the file's path."""
 
 DEFAULT_MAX_PIXELS: int
+IMAGE_EXTENSIONS: tuple[str, ...]
 
 def decode_paths(
     paths: list[str],

@@ -25,6 +25,10 @@ ImageError = _native.ImageError
 DEFAULT_MAX_PIXELS: int = _native.DEFAULT_MAX_PIXELS
 """Images declaring more pixels (width × height) than this are refused before any allocation."""
 
+IMAGE_EXTENSIONS: tuple[str, ...] = _native.IMAGE_EXTENSIONS
+"""Lower-case extensions (no dot) that claim an image: such files are dataset images whatever their content,
+so a broken or empty one is reported rather than ignored; other files count only if their content is an image."""
+
 FITS = ("crop", "pad")
 COMPRESSIONS = ("fast", "default", "best")
 
@@ -140,8 +144,10 @@ def image_format(data: bytes) -> str | None:
 def find_images(root: PathLike) -> list[Path]:
     """Image files under ``root``, recursively and sorted; hidden files and directories are skipped.
 
-    Files are recognised by their first bytes, not their extension, so a PNG named ``.jpg`` is found and
-    a text file named ``.png`` is not. Symlinked directories are not followed.
+    A file is taken when its first bytes are a supported image (whatever its name, e.g. a PNG named
+    ``.jpg`` or without extension) or when its name ends in one of :data:`IMAGE_EXTENSIONS`, so that an
+    empty or broken ``.png`` reaches the decoder and is reported instead of silently dropped. Symlinked
+    directories are not followed.
     """
     return [Path(p) for p in _native.find_images(os.fspath(root))]
 
@@ -247,9 +253,7 @@ class AugmentSpec:
         return ",".join(items)
 
 
-def augment(
-    batch: np.ndarray, spec: str | AugmentSpec, seed: int, *, threads: int | None = None
-) -> np.ndarray:
+def augment(batch: np.ndarray, spec: str | AugmentSpec, seed: int, *, threads: int | None = None) -> np.ndarray:
     """Augment a uint8 (N, C, H, W) batch; returns a new array of the same shape.
 
     Order: flip, translate, brightness, contrast, saturation, cutout. Each image's random choices
@@ -304,9 +308,7 @@ def encode_grid_png(
     """
     _check_compression(compression)
     if nrow <= 0 or padding < 0 or not 0 <= pad_value <= 255:
-        raise ValueError(
-            f"need nrow > 0, padding >= 0, 0 <= pad_value <= 255; got {nrow}, {padding}, {pad_value}"
-        )
+        raise ValueError(f"need nrow > 0, padding >= 0, 0 <= pad_value <= 255; got {nrow}, {padding}, {pad_value}")
     array = np.asarray(batch)
     if np.issubdtype(array.dtype, np.floating):
         array = np.ascontiguousarray(array, dtype=np.float32)

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::sniff::{sniff, SNIFF_LEN};
+use crate::sniff::{has_image_extension, sniff, SNIFF_LEN};
 
 fn is_hidden(path: &Path) -> bool {
     path.file_name()
@@ -33,7 +33,15 @@ fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-fn looks_like_image(path: &Path) -> bool {
+/// A file named like an image (see [`crate::sniff::IMAGE_EXTENSIONS`]), or one whose first bytes are an image.
+fn is_image_candidate(path: &Path) -> bool {
+    if path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(has_image_extension)
+    {
+        return true;
+    }
     let mut head = [0u8; SNIFF_LEN];
     let Ok(mut file) = fs::File::open(path) else {
         return false;
@@ -50,14 +58,14 @@ fn looks_like_image(path: &Path) -> bool {
     sniff(&head[..filled]).is_some()
 }
 
-/// All non-hidden files under `root` (recursively, hidden directories skipped) whose content is
-/// a supported image, sorted by path.
+/// All non-hidden files under `root` (recursively, hidden directories skipped) named like an image
+/// or whose content is one, sorted by path.
 pub fn find_images(root: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     collect_files(root, &mut files)?;
     let mut images: Vec<PathBuf> = files
         .into_par_iter()
-        .filter(|p| looks_like_image(p))
+        .filter(|p| is_image_candidate(p))
         .collect();
     images.sort();
     Ok(images)
@@ -68,7 +76,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_by_content_and_skips_hidden() {
+    fn finds_by_content_or_name_and_skips_hidden() {
         let root = std::env::temp_dir().join(format!("gancli-find-{}", std::process::id()));
         let _ = fs::remove_dir_all(&root);
         fs::create_dir_all(root.join("sub")).unwrap();
@@ -78,9 +86,12 @@ mod tests {
         fs::write(root.join("a.png"), png).unwrap();
         fs::write(root.join(".dot.png"), png).unwrap();
         fs::write(root.join(".hidden/c.png"), png).unwrap();
-        fs::write(root.join("notes.png"), b"text").unwrap();
+        fs::write(root.join("noext"), png).unwrap();
+        fs::write(root.join("broken.PNG"), b"text").unwrap();
+        fs::write(root.join("notes.txt"), b"text").unwrap();
         let found = find_images(&root).unwrap();
-        assert_eq!(found, vec![root.join("a.png"), root.join("sub/b.jpg")]);
+        let expected = ["a.png", "broken.PNG", "noext", "sub/b.jpg"].map(|p| root.join(p));
+        assert_eq!(found, expected);
         fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -23,6 +23,20 @@ impl Format {
     }
 }
 
+/// File extensions (lower case, no dot) that claim an image. A file or zip member with one of them is
+/// a dataset image whatever its content, so an empty or broken `.png` is reported (or skipped with
+/// `skip_bad`) instead of silently ignored; other files count only when their content is an image.
+pub const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "gif", "bmp", "webp"];
+
+/// Whether `name` ends in one of [`IMAGE_EXTENSIONS`], in any case.
+pub fn has_image_extension(name: &str) -> bool {
+    name.rsplit_once('.').is_some_and(|(_, ext)| {
+        IMAGE_EXTENSIONS
+            .iter()
+            .any(|known| ext.eq_ignore_ascii_case(known))
+    })
+}
+
 /// How many leading bytes [`sniff`] needs to decide.
 pub const SNIFF_LEN: usize = 18;
 
@@ -68,6 +82,15 @@ mod tests {
         bmp.extend_from_slice(&40u32.to_le_bytes());
         assert_eq!(sniff(&bmp), Some(Format::Bmp));
         assert_eq!(Format::WebP.name(), "webp");
+    }
+
+    #[test]
+    fn image_extensions_in_any_case() {
+        assert!(has_image_extension("a/b.PNG"));
+        assert!(has_image_extension("x.tar.jpeg"));
+        assert!(!has_image_extension("notes.txt"));
+        assert!(!has_image_extension("png"));
+        assert!(!has_image_extension("a.pngx"));
     }
 
     #[test]

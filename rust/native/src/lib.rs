@@ -17,7 +17,7 @@ use numpy::{
 use pyo3::create_exception;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyTuple};
 
 create_exception!(
     _native,
@@ -191,7 +191,7 @@ fn image_format(data: &[u8]) -> Option<&'static str> {
     gancli_kernels::sniff::sniff(data).map(|format| format.name())
 }
 
-/// Image files under `root` recognised by content, sorted, hidden entries skipped.
+/// Image files under `root` (by content or image extension), sorted, hidden entries skipped.
 #[pyfunction]
 fn find_images(py: Python<'_>, root: PathBuf) -> PyResult<Vec<PathBuf>> {
     py.detach(|| gancli_kernels::find::find_images(&root))
@@ -395,6 +395,10 @@ fn xxh3_64(py: Python<'_>, data: PyReadonlyArrayDyn<'_, u8>) -> PyResult<u64> {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ImageError", m.py().get_type::<ImageError>())?;
     m.add("DEFAULT_MAX_PIXELS", decode::DEFAULT_MAX_PIXELS)?;
+    m.add(
+        "IMAGE_EXTENSIONS",
+        PyTuple::new(m.py(), gancli_kernels::sniff::IMAGE_EXTENSIONS)?,
+    )?;
     m.add_function(wrap_pyfunction!(decode_paths, m)?)?;
     m.add_function(wrap_pyfunction!(decode_blobs, m)?)?;
     m.add_function(wrap_pyfunction!(decode_image, m)?)?;
