@@ -1,0 +1,308 @@
+"""Image datasets from disk: a folder of images, a zip of images, a .npy/.npz array or a packed file.
+
+Folders and zips are decoded once by the native kernels (in parallel, GIL released) into a packed,
+memory-mapped ``.ganpack`` file in the cache (``$GANCLI_CACHE``, default ``~/.cache/gancli``); later runs
+on the same files, size, channels and fit reuse it instead of decoding again, and any change to the files
+(name, size, modification time; CRC inside a zip) decodes afresh and replaces the stale entry. A source
+with unreadable files is never cached, so every ``--skip-bad`` run names them again. ``gancli data
+prepare`` writes a packed file explicitly, and ``--data FILE.ganpack`` trains on it directly.
+
+Arrays and packed files are trained on at their own size and channels unless ``--image-size`` or
+``--channels`` ask otherwise (or the images are not square); they are then resized natively with the same
+filter, channel conversion and fit as decoding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import zipfile
+import zlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gancli.data.base import DataRequest, ImageSource
+from gancli.errors import GancliError
+from gancli.plugins import Option, hookimpl
+
+PACKED_SUFFIX = ".ganpack"
+ARRAY_SUFFIXES = {".npy", ".npz"}
+DEFAULT_SIZE = 64
+DEFAULT_CHANNELS = 3
+FITS = ("crop", "pad")
+ARRAY_CHANNELS = (1, 2, 3, 4)
+"""Channel counts an array may have: gray, gray + alpha, RGB, RGBA (alpha is composited over black)."""
+SNIFF_BYTES = 32
+"""Leading bytes of a zip member without an image extension read to tell whether it is an image."""
+# Zip reading fails with BadZipFile for bad structure or CRC, zlib.error for a corrupt deflate stream,
+# EOFError when truncated, RuntimeError when encrypted and NotImplementedError for unknown compression.
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, OSError)
+
+
+def matches(spec: str) -> bool:
+    path = Path(spec)
+    return path.is_dir() or (path.is_file() and path.suffix.lower() in {PACKED_SUFFIX, ".zip", *ARRAY_SUFFIXES})
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("GANCLI_CACHE", Path.home() / ".cache" / "gancli"))
+
+
+def cache_prefix(path: Path, size: int, channels: int, fit: str) -> str:
+    """The part of a cache file's name fixed by the source's location and the requested form."""
+    where = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+    return f"{path.stem}-{where}-{size}px-{channels}c-{fit}-"
+
+
+def cache_path(prefix: str, members: Iterable[tuple[str, int, int]]) -> Path:
+    """The cache file for a source whose members are (name, byte size, mtime in ns or CRC)."""
+    digest = hashlib.sha256()
+    for name, length, stamp in members:
+        digest.update(f"{name}\0{length}\0{stamp}\n".encode())
+    return cache_dir() / f"{prefix}{digest.hexdigest()[:16]}{PACKED_SUFFIX}"
+
+
+def read_cache(cached: Path) -> np.ndarray | None:
+    """The cached images, or None when there is no usable entry (a damaged one is decoded again)."""
+    from gancli import kernels
+
+    try:
+        return kernels.read_packed(cached).images
+    except (OSError, ValueError):
+        return None
+
+
+def write_cache(cached: Path, prefix: str, images: np.ndarray, source: Path, count: int) -> None:
+    """Store decoded images and drop older entries of the same source and form; caching is only a
+    speed-up, so a cache that cannot be written is reported and training goes on."""
+    from gancli import kernels
+
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        kernels.write_packed(cached, images, source=str(source.resolve()), source_count=count)
+        for stale in cached.parent.iterdir():
+            if stale.name.startswith(prefix) and stale.suffix == PACKED_SUFFIX and stale != cached:
+                stale.unlink(missing_ok=True)
+    except OSError as exc:
+        print(f"warning: cannot cache decoded images in {cached.parent}: {exc}", file=sys.stderr)
+
+
+def folder_members(path: Path) -> tuple[list[Path], list[tuple[str, int, int]]]:
+    """The image files under a folder (by content, hidden ones left out) and their cache stamps."""
+    from gancli import kernels
+
+    try:
+        files = kernels.find_images(path)
+        stats = [f.stat() for f in files]
+    except OSError as exc:
+        raise GancliError(f"--data {path}: {exc}") from None
+    return files, [(str(f), st.st_size, st.st_mtime_ns) for f, st in zip(files, stats, strict=True)]
+
+
+def zip_members(path: Path) -> list[zipfile.ZipInfo]:
+    """A zip's images: members named like images or whose first bytes are one (so a cache hit decompresses
+    only those bytes), as ``kernels.find_images`` picks files; directories, hidden files and ``__MACOSX``
+    are left out."""
+    from gancli import kernels
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = []
+            for info in archive.infolist():
+                if info.is_dir() or is_hidden(info.filename):
+                    continue
+                if Path(info.filename).suffix.lower().lstrip(".") in kernels.IMAGE_EXTENSIONS:
+                    members.append(info)
+                    continue
+                with archive.open(info) as member:
+                    if kernels.image_format(member.read(SNIFF_BYTES)) is not None:
+                        members.append(info)
+            return members
+    except ZIP_ERRORS as exc:
+        raise GancliError(f"--data {path}: not a readable zip ({exc})") from None
+
+
+def read_members(path: Path, members: list[zipfile.ZipInfo]) -> list[bytes]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return [archive.read(info) for info in members]
+    except ZIP_ERRORS as exc:
+        raise GancliError(f"--data {path}: not a readable zip ({exc})") from None
+
+
+def decode_source(path: Path, size: int, channels: int, fit: str, skip_bad: bool) -> tuple[np.ndarray, str, int]:
+    """Decode a folder or zip, or reuse its cache entry.
+
+    Returns (images, the cache file holding them or the source when not cached, number of image files).
+    A bad image raises a one-line GancliError naming it; with ``skip_bad`` it is left out and reported.
+    """
+    from gancli import kernels
+
+    if path.is_dir():
+        files, stamps = folder_members(path)
+    else:
+        members = zip_members(path)
+        stamps = [(info.filename, info.file_size, info.CRC) for info in members]
+    prefix = cache_prefix(path, size, channels, fit)
+    cached = cache_path(prefix, stamps)
+    images = read_cache(cached)
+    if images is not None:
+        return images, str(cached), len(images)
+    try:
+        if path.is_dir():
+            decoded = kernels.decode_images(files, size, channels, fit=fit, skip_bad=skip_bad)
+        else:
+            names = [f"{path}:{info.filename}" for info in members]
+            blobs = read_members(path, members)
+            decoded = kernels.decode_image_bytes(blobs, names, size, channels, fit=fit, skip_bad=skip_bad)
+    except ValueError as exc:  # kernels.ImageError: the message starts with the file's name
+        raise GancliError(f"--data {path}: {exc}") from None
+    report_skipped(decoded.skipped)
+    if len(decoded.images) == 0:
+        raise GancliError(f"--data {path}: no readable images found")
+    if decoded.skipped:
+        return decoded.images, str(path), len(stamps)
+    write_cache(cached, prefix, decoded.images, path, len(stamps))
+    return decoded.images, str(cached), len(stamps)
+
+
+def is_hidden(name: str) -> bool:
+    return any(part.startswith(".") or part == "__MACOSX" for part in Path(name).parts)
+
+
+def report_skipped(skipped: list[tuple[str, str]]) -> None:
+    if skipped:
+        listed = "; ".join(f"{p} ({why})" for p, why in skipped[:5])
+        more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        print(f"skipped {len(skipped)} unreadable image(s): {listed}{more}", file=sys.stderr)
+
+
+def load_array(path: Path, key: str) -> np.ndarray:
+    """A uint8 (N, C, H, W) array from .npy/.npz holding (N, H, W), (N, H, W, C) or (N, C, H, W), C in 1–4.
+
+    uint8 is used as is (a C-order (N, C, H, W) .npy is memory-mapped, not read); other integers must lie
+    in 0..255; floats in [0, 1] or, when any is negative, [-1, 1] are scaled to 0..255.
+    """
+    try:
+        loaded = np.load(path, mmap_mode="r", allow_pickle=False)
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded:
+                array = np.asarray(loaded[pick_array(path, loaded.files, key)])
+        else:
+            array = loaded
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise GancliError(f"--data {path}: not a readable numpy file ({exc})") from None
+    if array.ndim == 3:
+        array = array[:, None]
+    if array.ndim == 4 and array.shape[1] not in ARRAY_CHANNELS and array.shape[3] in ARRAY_CHANNELS:
+        array = array.transpose(0, 3, 1, 2)
+    if array.ndim != 4 or array.shape[1] not in ARRAY_CHANNELS or 0 in array.shape:
+        raise GancliError(
+            f"--data {path}: expected images (N, H, W), (N, H, W, C) or (N, C, H, W) with C in 1–4, "
+            f"got shape {array.shape}"
+        )
+    return np.ascontiguousarray(to_uint8(array, path))
+
+
+def pick_array(path: Path, names: list[str], key: str) -> str:
+    if key:
+        if key not in names:
+            raise GancliError(f"--data {path}: no array {key!r} (has {', '.join(names)}); see --set array=NAME")
+        return key
+    if len(names) != 1:
+        raise GancliError(f"--data {path}: holds {', '.join(names) or 'no arrays'}; choose one with --set array=NAME")
+    return names[0]
+
+
+def to_uint8(array: np.ndarray, path: Path) -> np.ndarray:
+    if array.dtype == np.uint8:
+        return array
+    if np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_:
+        low, high = int(array.min()), int(array.max())
+        if low < 0 or high > 255:
+            raise GancliError(f"--data {path}: integer pixels must lie in 0..255, found {low}..{high}")
+        return array.astype(np.uint8)
+    if not np.issubdtype(array.dtype, np.floating):
+        raise GancliError(f"--data {path}: cannot use {array.dtype} pixels (use uint8, integers or floats)")
+    values = array.astype(np.float32)
+    if not np.isfinite(values).all():
+        raise GancliError(f"--data {path}: the array holds NaN or infinite values")
+    low, high = float(values.min()), float(values.max())
+    if low < -1.0 or high > 1.0:
+        raise GancliError(
+            f"--data {path}: float pixels must lie in [0, 1] or [-1, 1], found [{low:g}, {high:g}] "
+            "(scale them, or save uint8)"
+        )
+    offset = -1.0 if low < 0 else 0.0
+    return np.round((values - offset) * (255.0 / (1.0 - offset))).astype(np.uint8)
+
+
+def conform(array: np.ndarray, request: DataRequest, fit: str) -> np.ndarray:
+    """The array at --image-size and --channels; by default at its own size (the short side for crop,
+    the long side for pad when not square) and its own channels (alpha composited over black)."""
+    from gancli import kernels
+
+    _, c, h, w = array.shape
+    size = request.image_size or (h if h == w else (min if fit == "crop" else max)(h, w))
+    channels = request.channels or (c if c in (1, 3) else c - 1)  # without alpha: 2 -> 1, 4 -> 3
+    if (c, h, w) == (channels, size, size):
+        return array
+    return kernels.resize_images(array, size, channels, fit=fit)
+
+
+def check_request(request: DataRequest, options: Mapping[str, Any]) -> None:
+    """Refuse bad flags by name before anything is read (a bad --augment would otherwise fail mid-run)."""
+    if request.image_size is not None and request.image_size < 1:
+        raise GancliError(f"--image-size must be at least 1, got {request.image_size}")
+    if options["fit"] not in FITS:
+        raise GancliError(f"--set fit={options['fit']}: expected {' or '.join(FITS)}")
+    check_augment(request.augment)
+
+
+def check_augment(spec: str) -> None:
+    """Raise a GancliError naming ``--augment`` when its spec does not parse."""
+    from gancli import kernels
+
+    try:
+        kernels.AugmentSpec.parse(spec)
+    except ValueError as exc:
+        raise GancliError(f"--augment {spec!r}: {exc}") from None
+
+
+def open_images(spec: str, request: DataRequest, options: Mapping[str, Any]) -> ImageSource:
+    from gancli import kernels
+
+    check_request(request, options)
+    path = Path(spec)
+    fit = options["fit"]
+    suffix = path.suffix.lower()
+    if suffix == PACKED_SUFFIX:
+        try:
+            images = kernels.read_packed(path).images
+        except (OSError, ValueError) as exc:
+            raise GancliError(f"--data {path}: {exc}") from None
+        return ImageSource(str(path), conform(images, request, fit), request.augment)
+    if suffix in ARRAY_SUFFIXES:
+        return ImageSource(str(path), conform(load_array(path, options["array"]), request, fit), request.augment)
+    size = request.image_size or DEFAULT_SIZE
+    channels = request.channels or DEFAULT_CHANNELS
+    images, _, _ = decode_source(path, size, channels, fit, request.skip_bad)
+    return ImageSource(str(path), images, request.augment)
+
+
+@hookimpl
+def register_datasets(register: Any) -> None:
+    register(
+        "images",
+        open_images,
+        "a folder or zip of PNG/JPEG/GIF/BMP/WebP images, a .npy/.npz array or a packed .ganpack file (--data PATH)",
+        options=[
+            Option("fit", str, "crop", "crop: resize the short side and center-crop; pad: fit and pad with black"),
+            Option("array", str, "", "the array to use in a .npz holding several"),
+        ],
+        matches=matches,
+    )

@@ -1,0 +1,371 @@
+"""The ``images`` dataset plugin end to end: folders, zips, arrays and packed files through the real CLI
+(``gancli train`` / ``gancli data prepare``) or through ``config.resolve`` + ``Session.build``.
+
+Every image is made here with known pixels, so expected values are checked by hand. Training runs are
+tiny (2 steps, ``--arch mlp``, 16×16, batch 8): they check the plumbing, not learning.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gancli import cli, kernels
+from gancli.config import resolve
+from gancli.errors import GancliError
+from gancli.plugins.manager import get_plugins
+from gancli.train.session import Session
+from PIL import Image
+from typer.testing import CliRunner
+
+TINY = ["--steps", "2", "--arch", "mlp", "--batch-size", "8", "--image-size", "16", "--latent-dim", "4"]
+TINY += ["--device", "cpu", "--quiet"]
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Work in ``tmp_path`` (runs/ lands there) with the decoded-image cache in ``tmp_path/cache``."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GANCLI_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+
+
+@pytest.fixture
+def gancli():
+    """Run ``gancli ARGS`` in-process; returns the click Result."""
+    app = cli.build_app()
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, [str(a) for a in args], prog_name="gancli")
+
+
+def ok(result) -> str:
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result.output
+
+
+def one_line_error(result, *needles: str) -> str:
+    """Exit 1 and a single 'error:' line naming the culprit: no traceback, no Rust panic."""
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.output and "panicked" not in result.output
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    return lines[0]
+
+
+def trained(run: Path) -> bool:
+    return (run / "config.json").is_file() and any((run / "checkpoints").glob("*.safetensors"))
+
+
+def open_data(spec: Path | str, *set_items: str, **flags: object) -> np.ndarray:
+    """The uint8 (N, C, H, W) images the ``images`` plugin hands a session for ``--data spec``."""
+    plugins = get_plugins()
+    config = resolve(plugins.registry, {"data": str(spec), "arch": "mlp", "device": "cpu", **flags}, None, set_items)
+    return Session.build(config, plugins).data.images
+
+
+def solid(color: tuple[int, ...] | int, size: tuple[int, int] = (20, 30)) -> Image.Image:
+    """A uniform image (width, height = size): resizing and cropping leave its pixels unchanged."""
+    mode = "L" if isinstance(color, int) else "RGB"
+    return Image.new(mode, size, color)
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    path = Path("scratch.png")
+    image.save(path)
+    data = path.read_bytes()
+    path.unlink()
+    return data
+
+
+def bomb_png(width: int = 100_000, height: int = 100_000) -> bytes:
+    """A well-formed PNG header that declares width × height RGB pixels, and almost no data."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+
+def folder(root: Path, count: int = 3) -> Path:
+    """``count`` solid RGB PNGs of colours (10 i, 20, 30) at the top of ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        solid((10 * i, 20, 30)).save(root / f"img{i}.png")
+    return root
+
+
+def cached_files() -> list[Path]:
+    return sorted((Path.cwd() / "cache").glob("*.ganpack"))
+
+
+# --- folders -------------------------------------------------------------------------------------------
+
+
+def test_folder_is_searched_recursively_by_content(tmp_path: Path) -> None:
+    root = tmp_path / "photos"
+    (root / "sub" / "deeper").mkdir(parents=True)
+    solid((10, 20, 30)).save(root / "a.png")
+    solid(77).save(root / "c.jpg", format="PNG")  # a gray PNG with a JPEG's name
+    solid((200, 100, 0)).save(root / "sub" / "deeper" / "b", format="BMP")  # no extension at all
+    solid((1, 2, 3)).save(root / ".hidden.png")
+    (root / ".git").mkdir()
+    solid((4, 5, 6)).save(root / ".git" / "inside.png")
+    (root / "notes.txt").write_text("not an image")
+    (root / "data.csv").write_text("1,2,3\n")
+
+    images = open_data(root, image_size=16)
+    assert images.shape == (3, 3, 16, 16) and images.dtype == np.uint8
+    # sorted by path: a.png, c.jpg, sub/deeper/b
+    expected = [(10, 20, 30), (77, 77, 77), (200, 100, 0)]
+    for image, color in zip(images, expected, strict=True):
+        assert (image == np.array(color, dtype=np.uint8)[:, None, None]).all()
+    gray = open_data(root, channels=1, image_size=8)
+    assert gray.shape == (3, 1, 8, 8)
+    assert gray[1].min() == gray[1].max() == 77
+
+
+# --- zips ----------------------------------------------------------------------------------------------
+
+
+def test_zip_of_images(tmp_path: Path) -> None:
+    archive = tmp_path / "faces.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("set/", b"")
+        z.writestr("set/a.png", png_bytes(solid((50, 60, 70))))
+        z.writestr("set/b", png_bytes(solid(128)))  # found by content
+        z.writestr("__MACOSX/set/._a.png", png_bytes(solid((9, 9, 9))))
+        z.writestr(".DS_Store", b"\0\0\0\1Bud1")
+        z.writestr("README.txt", "three images")
+    images = open_data(archive, image_size=16)
+    assert images.shape == (2, 3, 16, 16)
+    assert (images[0] == np.array([50, 60, 70], dtype=np.uint8)[:, None, None]).all()
+    assert (images[1] == 128).all()
+
+
+def test_bad_zip_member_is_named(tmp_path: Path, gancli) -> None:
+    archive = tmp_path / "faces.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("a.png", png_bytes(solid((50, 60, 70))))
+        z.writestr("broken.png", png_bytes(solid((50, 60, 70)))[:40])
+    one_line_error(gancli("train", "--data", archive, *TINY), f"{archive}:broken.png", "corrupt")
+    (tmp_path / "fake.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    one_line_error(gancli("train", "--data", "fake.zip", *TINY), "fake.zip", "not a readable zip")
+
+
+# --- numpy arrays --------------------------------------------------------------------------------------
+
+
+def test_npy_shapes_and_dtypes(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    gray = rng.integers(0, 256, (5, 16, 16), dtype=np.uint8)
+    np.save(tmp_path / "gray.npy", gray)
+    images = open_data(tmp_path / "gray.npy")
+    assert images.shape == (5, 1, 16, 16) and (images[:, 0] == gray).all()
+
+    hwc = rng.integers(0, 256, (4, 16, 16, 3), dtype=np.uint8)
+    np.save(tmp_path / "hwc.npy", hwc)
+    assert (open_data(tmp_path / "hwc.npy") == hwc.transpose(0, 3, 1, 2)).all()
+
+    # Floats in [0, 1] and in [-1, 1] map to 0..255 (0.2 -> 51; -1 -> 0, 0.6 -> 204, 1 -> 255).
+    np.save(tmp_path / "unit.npy", np.full((2, 1, 4, 4), 0.2, dtype=np.float32))
+    assert (open_data(tmp_path / "unit.npy") == 51).all()
+    signed = np.zeros((3, 4, 4), dtype=np.float64)
+    signed[0], signed[1], signed[2] = -1.0, 0.6, 1.0
+    np.save(tmp_path / "signed.npy", signed)
+    assert open_data(tmp_path / "signed.npy")[:, 0, 0, 0].tolist() == [0, 204, 255]
+
+    # RGBA is composited over black: (200, 100, 50) at alpha 128 becomes (100, 50, 25).
+    np.save(tmp_path / "rgba.npy", np.tile(np.array([200, 100, 50, 128], np.uint8), (2, 6, 6, 1)))
+    rgba = open_data(tmp_path / "rgba.npy")
+    assert rgba.shape == (2, 3, 6, 6) and rgba[:, :, 0, 0].tolist() == [[100, 50, 25]] * 2
+
+    # Not square: the centre square of the short side (crop), or the long side padded with black (pad).
+    wide = np.zeros((1, 1, 4, 8), np.uint8)
+    wide[..., 2:6] = 255
+    np.save(tmp_path / "wide.npy", wide)
+    assert (open_data(tmp_path / "wide.npy") == 255).all()
+    padded = open_data(tmp_path / "wide.npy", "fit=pad")
+    assert padded.shape == (1, 1, 8, 8) and not padded[0, 0, :2].any() and not padded[0, 0, 6:].any()
+
+    # --image-size and --channels resize and convert with the decoder's filter and conversion.
+    resized = open_data(tmp_path / "hwc.npy", image_size=8, channels=1)
+    assert resized.shape == (4, 1, 8, 8)
+    assert (resized == kernels.resize_images(hwc.transpose(0, 3, 1, 2), 8, 1)).all()
+
+
+def test_bad_arrays_are_refused_by_name(tmp_path: Path) -> None:
+    np.save(tmp_path / "range.npy", np.full((2, 4, 4), 3.5, dtype=np.float32))
+    with pytest.raises(GancliError, match=r"range\.npy: float pixels must lie in \[0, 1\] or \[-1, 1\]"):
+        open_data(tmp_path / "range.npy")
+    np.save(tmp_path / "wide.npy", np.full((2, 4, 4), 300, dtype=np.int32))
+    with pytest.raises(GancliError, match=r"wide\.npy: integer pixels must lie in 0\.\.255, found 300\.\.300"):
+        open_data(tmp_path / "wide.npy")
+    np.save(tmp_path / "flat.npy", np.zeros((10, 10), dtype=np.uint8))
+    with pytest.raises(GancliError, match=r"flat\.npy: expected images .* got shape \(10, 10\)"):
+        open_data(tmp_path / "flat.npy")
+    (tmp_path / "junk.npy").write_bytes(b"\x93NUMPY garbage")
+    with pytest.raises(GancliError, match=r"junk\.npy: not a readable numpy file"):
+        open_data(tmp_path / "junk.npy")
+
+
+def test_npz_with_several_arrays_needs_set_array(tmp_path: Path, gancli) -> None:
+    np.savez(tmp_path / "pair.npz", real=np.full((3, 16, 16), 9, np.uint8), fake=np.full((3, 16, 16), 200, np.uint8))
+    one_line_error(gancli("train", "--data", "pair.npz", *TINY), "pair.npz", "real, fake", "--set array=NAME")
+    assert (open_data(tmp_path / "pair.npz", "array=fake") == 200).all()
+    with pytest.raises(GancliError, match=r"no array 'other' \(has real, fake\)"):
+        open_data(tmp_path / "pair.npz", "array=other")
+    np.savez(tmp_path / "one.npz", only=np.full((2, 16, 16), 5, np.uint8))
+    assert (open_data(tmp_path / "one.npz") == 5).all()
+
+
+# --- the decoded cache ---------------------------------------------------------------------------------
+
+
+def test_cache_is_reused_then_invalidated_by_a_change(tmp_path: Path) -> None:
+    root = folder(tmp_path / "imgs")
+    first = open_data(root)
+    (entry,) = cached_files()
+    stamp = entry.stat().st_mtime_ns
+
+    again = open_data(root)
+    assert cached_files() == [entry] and entry.stat().st_mtime_ns == stamp  # not decoded nor written again
+    assert isinstance(again, np.memmap) and Path(again.filename) == entry  # served from the cache file
+    assert (again == first).all()
+
+    solid((250, 20, 30), size=(24, 30)).save(root / "img1.png")  # new pixels (and a new file size)
+    changed = open_data(root)
+    assert (changed[1] == np.array([250, 20, 30], dtype=np.uint8)[:, None, None]).all()
+    (new_entry,) = cached_files()  # the stale entry is replaced, not kept
+    assert new_entry != entry
+
+    other_size = open_data(root, image_size=8)
+    assert other_size.shape == (3, 3, 8, 8) and len(cached_files()) == 2  # another form, another entry
+
+
+def test_an_unwritable_cache_only_warns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    root = folder(tmp_path / "imgs")
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("GANCLI_CACHE", str(tmp_path / "a-file" / "cache"))
+    assert open_data(root, image_size=8).shape == (3, 3, 8, 8)
+    assert "warning: cannot cache decoded images in" in capsys.readouterr().err
+
+
+# --- data prepare, then train on the packed file -------------------------------------------------------
+
+
+def test_prepare_then_train_on_the_packed_file(tmp_path: Path, gancli) -> None:
+    folder(tmp_path / "imgs", count=4)
+    ok(gancli("data", "prepare", "imgs", "imgs.ganpack", "--image-size", "16"))
+    packed = kernels.read_packed(tmp_path / "imgs.ganpack")
+    assert packed.images.shape == (4, 3, 16, 16) and packed.source_count == 4
+    assert (packed.images[3] == np.array([30, 20, 30], dtype=np.uint8)[:, None, None]).all()
+    ok(gancli("train", "--data", "imgs.ganpack", *TINY, "--out", "run"))
+    assert trained(tmp_path / "run")
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["data"] == "imgs.ganpack"
+
+    (tmp_path / "cut.ganpack").write_bytes((tmp_path / "imgs.ganpack").read_bytes()[:-100])
+    one_line_error(gancli("train", "--data", "cut.ganpack", *TINY), "cut.ganpack", "truncated")
+
+
+# --- bad files -----------------------------------------------------------------------------------------
+
+
+BAD_FILES = {
+    "empty.png": lambda: b"",
+    "truncated.png": lambda: png_bytes(solid((1, 2, 3)))[:60],
+    "corrupt.jpg": lambda: b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4,
+    "text.png": lambda: b"this is not a PNG at all\n",
+}
+
+
+@pytest.mark.parametrize("name", BAD_FILES)
+def test_a_bad_file_stops_training_with_one_line_naming_it(tmp_path: Path, gancli, name: str) -> None:
+    root = folder(tmp_path / "imgs")
+    (root / name).write_bytes(BAD_FILES[name]())
+    line = one_line_error(gancli("train", "--data", "imgs", *TINY), f"imgs/{name}", "--data imgs")
+    assert line.endswith(")")  # the kind: (empty), (corrupt), (not-an-image)
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+    assert cached_files() == []
+
+
+def test_skip_bad_trains_and_reports_what_it_skipped(tmp_path: Path, gancli) -> None:
+    root = folder(tmp_path / "imgs")
+    for name, make in BAD_FILES.items():
+        (root / name).write_bytes(make())
+    result = gancli("train", "--data", "imgs", *TINY, "--skip-bad", "--out", "run")
+    ok(result)
+    assert trained(tmp_path / "run")
+    (report,) = [line for line in result.stderr.splitlines() if line.startswith("skipped")]
+    assert report.startswith("skipped 4 unreadable image(s): ")
+    for name in BAD_FILES:
+        assert f"imgs/{name}" in report
+    assert "empty" in report and "corrupt" in report and "not-an-image" in report
+    assert cached_files() == []  # not cached, so the next run names them again
+    result = gancli("train", "--data", "imgs", *TINY, "--skip-bad", "--out", "run2")
+    assert "skipped 4 unreadable image(s)" in ok(result)
+
+
+def test_decompression_bomb_is_refused_by_name(tmp_path: Path, gancli) -> None:
+    root = folder(tmp_path / "imgs")
+    (root / "bomb.png").write_bytes(bomb_png())
+    one_line_error(
+        gancli("train", "--data", "imgs", *TINY), "imgs/bomb.png", "100000x100000", "more than the limit", "too-large"
+    )
+
+
+def test_only_bad_files_is_an_error_even_with_skip_bad(tmp_path: Path, gancli) -> None:
+    (tmp_path / "imgs").mkdir()
+    (tmp_path / "imgs" / "empty.png").write_bytes(b"")
+    result = gancli("train", "--data", "imgs", *TINY, "--skip-bad")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.splitlines() == [
+        "skipped 1 unreadable image(s): imgs/empty.png (empty: file is empty)",
+        "error: --data imgs: no readable images found",
+    ]
+    (tmp_path / "none").mkdir()
+    (tmp_path / "none" / "notes.txt").write_text("hello")
+    one_line_error(gancli("train", "--data", "none", *TINY), "--data none", "no readable images found")
+
+
+# --- flags ---------------------------------------------------------------------------------------------
+
+
+def test_augment_trains_end_to_end(tmp_path: Path, gancli) -> None:
+    folder(tmp_path / "imgs")
+    ok(gancli("train", "--data", "imgs", *TINY, "--augment", "flip,translate=0.125", "--out", "run"))
+    assert trained(tmp_path / "run")
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["augment"] == "flip,translate=0.125"
+
+
+def test_dcgan_trains_on_a_folder(tmp_path: Path, gancli) -> None:
+    folder(tmp_path / "imgs")
+    args = [a if a != "mlp" else "dcgan" for a in TINY]
+    ok(gancli("train", "--data", "imgs", *args, "--augment", "flip,cutout=0.25", "--out", "run"))
+    assert trained(tmp_path / "run")
+
+
+@pytest.mark.parametrize(
+    ("flags", "needles"),
+    [
+        (["--augment", "flip,rotate=3"], ["--augment 'flip,rotate=3'", "unknown augmentation 'rotate=3'"]),
+        (["--augment", "translate=2"], ["--augment 'translate=2'", "magnitude must be in [0, 1.0]"]),
+        (["--set", "fit=stretch"], ["--set fit=stretch", "crop or pad"]),
+        (["--image-size", "0"], ["--image-size must be at least 1, got 0"]),
+    ],
+)
+def test_bad_flags_are_one_line_errors_naming_the_flag(tmp_path: Path, gancli, flags, needles) -> None:
+    folder(tmp_path / "imgs")
+    one_line_error(gancli("train", "--data", "imgs", *TINY, *flags), *needles)
+
+
+def test_augment_is_checked_for_digits_too(gancli) -> None:
+    one_line_error(gancli("train", "--data", "digits", *TINY, "--augment", "flip@2"), "--augment 'flip@2'")
