@@ -29,6 +29,7 @@ BUILTIN_PLUGINS = (
     "gancli.data.digits",
     "gancli.data.images",
     "gancli.metrics.modes",
+    "gancli.metrics.recognition",
 )
 
 HOOK_KINDS = {
