@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import ok, one_line_error
 from gancli import cli
 from PIL import Image
 from rich.console import Console
@@ -42,22 +43,6 @@ def gancli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
         return runner.invoke(app, [str(a) for a in args], prog_name="gancli")
 
     return invoke
-
-
-def ok(result) -> str:
-    assert result.exit_code == 0, result.output + repr(result.exception)
-    return result.output
-
-
-def one_line_error(result, *needles: str) -> str:
-    """The failure a user should see: exit 1, a single 'error:' line naming the culprit, no traceback."""
-    assert result.exit_code == 1, result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert "Traceback" not in result.output
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    return lines[0]
 
 
 def tensors(run: Path, step: int) -> dict[str, np.ndarray]:
