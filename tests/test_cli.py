@@ -234,3 +234,17 @@ def test_read_only_commands_name_what_is_wrong(gancli, tmp_path: Path) -> None:
     one_line_error(gancli("grid", "run", "--n", "0"), "--n")
     (tmp_path / "run" / "checkpoints" / "step-00000002.safetensors").write_bytes(b"garbage")
     one_line_error(gancli("sample", "run", "-o", "x.npy"), "step-00000002")
+
+
+def test_compiled_networks_train_like_eager_ones(gancli, tmp_path: Path) -> None:
+    """--compile (torch.compile, inductor on the CPU here) computes what the eager networks compute."""
+    short = [*TINY, "--steps", "5", "--log-every", "1"]
+    ok(gancli("train", *short, "--out", "eager"))
+    ok(gancli("train", *short, "--compile", "--out", "compiled"))
+    eager, compiled = (
+        [json.loads(line) for line in (tmp_path / run / "metrics.jsonl").open()] for run in ("eager", "compiled")
+    )
+    assert len(eager) == len(compiled) == 5
+    for a, b in zip(eager, compiled, strict=True):
+        assert b["loss_d"] == pytest.approx(a["loss_d"], rel=1e-3, abs=1e-4)
+        assert b["loss_g"] == pytest.approx(a["loss_g"], rel=1e-3, abs=1e-4)
