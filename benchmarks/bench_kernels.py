@@ -1,13 +1,17 @@
 """Benchmark gancli.kernels against the Python baselines it replaces (not a test).
 
 Each job runs ours and the baselines side by side in one process on data generated here, and prints
-seconds (best of --repeat), the speed-up ratio and megapixels per second:
+wall-clock seconds (best of --repeat), the speed-up ratio, megapixels per second and the CPU seconds
+of that run (this process plus finished workers). On a shared machine the wall-clock ratio of a
+parallel job shrinks with the load, which is printed first; the CPU seconds show the work itself:
 
 - decode: PNG + JPEG files at 256x256 to a (N, 3, 64, 64) uint8 batch (bicubic, centre crop), vs
   (a) a Pillow + numpy loop and (b) a torch DataLoader over the same Pillow Dataset with 2 workers;
 - augment: a 256-image 64x64 batch with flip, translate, brightness/contrast/saturation and cutout,
   vs torchvision.transforms.v2 with the same ops applied per image (per-image random parameters);
-- grid: 64 float images of 64x64 tiled and encoded as PNG, vs torchvision make_grid + save_image.
+- grid: 64 float images of 64x64 tiled and encoded as PNG, vs torchvision make_grid + save_image
+  (ours with its "fast" compression, the default of `gancli grid`, and with "default" compression,
+  which gives about the size Pillow's PNG writer does).
 
 Usage: python benchmarks/bench_kernels.py [--quick] [--images N] [--repeat R]
 """
@@ -18,6 +22,7 @@ import argparse
 import io
 import os
 import platform
+import resource
 import tempfile
 import time
 from collections.abc import Callable
@@ -36,22 +41,26 @@ SIZE = 64
 SPEC = "flip@0.5,translate=0.125@1,brightness=0.2@1,contrast=0.2@1,saturation=0.2@1,cutout=0.5@0.5"
 
 
-def best_time(fn: Callable[[], object], repeat: int) -> float:
-    """Best wall-clock seconds of ``repeat`` runs (the least disturbed by other processes)."""
-    times = []
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and of its children that have exited (DataLoader workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def best_time(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """(wall, CPU) seconds of the fastest of ``repeat`` runs, the one least disturbed by other processes."""
+    runs = []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
         fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        runs.append((time.perf_counter() - start, cpu_seconds() - cpu))
+    return min(runs)
 
 
 def photo_like(rng: np.random.Generator, side: int) -> np.ndarray:
     """Smooth colour blobs plus grain: compresses roughly like a photograph."""
     coarse = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
-    smooth = np.asarray(
-        Image.fromarray(coarse).resize((side, side), Image.Resampling.BICUBIC), dtype=np.int16
-    )
+    smooth = np.asarray(Image.fromarray(coarse).resize((side, side), Image.Resampling.BICUBIC), dtype=np.int16)
     grain = rng.integers(-6, 7, smooth.shape, dtype=np.int16)
     return np.clip(smooth + grain, 0, 255).astype(np.uint8)
 
@@ -108,33 +117,32 @@ def torchvision_augment() -> Callable[[torch.Tensor], torch.Tensor]:
     return lambda batch: torch.stack([transform(image) for image in batch])
 
 
-def report(job: str, megapixels: float, ours: float, baselines: dict[str, float]) -> None:
+def report(
+    job: str, megapixels: float, ours: dict[str, tuple[float, float]], baselines: dict[str, tuple[float, float]]
+) -> None:
+    """Print each run's seconds and rate, and how many times faster the first of ``ours`` is than each other."""
     print(f"\n{job}")
-    print(f"  {'':<34}{'seconds':>9}{'MP/s':>9}{'ours is':>10}")
-    print(f"  {'gancli.kernels':<34}{ours:>9.3f}{megapixels / ours:>9.1f}")
-    for name, seconds in baselines.items():
-        print(f"  {name:<34}{seconds:>9.3f}{megapixels / seconds:>9.1f}{seconds / ours:>9.1f}x")
+    print(f"  {'':<36}{'seconds':>9}{'MP/s':>9}{'CPU s':>8}{'ours is':>10}")
+    (_, (reference, _)), *_ = ours.items()
+    for name, (seconds, cpu) in {**ours, **baselines}.items():
+        ratio = f"{seconds / reference:>9.1f}x" if name in baselines else ""
+        print(f"  {name:<36}{seconds:>9.3f}{megapixels / seconds:>9.1f}{cpu:>8.2f}{ratio}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="200 + 200 files and fewer repeats")
-    parser.add_argument(
-        "--images", type=int, default=None, help="PNG files (and as many JPEGs); default 2000"
-    )
-    parser.add_argument(
-        "--repeat", type=int, default=None, help="runs per measurement (best kept); default 3"
-    )
+    parser.add_argument("--images", type=int, default=None, help="PNG files (and as many JPEGs); default 2000")
+    parser.add_argument("--repeat", type=int, default=None, help="runs per measurement (best kept); default 3")
     args = parser.parse_args()
     count = args.images or (200 if args.quick else 2000)
     repeat = args.repeat or (2 if args.quick else 3)
     torch.set_num_threads(os.cpu_count() or 1)
 
     print(
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; torch {torch.__version__}, "
-        f"torchvision {torchvision.__version__}, Pillow {Image.__version__}, numpy {np.__version__}"
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.1f}; torch {torch.__version__}, torchvision {torchvision.__version__}, "
+        f"Pillow {Image.__version__}, numpy {np.__version__}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         paths = make_files(Path(tmp), count, 256)
@@ -149,7 +157,7 @@ def main() -> None:
         report(
             f"decode {count} PNG + {count} JPEG, 256x256 -> 3x{SIZE}x{SIZE} (MP/s of source pixels)",
             source_mp,
-            ours,
+            {"gancli.kernels": ours},
             {"Pillow + numpy loop": pillow, "DataLoader(2 workers) over Pillow": loader},
         )
 
@@ -163,7 +171,7 @@ def main() -> None:
     report(
         f"augment 256 x 3x{SIZE}x{SIZE} uint8 ({SPEC})",
         batch.size / 3 / 1e6,
-        ours,
+        {"gancli.kernels": ours},
         {"torchvision.transforms.v2": theirs},
     )
 
@@ -172,16 +180,21 @@ def main() -> None:
 
     def torchvision_grid() -> bytes:
         buffer = io.BytesIO()
-        save_image(
-            make_grid(samples_tensor, nrow=8, normalize=True, value_range=(-1, 1)), buffer, format="PNG"
-        )
+        save_image(make_grid(samples_tensor, nrow=8, normalize=True, value_range=(-1, 1)), buffer, format="PNG")
         return buffer.getvalue()
 
-    ours = best_time(lambda: kernels.encode_grid_png(samples, nrow=8), aug_repeat)
+    ours = {
+        f"gancli.kernels, {level} compression": best_time(
+            lambda level=level: kernels.encode_grid_png(samples, nrow=8, compression=level), aug_repeat
+        )
+        for level in ("fast", "default")
+    }
     theirs = best_time(torchvision_grid, aug_repeat)
-    sizes = f"{len(kernels.encode_grid_png(samples))} B vs {len(torchvision_grid())} B"
+    sizes = ", ".join(
+        f"{len(kernels.encode_grid_png(samples, compression=level))} B {level}" for level in ("fast", "default")
+    )
     report(
-        f"grid PNG of 64 x 3x{SIZE}x{SIZE} float32 (ours: fast compression; file {sizes})",
+        f"grid PNG of 64 x 3x{SIZE}x{SIZE} float32 (file: {sizes}; torchvision {len(torchvision_grid())} B)",
         samples.size / 3 / 1e6,
         ours,
         {"make_grid + save_image": theirs},
