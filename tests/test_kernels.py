@@ -280,6 +280,10 @@ def test_resize_images_refuses_bad_input() -> None:
         kernels.resize_images(np.zeros((1, 3, 4, 4), np.uint8), 4, 2)
     with pytest.raises(ValueError, match="empty"):
         kernels.resize_images(np.zeros((1, 3, 0, 4), np.uint8), 4, 3)
+    with pytest.raises(ValueError, match="size 8193 makes 8193x8193 images, more than the limit of 67108864"):
+        kernels.resize_images(np.zeros((1, 1, 2, 2), np.uint8), 8193, 1)
+    with pytest.raises(ValueError, match="more than the limit of 63 pixels"):
+        kernels.decode_images([], 8, 3, max_pixels=63)
     assert kernels.resize_images(np.zeros((0, 3, 5, 5), np.uint8), 4, 1).shape == (0, 1, 4, 4)
 
 

@@ -124,7 +124,7 @@ def resize_images(
     ``C`` is 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA): the same channel conversion (alpha over
     black, ITU-R 601-2 luma), bicubic filter and ``fit`` as :func:`decode_images`, so in-memory datasets
     need no round trip through an encoded image. Runs in parallel with the GIL released and reads a
-    C-contiguous input in place.
+    C-contiguous input in place. ``size * size`` may not exceed :data:`DEFAULT_MAX_PIXELS`.
     """
     _check_decode_args(size, channels, fit)
     array = np.ascontiguousarray(batch)

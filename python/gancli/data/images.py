@@ -15,6 +15,7 @@ filter, channel conversion and fit as decoding.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import sys
 import zipfile
@@ -256,8 +257,12 @@ def conform(array: np.ndarray, request: DataRequest, fit: str) -> np.ndarray:
 
 def check_request(request: DataRequest, options: Mapping[str, Any]) -> None:
     """Refuse bad flags by name before anything is read (a bad --augment would otherwise fail mid-run)."""
-    if request.image_size is not None and request.image_size < 1:
-        raise GancliError(f"--image-size must be at least 1, got {request.image_size}")
+    from gancli import kernels
+
+    size = request.image_size
+    if size is not None and not 1 <= size * size <= kernels.DEFAULT_MAX_PIXELS:
+        limit = math.isqrt(kernels.DEFAULT_MAX_PIXELS)
+        raise GancliError(f"--image-size must be between 1 and {limit}, got {size}")
     if options["fit"] not in FITS:
         raise GancliError(f"--set fit={options['fit']}: expected {' or '.join(FITS)}")
     check_augment(request.augment)

@@ -67,6 +67,14 @@ impl Target {
         if self.channels != 1 && self.channels != 3 {
             return Err(format!("channels must be 1 or 3, not {}", self.channels));
         }
+        // The output obeys the input's pixel limit, so a typo in the size cannot exhaust memory.
+        let side = self.size as u64;
+        if side * side > self.max_pixels {
+            return Err(format!(
+                "size {side} makes {side}x{side} images, more than the limit of {} pixels",
+                self.max_pixels
+            ));
+        }
         Ok(())
     }
 }
@@ -828,6 +836,12 @@ mod tests {
         assert!(resize_batch(&[0; 10], [1, 5, 1, 2], &t).is_err());
         assert!(resize_batch(&[0; 3], [1, 1, 2, 2], &t).is_err());
         assert!(resize_batch(&[], [1, 1, 0, 2], &t).is_err());
+        let huge = Target {
+            max_pixels: 15,
+            ..target(4, 1, Fit::Crop)
+        };
+        let err = resize_batch(&[0; 4], [1, 1, 2, 2], &huge).unwrap_err();
+        assert!(err.contains("more than the limit of 15 pixels"), "{err}");
         assert_eq!(
             resize_batch(&[], [0, 3, 4, 4], &t).unwrap(),
             Vec::<u8>::new()
