@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import ok, one_line_error
 from gancli import cli, kernels
 from gancli.config import resolve
 from gancli.errors import GancliError
@@ -41,22 +42,6 @@ def gancli():
     app = cli.build_app()
     runner = CliRunner()
     return lambda *args: runner.invoke(app, [str(a) for a in args], prog_name="gancli")
-
-
-def ok(result) -> str:
-    assert result.exit_code == 0, result.output + repr(result.exception)
-    return result.output
-
-
-def one_line_error(result, *needles: str) -> str:
-    """Exit 1 and a single 'error:' line naming the culprit: no traceback, no Rust panic."""
-    assert result.exit_code == 1, result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert "Traceback" not in result.output and "panicked" not in result.output
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    return lines[0]
 
 
 def trained(run: Path) -> bool:
