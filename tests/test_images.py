@@ -145,6 +145,19 @@ def test_bad_zip_member_is_named(tmp_path: Path, gancli) -> None:
     one_line_error(gancli("train", "--data", "fake.zip", *TINY), "fake.zip", "not a readable zip")
 
 
+def test_a_zip_member_declaring_too_many_bytes_is_refused_unread(
+    tmp_path: Path, gancli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gancli.data import images
+
+    monkeypatch.setattr(images, "MAX_MEMBER_BYTES", 4096)  # the real limit is 256 MiB: too slow to build here
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("a.png", png_bytes(solid(1)))
+        z.writestr("bomb.png", b"\x89PNG\r\n\x1a\n" + bytes(8192))
+    one_line_error(gancli("train", "--data", archive, *TINY), f"{archive}:bomb.png", "8200 bytes")
+
+
 # --- numpy arrays --------------------------------------------------------------------------------------
 
 

@@ -127,7 +127,17 @@ def zip_members(path: Path) -> list[zipfile.ZipInfo]:
         raise GancliError(f"--data {path}: not a readable zip ({exc})") from None
 
 
+MAX_MEMBER_BYTES = 256 << 20  # no compressed image within the pixel limit comes near this
+
+
 def read_members(path: Path, members: list[zipfile.ZipInfo]) -> list[bytes]:
+    """The members' bytes; one that declares more than MAX_MEMBER_BYTES (a zip bomb) is refused unread."""
+    for info in members:
+        if info.file_size > MAX_MEMBER_BYTES:
+            raise GancliError(
+                f"--data {path}:{info.filename}: declares {info.file_size} bytes uncompressed, "
+                f"over the {MAX_MEMBER_BYTES >> 20} MiB limit of an image file"
+            )
     try:
         with zipfile.ZipFile(path) as archive:
             return [archive.read(info) for info in members]
