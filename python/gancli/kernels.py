@@ -11,13 +11,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import struct
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from gancli import _native
+from gancli.io import atomic_open
 
 ImageError = _native.ImageError
 """Raised when an image cannot be read or decoded; a ``ValueError`` whose message starts with the path."""
@@ -411,27 +411,9 @@ def write_packed(path: PathLike, images: np.ndarray, *, source: str, source_coun
         raise ValueError(f"source_count must be non-negative, not {source_count}")
     target = Path(path)
     header = _header_bytes(array, source, source_count, checksum(array))
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(header)
-            f.write(memoryview(array.reshape(-1)))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    try:
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass  # Some filesystems cannot fsync a directory; the data itself is already durable.
-    finally:
-        os.close(dir_fd)
+    with atomic_open(target) as f:
+        f.write(header)
+        f.write(memoryview(array.reshape(-1)))
 
 
 def read_packed(path: PathLike, *, verify: bool = True) -> PackedDataset:
