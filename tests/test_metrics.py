@@ -53,6 +53,9 @@ def test_real_held_out_digits_are_recognised_and_noise_is_not(digits) -> None:
     assert result["classes_covered"] == 10 and result["class_kl"] < 0.05
     noise = metric.compute(torch.rand(1000, 1, 32, 32) * 2 - 1, digits)
     assert noise["recognised"] < 0.1
+    blank = metric.compute(-torch.ones(100, 1, 32, 32), digits)  # black squares: nothing is recognised
+    assert (blank["recognised"], blank["classes_covered"]) == (0.0, 0)
+    assert blank["class_kl"] == pytest.approx(math.log(10))
 
 
 def test_samples_of_one_digit_cover_one_class(digits) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+import numpy as np
 import torch
 
 from gancli.data.base import DataSource
@@ -22,3 +23,14 @@ class Metric(ABC):
     @abstractmethod
     def compute(self, samples: torch.Tensor, data: DataSource) -> dict[str, float]:
         """{name: value} for ``samples`` (a CPU float tensor of ``samples_needed`` generated samples)."""
+
+
+def kl_from_uniform(counts: np.ndarray) -> float:
+    """KL(p ‖ uniform) of the distribution ``counts`` describes over its K bins: 0 when even, log K when
+    everything sits in one bin, and log K too when nothing was counted (undefined; 0, "perfect", would hide
+    the worst case)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.sum() == 0:
+        return float(np.log(len(counts)))
+    share = counts[counts > 0] / counts.sum()
+    return float(np.sum(share * np.log(share * len(counts))))

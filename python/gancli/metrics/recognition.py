@@ -5,7 +5,7 @@ on 90 % of the training images (pooled to at most 32×32); the other 10 % give t
 ``recognised_real``, so a user sees what "good" is on this data. A sample is recognised when the
 classifier gives one class at least ``confidence``; ``classes_covered`` counts the classes that receive
 at least ``min_share`` of the recognised samples (mode collapse shows as few classes), and ``class_kl``
-is KL(class shares ‖ uniform).
+is KL(class shares ‖ uniform), log 10 when nothing is recognised.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from gancli.data.base import DataSource
-from gancli.metrics.base import Metric
+from gancli.metrics.base import Metric, kl_from_uniform
 from gancli.plugins import Option, hookimpl
 
 HELD_OUT = 0.1
@@ -87,13 +87,12 @@ class Recognition(Metric):
         probabilities = classifier.probabilities(images)
         confidence, label = probabilities.max(dim=1)
         sure = confidence >= self.confidence
-        counts = torch.bincount(label[sure], minlength=probabilities.shape[1]).double()
-        share = counts / max(float(counts.sum()), 1.0)
-        present = share[share > 0]
+        counts = torch.bincount(label[sure], minlength=probabilities.shape[1]).numpy()
+        share = counts / max(counts.sum(), 1)
         return {
             "recognised": float(sure.double().mean()),
             "classes_covered": int((share >= self.min_share).sum()),
-            "class_kl": float((present * (present * len(share)).log()).sum()),
+            "class_kl": kl_from_uniform(counts),
         }
 
     def compute(self, samples: torch.Tensor, data: DataSource) -> dict[str, float]:
