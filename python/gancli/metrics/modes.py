@@ -2,6 +2,8 @@
 
 A sample is high quality if it lies within 3 standard deviations of its nearest mode; a mode is covered
 if at least ``min_count`` of the samples are high-quality samples of it (20 of 2,500 in the papers).
+``mode_kl`` is KL(p‖uniform) of the high-quality samples' distribution over the modes, as in PacGAN's code:
+0 when they spread evenly, log K when they all sit on one mode or when there is none at all.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 import torch
 
 from gancli.data.base import DataSource
-from gancli.metrics.base import Metric
+from gancli.metrics.base import Metric, kl_from_uniform
 from gancli.plugins import Option, hookimpl
 
 
@@ -34,13 +36,11 @@ class ModeCoverage(Metric):
         nearest = distances.argmin(axis=1)
         good = distances[np.arange(len(points)), nearest] <= 3 * data.std  # type: ignore[attr-defined]
         counts = np.bincount(nearest[good], minlength=len(modes))
-        share = counts / max(counts.sum(), 1)
-        kl = float(np.sum(share[share > 0] * np.log(share[share > 0] * len(modes))))
         return {
             "modes_covered": int((counts >= self.min_count).sum()),
             "modes_total": len(modes),
             "high_quality": float(good.mean()),
-            "mode_kl": kl,
+            "mode_kl": kl_from_uniform(counts),
         }
 
 
