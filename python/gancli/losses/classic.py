@@ -14,7 +14,9 @@ import torch.nn.functional as F
 from gancli.losses.base import LogitLoss, Loss
 from gancli.plugins import hookimpl, without_options
 
-DCGAN_SETTINGS = {"optimizer": "adam", "lr": 2e-4, "d_steps": 1, "options": {"adam": {"beta1": 0.5}}}
+# The DCGAN paper's Adam (β1 0.5). No learning rate: that is a matter of the data's scale (RunConfig's 2e-4 suits
+# images; a dataset may recommend another), where WGAN's 5e-5 belongs to the clipped game itself.
+DCGAN_SETTINGS = {"optimizer": "adam", "d_steps": 1, "options": {"adam": {"beta1": 0.5}}}
 
 
 class Minimax(LogitLoss):
@@ -81,5 +83,5 @@ def register_losses(register: Any) -> None:
         "hinge",
         without_options(Hinge),
         "hinge loss (Lim & Ye 2017; SNGAN, BigGAN)",
-        recommends={"optimizer": "adam", "lr": 2e-4, "options": {"adam": {"beta1": 0.0, "beta2": 0.9}}},
+        recommends={"optimizer": "adam", "options": {"adam": {"beta1": 0.0, "beta2": 0.9}}},
     )

@@ -44,5 +44,5 @@ def register_losses(register: Any) -> None:
         energy_based,
         "energy-based GAN: auto-encoder cost C(x) + [m − C(G(z))]⁺ (Zhao et al. 2017)",
         options=[Option("margin", float, 1.0, "m, the energy above which fakes stop being pushed up")],
-        recommends={"optimizer": "adam", "lr": 2e-4, "options": {"adam": {"beta1": 0.5}}},
+        recommends={"optimizer": "adam", "options": {"adam": {"beta1": 0.5}}},
     )
