@@ -35,10 +35,19 @@ class ArchSpec:
         return len(self.data_shape) == 3
 
 
+#: where each requirement comes from, for the error that names it
+REQUIRED_BY = {
+    MINIBATCH_STD: "asked for by --minibatch-std or the dataset's recommendation; --no-minibatch-std turns it off",
+    NO_BATCHNORM: "the loss needs a critic without BatchNorm",
+    AUTOENCODER: "the loss needs an auto-encoder cost network",
+}
+
+
 def check_requirements(arch: str, spec: ArchSpec, supported: Iterable[str]) -> None:
     missing = sorted(spec.requirements - set(supported))
     if missing:
-        raise GancliError(f"architecture {arch!r} cannot provide {', '.join(missing)}")
+        why = "; ".join(REQUIRED_BY.get(name, name) for name in missing)
+        raise GancliError(f"architecture {arch!r} cannot provide {', '.join(missing)} ({why})")
 
 
 class MinibatchStd(nn.Module):
