@@ -56,7 +56,22 @@ def open_grid(spec: str, request: DataRequest, options: Mapping[str, Any]) -> Ga
     return GaussianMixture(spec, grid(options["side"], options["spacing"]), options["std"])
 
 
-POINT_SETTINGS = {"arch": "mlp"}
+# What a plain `gancli train --data ring8|grid25` runs (measurements in docs/pitfalls.md): a 3×128 MLP, a 2-D
+# latent, batches of 256, Adam at 1e-3 (β1 0.5 from the loss; grid25 at 2e-4 covered 11/25 modes in 20,000
+# steps), the minibatch-std feature in D against mode collapse, and the generator's moving average (decay
+# 0.99), whose samples are the sharp ones (3σ is 0.03 on ring8). On one CPU thread, seed 0: ring8 8/8 modes,
+# 93 % high quality in 30 s; grid25 25/25 modes, 96 % high quality in 82 s.
+POINT_SETTINGS: dict[str, Any] = {
+    "arch": "mlp",
+    "batch_size": 256,
+    "latent_dim": 2,
+    "lr": 1e-3,
+    "minibatch_std": True,
+    "ema": 0.99,
+    "options": {"mlp": {"hidden": 128, "layers": 3}},
+}
+RING_SETTINGS = {**POINT_SETTINGS, "steps": 3000}
+GRID_SETTINGS = {**POINT_SETTINGS, "steps": 10000}
 
 
 @hookimpl
@@ -70,7 +85,7 @@ def register_datasets(register: Any) -> None:
             Option("radius", float, 1.0, "radius of the circle (Unrolled GAN uses 2)"),
             Option("std", float, 0.01, "standard deviation of each mode (Unrolled GAN uses 0.02)"),
         ],
-        recommends=POINT_SETTINGS,
+        recommends=RING_SETTINGS,
     )
     register(
         "grid25",
@@ -81,5 +96,5 @@ def register_datasets(register: Any) -> None:
             Option("spacing", float, 2.0, "distance between neighbouring modes"),
             Option("std", float, 0.05, "standard deviation of each mode"),
         ],
-        recommends=POINT_SETTINGS,
+        recommends=GRID_SETTINGS,
     )
