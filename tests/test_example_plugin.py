@@ -167,6 +167,6 @@ def test_training_with_the_plugins_writes_checkpoints_and_approaches_the_ring(pl
     assert after.shape == (1000, 2)
 
     # the same networks before any step: the session a run builds from its config, not loaded
-    config = resolve(plugins.registry, {"device": "cpu"}, run / "config.json")
-    before = Session.build(config, plugins).generate(1000, seed=0).numpy()
+    resolved = resolve(plugins.registry, {"device": "cpu"}, run / "config.json")
+    before = Session.build(resolved).generate(1000, seed=0).numpy()
     assert distance_to_unit_circle(after) < 0.5 * distance_to_unit_circle(before)

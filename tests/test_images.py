@@ -51,8 +51,8 @@ def trained(run: Path) -> bool:
 def open_data(spec: Path | str, *set_items: str, **flags: object) -> np.ndarray:
     """The uint8 (N, C, H, W) images the ``images`` plugin hands a session for ``--data spec``."""
     plugins = get_plugins()
-    config = resolve(plugins.registry, {"data": str(spec), "arch": "mlp", "device": "cpu", **flags}, None, set_items)
-    return Session.build(config, plugins).data.images
+    resolved = resolve(plugins.registry, {"data": str(spec), "arch": "mlp", "device": "cpu", **flags}, None, set_items)
+    return Session.build(resolved).data.images
 
 
 def solid(color: tuple[int, ...] | int, size: tuple[int, int] = (20, 30)) -> Image.Image:

@@ -17,7 +17,8 @@ import torch
 from cli_helpers import ok
 from gancli import cli
 from gancli.config import resolve
-from gancli.data.mixtures import POINT_SETTINGS, GaussianMixture, ring
+from gancli.data import POINT_SETTINGS
+from gancli.data.mixtures import GaussianMixture, ring
 from gancli.metrics.modes import ModeCoverage
 from gancli.plugins import get_plugins
 from rich.console import Console
@@ -78,7 +79,7 @@ def test_the_mixtures_recommended_learning_rate_reaches_the_run() -> None:
     registry = get_plugins().registry
     for data in ("ring8", "grid25"):
         for loss in ("nonsaturating", "minimax", "lsgan", "hinge"):
-            assert resolve(registry, {"data": data, "loss": loss}).lr == POINT_SETTINGS["lr"], (data, loss)
+            assert resolve(registry, {"data": data, "loss": loss}).config.lr == POINT_SETTINGS["lr"], (data, loss)
 
 
 def test_grid25_covers_most_modes_at_a_small_budget(gancli, tmp_path: Path) -> None:

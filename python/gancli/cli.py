@@ -6,6 +6,7 @@ Heavy imports (torch) happen inside the commands, which keep the module cheap to
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -78,7 +79,7 @@ def root(
     """Train GANs with pluggable losses, update rules, architectures and datasets."""
 
 
-def load_plugins():
+def load_plugins() -> Any:
     from gancli.plugins.manager import get_plugins
 
     return get_plugins()
@@ -86,171 +87,102 @@ def load_plugins():
 
 # --- train ---------------------------------------------------------------------------------------------
 
-TRAIN = "Training"
-DATA = "Data"
-REMEDIES = "Remedies and regularisers"
-OUTPUT = "Output"
+
+def train_option(spec: Any) -> inspect.Parameter:
+    """The ``gancli train`` option of one RunConfig field: same name, its help and panel, unset by default."""
+    from gancli.config import FIELD_TYPES
+
+    option = typer.Option(help=spec.metadata["help"], rich_help_panel=spec.metadata["panel"])
+    annotation = Annotated[FIELD_TYPES[spec.name] | None, option]
+    return inspect.Parameter(spec.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
 
 
-@app.command()
 def train(
-    data: Annotated[
-        str | None,
-        typer.Option(help="Dataset name (see `gancli plugins list`) or a path.", rich_help_panel=DATA),
-    ] = None,
-    arch: Annotated[str | None, typer.Option(help="Architecture plugin.", rich_help_panel=TRAIN)] = None,
-    loss: Annotated[str | None, typer.Option(help="Loss plugin.", rich_help_panel=TRAIN)] = None,
-    optimizer: Annotated[str | None, typer.Option(help="Optimizer plugin.", rich_help_panel=TRAIN)] = None,
-    update: Annotated[
-        str | None,
-        typer.Option(help="Update rule: alternating, simultaneous, consensus, …", rich_help_panel=TRAIN),
-    ] = None,
-    steps: Annotated[int | None, typer.Option(help="Generator updates in total.", rich_help_panel=TRAIN)] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Samples per batch.", rich_help_panel=TRAIN)] = None,
-    lr: Annotated[float | None, typer.Option(help="Learning rate of both players.", rich_help_panel=TRAIN)] = None,
-    lr_g: Annotated[float | None, typer.Option(help="Generator learning rate.", rich_help_panel=TRAIN)] = None,
-    lr_d: Annotated[float | None, typer.Option(help="Discriminator learning rate.", rich_help_panel=TRAIN)] = None,
-    d_steps: Annotated[
-        int | None, typer.Option(help="Discriminator steps per generator step (k).", rich_help_panel=TRAIN)
-    ] = None,
-    latent_dim: Annotated[int | None, typer.Option(help="Size of the latent z.", rich_help_panel=TRAIN)] = None,
-    seed: Annotated[
-        int | None, typer.Option(help="Random seed (CPU runs repeat exactly).", rich_help_panel=TRAIN)
-    ] = None,
-    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda[:N].", rich_help_panel=TRAIN)] = None,
-    amp: Annotated[bool | None, typer.Option(help="bf16 autocast on CUDA.", rich_help_panel=TRAIN)] = None,
-    compile: Annotated[bool | None, typer.Option(help="torch.compile G and D.", rich_help_panel=TRAIN)] = None,
-    image_size: Annotated[int | None, typer.Option(help="Resize images to this size.", rich_help_panel=DATA)] = None,
-    channels: Annotated[int | None, typer.Option(help="1 (gray) or 3 (RGB).", rich_help_panel=DATA)] = None,
-    augment: Annotated[
-        str | None, typer.Option(help="Data augmentation, e.g. flip,translate=0.125.", rich_help_panel=DATA)
-    ] = None,
-    skip_bad: Annotated[bool | None, typer.Option(help="Skip unreadable images.", rich_help_panel=DATA)] = None,
-    pack: Annotated[
-        int | None, typer.Option(help="PacGAN: D judges m samples jointly.", rich_help_panel=REMEDIES)
-    ] = None,
-    minibatch_std: Annotated[
-        bool | None, typer.Option(help="Minibatch standard-deviation feature in D.", rich_help_panel=REMEDIES)
-    ] = None,
-    diversity: Annotated[
-        float | None, typer.Option(help="Weight of the mode-seeking penalty on G.", rich_help_panel=REMEDIES)
-    ] = None,
-    r1: Annotated[
-        float | None, typer.Option(help="γ of the R1 penalty on real data.", rich_help_panel=REMEDIES)
-    ] = None,
-    spectral_norm: Annotated[
-        bool | None, typer.Option(help="Spectral normalisation in D.", rich_help_panel=REMEDIES)
-    ] = None,
-    ema: Annotated[
-        float | None, typer.Option(help="Decay of the generator's moving average.", rich_help_panel=REMEDIES)
-    ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Plugin option [PLUGIN.]NAME=VALUE (repeatable).", rich_help_panel=TRAIN),
-    ] = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(help="TOML or JSON config (a run's config.json re-runs it).", rich_help_panel=TRAIN),
-    ] = None,
-    out_dir: Annotated[
-        Path | None,
-        typer.Option("--out", help="Run directory (default runs/DATA-LOSS-N).", rich_help_panel=OUTPUT),
-    ] = None,
-    resume: Annotated[
-        Path | None,
-        typer.Option(help="Continue a run directory from its latest checkpoint.", rich_help_panel=OUTPUT),
-    ] = None,
-    sample_every: Annotated[
-        int | None, typer.Option(help="Steps between sample images.", rich_help_panel=OUTPUT)
-    ] = None,
-    checkpoint_every: Annotated[
-        int | None, typer.Option(help="Steps between checkpoints.", rich_help_panel=OUTPUT)
-    ] = None,
-    eval_every: Annotated[int | None, typer.Option(help="Steps between evaluations.", rich_help_panel=OUTPUT)] = None,
-    log_every: Annotated[int | None, typer.Option(help="Steps between metric records.", rich_help_panel=OUTPUT)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.", rich_help_panel=OUTPUT)] = False,
+    set_: list[str] | None = None,
+    config: Path | None = None,
+    out_dir: Path | None = None,
+    resume: Path | None = None,
+    quiet: bool = False,
+    **flags: Any,
 ) -> None:
     """Train a GAN; writes checkpoints, sample images and metrics to a run directory."""
-    given = dict(locals())
-    from gancli.config import FIELD_NAMES, resolve
-    from gancli.io import atomic_write_json
+    from gancli.train import lifecycle
     from gancli.train.loop import train as run_training
-    from gancli.train.rundir import RunDir
-    from gancli.train.session import Session
 
-    flags = {k: v for k, v in given.items() if k in FIELD_NAMES}
-    plugins = load_plugins()
     if resume is not None:
-        run = RunDir.existing(resume)
-        changed = [k for k, v in flags.items() if v is not None and k not in RESUMABLE]
-        if changed or set_ or config:
-            names = ", ".join(f"--{k.replace('_', '-')}" for k in changed) or "--set/--config"
-            raise GancliError(f"--resume continues the saved experiment; {names} cannot change it")
-        cfg = resolve(plugins.registry, flags, run.config)
-        session = Session.build(cfg, plugins)
-        session.load(run.checkpoint())
-        run.truncate_logs(session.step)
-        if session.step >= cfg.steps:
-            raise GancliError(f"--resume {resume}: already at step {session.step}; raise --steps to go on")
+        session, run = lifecycle.resume(resume, flags, config, set_ or [])
     else:
-        cfg = resolve(plugins.registry, flags, config, set_ or [])
-        run = RunDir(out_dir or default_run_dir(cfg.data, cfg.loss))
-        if run.config.exists():
-            raise GancliError(f"--out {run.path} already holds a run; use --resume {run.path} or another --out")
-        session = Session.build(cfg, plugins)
-    atomic_write_json(run.config, cfg.to_dict())
-    show_config(cfg, session, run.path)
-    result = run_training(session, plugins, run, show_progress=not quiet)
+        session, run = lifecycle.start(flags, config, set_ or [], out_dir)
+    show_config(session, run.path)
+    result = run_training(session, run, show_progress=not quiet)
     if result:
         console.print("evaluation: " + ", ".join(f"{k} {format_value(v)}" for k, v in result.items()))
     console.print(f"run directory: [bold]{run.path}[/]   samples: {run.samples}   grid: gancli grid {run.path}")
 
 
-RUNS = Path("runs")
-RESUMABLE = {"steps", "device", "sample_every", "checkpoint_every", "eval_every", "log_every"}
+def train_signature() -> inspect.Signature:
+    """``train``'s options: one per RunConfig field (built from the fields, so the two cannot drift apart), and
+    those that say what to do with the run rather than what it is."""
+    from gancli.config import FLAG_FIELDS, OUTPUT, TRAINING
+
+    fixed = {
+        "set_": (
+            list[str] | None,
+            typer.Option("--set", help="Plugin option [PLUGIN.]NAME=VALUE (repeatable).", rich_help_panel=TRAINING),
+            None,
+        ),
+        "config": (
+            Path | None,
+            typer.Option(help="TOML or JSON config (a run's config.json re-runs it).", rich_help_panel=TRAINING),
+            None,
+        ),
+        "out_dir": (
+            Path | None,
+            typer.Option("--out", help="Run directory (default runs/DATA-LOSS-N).", rich_help_panel=OUTPUT),
+            None,
+        ),
+        "resume": (
+            Path | None,
+            typer.Option(help="Continue a run directory from its latest checkpoint.", rich_help_panel=OUTPUT),
+            None,
+        ),
+        "quiet": (bool, typer.Option("--quiet", "-q", help="No progress bar.", rich_help_panel=OUTPUT), False),
+    }
+    params = [train_option(spec) for spec in FLAG_FIELDS]
+    params += [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[kind, option])
+        for name, (kind, option, default) in fixed.items()
+    ]
+    return inspect.Signature(params)
 
 
-def default_run_dir(data: str, loss: str) -> Path:
-    stem = Path(data).stem if ("/" in data or "." in data) else data
-    n = 1
-    while (path := RUNS / f"{stem}-{loss}-{n}").exists():
-        n += 1
-    return path
+train.__signature__ = train_signature()  # type: ignore[attr-defined]
+app.command()(train)
 
 
 def format_value(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def show_config(cfg: Any, session: Any, path: Path) -> None:
+def show_config(session: Any, path: Path) -> None:
     table = Table(title=f"gancli {__version__} · {path}", show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
-    for key, value in cfg.to_dict().items():
+    for key, value in session.config.to_dict().items():
         if key == "options":
             for plugin, values in value.items():
                 table.add_row(f"  {plugin}", ", ".join(f"{k}={format_value(v)}" for k, v in values.items()))
         else:
             table.add_row(key, format_value(value))
+    for kind, reg in session.resolved.plugins.items():
+        if reg.package != "gancli":
+            table.add_row(f"{kind} plugin", f"{reg.name} from {reg.package}")
     table.add_row("device (resolved)", str(session.device))
     table.add_row("data", f"{len(session.data)} examples of shape {tuple(session.data.shape)}")
     console.print(table)
 
 
 # --- read-only commands on a run ------------------------------------------------------------------------
-
-
-def open_run(run_path: Path | None, checkpoint: str | None):
-    from gancli.config import resolve
-    from gancli.train.rundir import RunDir
-    from gancli.train.session import Session
-
-    plugins = load_plugins()
-    run = RunDir.existing(run_path) if run_path is not None else RunDir.newest(RUNS)
-    cfg = resolve(plugins.registry, {"device": "cpu"}, run.config)
-    session = Session.build(cfg, plugins)
-    session.load(run.checkpoint(Path(checkpoint) if checkpoint else None), training=False)
-    return plugins, run, session
 
 
 RunArg = Annotated[
@@ -282,9 +214,10 @@ def grid(
         raise GancliError("--n and --nrow must be at least 1")
     if animate:
         from gancli import kernels
+        from gancli.train.lifecycle import newest_run
         from gancli.train.rundir import RunDir
 
-        run = RunDir.existing(run_path) if run_path is not None else RunDir.newest(RUNS)
+        run = RunDir.existing(run_path) if run_path is not None else newest_run()
         frames = run.sample_frames()
         if not frames:
             raise GancliError(f"{run.path}: no sample images to animate")
@@ -294,8 +227,9 @@ def grid(
         out.print(f"wrote {target} ({len(frames)} frames)")
         return
     from gancli.render import samples_png
+    from gancli.train.lifecycle import open_run
 
-    _, run, session = open_run(run_path, checkpoint)
+    session, run = open_run(run_path, checkpoint)
     target = output or run.path / "grid.png"
     png = samples_png(session.generate(n, seed), session.data, nrow=nrow, compression=compression)
     atomic_write_bytes(target, png)
@@ -319,7 +253,9 @@ def sample(
 
     if n < 1:
         raise GancliError("--n must be at least 1")
-    _, _, session = open_run(run_path, checkpoint)
+    from gancli.train.lifecycle import open_run
+
+    session, _ = open_run(run_path, checkpoint)
     buffer = io.BytesIO()
     np.save(buffer, session.generate(n, seed).numpy().astype(np.float32))
     atomic_write_bytes(output, buffer.getvalue())
@@ -335,8 +271,11 @@ def evaluate(
     """Compute the run's metrics (e.g. modes covered) from a checkpoint; prints JSON."""
     import json
 
-    plugins, run, session = open_run(run_path, checkpoint)
-    result = session.evaluate(plugins, seed)
+    from gancli.train.evaluation import Evaluation
+    from gancli.train.lifecycle import open_run
+
+    session, run = open_run(run_path, checkpoint)
+    result = Evaluation(session, strict=True)(seed)
     if not result:
         raise GancliError(f"{run.path}: no metric applies to dataset {session.config.data!r}")
     out.print_json(json.dumps({"step": session.step, **result}))
@@ -377,40 +316,94 @@ def data_prepare(
 @plugins_app.command("list")
 def plugins_list(
     kind: Annotated[str | None, typer.Option(help="Only this kind (loss, optimizer, update, …).")] = None,
+    packages: Annotated[
+        bool, typer.Option("--packages", help="Group by package: version, plugin modules, hooks, commands.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Every registered plugin object, with the package that provides it."""
+    """Every registered plugin object with the package that provides it, or every plugin package."""
+    import json
+
     from gancli.plugins.registry import KINDS
 
     plugins = load_plugins()
     if kind is not None and kind not in KINDS:
         raise GancliError(f"--kind {kind!r}: expected one of {', '.join(KINDS)}")
-    table = Table("kind", "name", "package", "description")
-    for reg in plugins.registry.all(kind):
-        table.add_row(reg.kind, reg.name, reg.package, reg.description)
-    out.print(table)
+    if packages:
+        listing = package_listing(plugins)
+        if as_json:
+            out.print_json(json.dumps(listing))
+        else:
+            for entry in listing:
+                out.print(f"[bold]{entry['package']}[/] {entry['version']}", highlight=False)
+                for module in entry["modules"]:
+                    out.print(
+                        f"  plugin {module['plugin']} ({module['module']}): {', '.join(module['hooks']) or 'no hooks'}"
+                    )
+                    for line in module["provides"]:
+                        out.print(f"    {line}", highlight=False)
+    elif as_json:
+        rows = [
+            {"kind": r.kind, "name": r.name, "plugin": r.plugin, "package": r.package, "description": r.description}
+            for r in plugins.registry.all(kind)
+        ]
+        out.print_json(json.dumps(rows))
+    else:
+        table = Table("kind", "name", "package", "description")
+        for reg in plugins.registry.all(kind):
+            table.add_row(reg.kind, reg.name, reg.package, reg.description)
+        if kind is None:
+            for command in plugins.commands.values():
+                table.add_row("command", command.name, command.package, command.help)
+        out.print(table)
     for failure in plugins.failures:
-        out.print(f"[red]failed:[/] {failure}")
+        out.print(f"[red]failed:[/] {failure}", highlight=False)
+
+
+def package_listing(plugins: Any) -> list[dict[str, Any]]:
+    """Each plugin package, its version, and per plugin module: the hooks it implements and what it adds."""
+    listing: dict[str, dict[str, Any]] = {}
+    for name, module in plugins.modules.items():
+        entry = listing.setdefault(
+            module.package, {"package": module.package, "version": module.version, "modules": []}
+        )
+        provides = [f"{reg.kind} {reg.name}" for reg in plugins.registry.all() if reg.plugin == name]
+        provides += [f"command {c.name}" for c in plugins.commands.values() if c.plugin == name]
+        entry["modules"].append(
+            {"plugin": name, "module": module.module, "hooks": list(module.hooks), "provides": provides}
+        )
+    return sorted(listing.values(), key=lambda entry: (entry["package"] != "gancli", entry["package"]))
 
 
 @plugins_app.command("show")
-def plugins_show(name: Annotated[str, typer.Argument(help="A plugin object's name, e.g. wgan.")]) -> None:
-    """A plugin object's description, package and options with their defaults."""
+def plugins_show(name: Annotated[str, typer.Argument(help="A plugin object's or command's name, e.g. wgan.")]) -> None:
+    """A plugin object's description, package and options with their defaults (or a plugin command's)."""
     from gancli.plugins.registry import unknown_message
 
     plugins = load_plugins()
     found = plugins.registry.find(name)
-    if not found:
-        raise GancliError(unknown_message("plugin", name, {r.name for r in plugins.registry.all()}))
+    clashes = plugins.registry.clashes(name)
+    command = plugins.commands.get(name)
+    if not (found or clashes or command):
+        known = {r.name for r in plugins.registry.all()} | set(plugins.commands)
+        raise GancliError(unknown_message("plugin", name, known))
+    for message in clashes:
+        out.print(f"[bold red]unusable:[/] {message}; uninstall one of the two packages", highlight=False)
     for reg in found:
-        out.print(f"[bold]{reg.name}[/] ({reg.kind}, plugin {reg.plugin}, package {reg.package})")
-        out.print(f"  {reg.description}")
+        out.print(f"[bold]{reg.name}[/] ({reg.kind}, plugin {reg.plugin}, package {reg.package})", highlight=False)
+        out.print(f"  {reg.description}", highlight=False)
         if reg.options:
             table = Table("option", "type", "default", "help", box=None)
             for o in reg.options:
                 table.add_row(f"--set {reg.name}.{o.name}", o.type.__name__, repr(o.default), o.help)
             out.print(table)
         if reg.recommends:
-            out.print("  recommends: " + ", ".join(f"{k}={v}" for k, v in reg.recommends.items()))
+            out.print("  recommends: " + ", ".join(f"{k}={v}" for k, v in reg.recommends.items()), highlight=False)
+    if command is not None:
+        out.print(
+            f"[bold]{command.name}[/] (command, plugin {command.plugin}, package {command.package})", highlight=False
+        )
+        out.print(f"  {command.help}  (gancli {command.name} --help)", highlight=False)
 
 
 def pip(*args: str) -> None:

@@ -1,16 +1,22 @@
 """The run configuration: one typed dataclass, resolved once, printed and saved with the run.
 
-Precedence, lowest first: the defaults below < the dataset plugin's recommendations (``mlp`` for 2-D
-points, a step budget) < the loss plugin's (WGAN: RMSProp, 5e-5, 5 critic steps) < ``--config FILE`` <
-command-line flags. Plugin options (``--set NAME=VALUE``) follow the same order, on top of each plugin's
-declared defaults. A saved ``config.json`` holds every resolved value, so ``--config RUN/config.json``
-re-runs the experiment as it was.
+Each field that has a ``flag`` is a ``gancli train`` option of the same name (the CLI is built from these
+fields) and a ``--config FILE.toml`` key. ``resolve`` chooses each plugin kind once, in the order dataset →
+loss → architecture → optimizer → update rule, and layers, lowest first: the defaults below < each chosen
+plugin's ``recommends``, in that order (a later kind's recommendation wins, and a recommendation may choose a
+later kind: ring8 recommends the ``mlp`` architecture, WGAN the ``rmsprop`` optimizer) < ``--config FILE`` <
+command-line flags. Plugin options (``--set NAME=VALUE``) follow the same order on top of each plugin's
+declared defaults. A saved ``config.json`` holds every resolved value and the plugin packages that provided
+them, so ``--config RUN/config.json`` re-runs the experiment as it was.
+
+Nothing here imports torch.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import tomllib
 import types
 from collections.abc import Iterable, Mapping
@@ -18,44 +24,54 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
-from gancli.data.base import dataset_registration
 from gancli.errors import GancliError
+from gancli.plugins.manager import package_version
 from gancli.plugins.registry import Registration, Registry, unknown_message
+
+TRAINING = "Training"
+DATA = "Data"
+REMEDIES = "Remedies and regularisers"
+OUTPUT = "Output"
+
+
+def flag(help: str, panel: str = TRAINING) -> dict[str, Any]:
+    """Field metadata that makes a RunConfig field a ``gancli train`` option."""
+    return {"flag": True, "help": help, "panel": panel}
 
 
 @dataclass
 class RunConfig:
-    data: str = "digits"
-    arch: str = "dcgan"
-    loss: str = "nonsaturating"
-    optimizer: str = "adam"
-    update: str = "alternating"
-    steps: int = 3000
-    batch_size: int = 64
-    lr: float = 2e-4
-    lr_g: float | None = None  # defaults to lr
-    lr_d: float | None = None  # defaults to lr
-    d_steps: int = 1
-    latent_dim: int = 64
-    seed: int = 0
-    device: str = "auto"
-    image_size: int | None = None  # None: the dataset's own size
-    channels: int | None = None  # None: the dataset's own channels
-    augment: str = ""
-    skip_bad: bool = False
-    pack: int = 1
-    r1: float = 0.0
-    diversity: float = 0.0
-    spectral_norm: bool = False
-    minibatch_std: bool = False
-    ema: float = 0.0
-    amp: bool = False
-    compile: bool = False
+    data: str = field(default="digits", metadata=flag("Dataset name (see `gancli plugins list`) or a path.", DATA))
+    arch: str = field(default="dcgan", metadata=flag("Architecture plugin."))
+    loss: str = field(default="nonsaturating", metadata=flag("Loss plugin."))
+    optimizer: str = field(default="adam", metadata=flag("Optimizer plugin."))
+    update: str = field(default="alternating", metadata=flag("Update rule: alternating, simultaneous, consensus, …"))
+    steps: int = field(default=3000, metadata=flag("Generator updates in total."))
+    batch_size: int = field(default=64, metadata=flag("Samples per batch."))
+    lr: float = field(default=2e-4, metadata=flag("Learning rate of both players."))
+    lr_g: float | None = field(default=None, metadata=flag("Generator learning rate (default: --lr)."))
+    lr_d: float | None = field(default=None, metadata=flag("Discriminator learning rate (default: --lr)."))
+    d_steps: int = field(default=1, metadata=flag("Discriminator steps per generator step (k)."))
+    latent_dim: int = field(default=64, metadata=flag("Size of the latent z."))
+    seed: int = field(default=0, metadata=flag("Random seed (CPU runs repeat exactly)."))
+    device: str = field(default="auto", metadata=flag("auto, cpu or cuda[:N]."))
+    image_size: int | None = field(default=None, metadata=flag("Resize images to this size.", DATA))
+    channels: int | None = field(default=None, metadata=flag("1 (gray) or 3 (RGB).", DATA))
+    augment: str = field(default="", metadata=flag("Data augmentation, e.g. flip,translate=0.125.", DATA))
+    skip_bad: bool = field(default=False, metadata=flag("Skip unreadable images.", DATA))
+    pack: int = field(default=1, metadata=flag("PacGAN: D judges m samples jointly.", REMEDIES))
+    r1: float = field(default=0.0, metadata=flag("γ of the R1 penalty on real data.", REMEDIES))
+    diversity: float = field(default=0.0, metadata=flag("Weight of the mode-seeking penalty on G.", REMEDIES))
+    spectral_norm: bool = field(default=False, metadata=flag("Spectral normalisation in D.", REMEDIES))
+    minibatch_std: bool = field(default=False, metadata=flag("Minibatch standard-deviation feature in D.", REMEDIES))
+    ema: float = field(default=0.0, metadata=flag("Decay of the generator's moving average.", REMEDIES))
+    amp: bool = field(default=False, metadata=flag("bf16 autocast on CUDA."))
+    compile: bool = field(default=False, metadata=flag("torch.compile G and D."))
     metrics: list[str] | None = None  # None: every metric that applies to the data
-    log_every: int = 10
-    sample_every: int = 500
-    checkpoint_every: int = 1000
-    eval_every: int = 1000
+    log_every: int = field(default=10, metadata=flag("Steps between metric records.", OUTPUT))
+    sample_every: int = field(default=500, metadata=flag("Steps between sample images.", OUTPUT))
+    checkpoint_every: int = field(default=1000, metadata=flag("Steps between checkpoints.", OUTPUT))
+    eval_every: int = field(default=1000, metadata=flag("Steps between evaluations.", OUTPUT))
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -72,9 +88,23 @@ class RunConfig:
 
 FIELD_TYPES: dict[str, Any] = get_type_hints(RunConfig)
 FIELD_NAMES = [f.name for f in fields(RunConfig)]
+FLAG_FIELDS = [f for f in fields(RunConfig) if f.metadata.get("flag")]
+FILE_ONLY_KEYS = ("set", "plugins")  # keys of a config file besides the fields: --set items, provenance
+
+#: each plugin kind a run chooses one of, in the order they are resolved, and the field that names it
+KIND_FIELDS = {"dataset": "data", "loss": "loss", "architecture": "arch", "optimizer": "optimizer", "update": "update"}
 
 
-def load_file(path: Path) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ConfigFile:
+    """What a ``--config`` file holds: field values, ``set`` items, and the packages of a saved run's plugins."""
+
+    values: dict[str, Any]
+    set_items: list[str]
+    provenance: dict[str, dict[str, str]]
+
+
+def load_file(path: Path) -> ConfigFile:
     """Read a TOML or JSON configuration (a saved run's config.json included)."""
     try:
         text = path.read_text()
@@ -82,13 +112,23 @@ def load_file(path: Path) -> dict[str, Any]:
         raise GancliError(f"--config {path}: {exc.strerror or exc}") from None
     try:
         values = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise GancliError(f"--config {path}: not valid {path.suffix.lstrip('.') or 'TOML'}: {exc}") from None
+    if not isinstance(values, dict):
+        raise GancliError(f"--config {path}: expected a table of settings, got {type(values).__name__}")
     values = {k.replace("-", "_"): v for k, v in values.items()}
     for key in values:
-        if key not in FIELD_NAMES and key != "set":
-            raise GancliError(f"--config {path}: {unknown_message('key', key, FIELD_NAMES)}")
-    return values
+        if key not in FIELD_NAMES and key not in FILE_ONLY_KEYS:
+            raise GancliError(f"--config {path}: {unknown_message('key', key, [*FIELD_NAMES, 'set'])}")
+    set_items = values.pop("set", [])
+    if isinstance(set_items, str):
+        set_items = [set_items]
+    if not isinstance(set_items, list) or not all(isinstance(item, str) for item in set_items):
+        raise GancliError(f'--config {path}: set must be a string or a list of strings, e.g. set = ["clip=0.02"]')
+    provenance = values.pop("plugins", {})
+    if not isinstance(provenance, dict):
+        provenance = {}
+    return ConfigFile(values, set_items, provenance)
 
 
 def check_type(name: str, value: Any, origin: str) -> Any:
@@ -101,6 +141,8 @@ def check_type(name: str, value: Any, origin: str) -> Any:
     if float in allowed and type(value) is int:
         return float(value)
     if isinstance(value, allowed) and not (isinstance(value, bool) and bool not in allowed):
+        if isinstance(value, list) and not all(isinstance(item, str) for item in value):
+            raise GancliError(f"{origin}: {name} must be a list of names, got {value!r}")
         return value
     expected = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
     raise GancliError(f"{origin}: {name} must be {expected}, got {value!r}")
@@ -118,31 +160,81 @@ def parse_set(items: Iterable[str]) -> list[tuple[str | None, str, str]]:
     return parsed
 
 
+@dataclass(frozen=True)
+class Resolved:
+    """A run's configuration and the registrations it chose, each plugin kind resolved exactly once."""
+
+    config: RunConfig
+    plugins: dict[str, Registration]  # kind → registration, for each kind in KIND_FIELDS
+    metrics: list[Registration]  # the metrics asked for (all registered ones when the config names none)
+
+    def provenance(self) -> dict[str, dict[str, str]]:
+        """Which plugin of which package (and version) provided each kind: saved with the run."""
+        return {
+            kind: {
+                "name": reg.name,
+                "plugin": reg.plugin,
+                "package": reg.package,
+                "version": package_version(reg.package),
+            }
+            for kind, reg in self.plugins.items()
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """What ``RUN/config.json`` holds: every setting, and the plugins that provided them."""
+        return {**self.config.to_dict(), "plugins": self.provenance()}
+
+
 def resolve(
     registry: Registry,
     flags: Mapping[str, Any],
     config_file: Path | None = None,
     set_items: Iterable[str] = (),
-) -> RunConfig:
-    """Merge defaults, the dataset's and the loss's recommendations, the file and the flags into one
-    checked RunConfig."""
-    file_values = load_file(config_file) if config_file else {}
-    set_items = [*file_values.pop("set", []), *set_items]
+) -> Resolved:
+    """Merge defaults, the chosen plugins' recommendations, the file and the flags into one checked config."""
+    loaded = load_file(config_file) if config_file else ConfigFile({}, [], {})
     origin = f"--config {config_file}"
-    user = {k: check_type(k, v, origin) for k, v in file_values.items()}
+    user = {k: check_type(k, v, origin) for k, v in loaded.values.items()}
     user.update({k: v for k, v in flags.items() if v is not None})
 
-    dataset = dataset_registration(registry, user.get("data", RunConfig.data))
-    loss = registry.get("loss", user.get("loss", RunConfig.loss))
-    recommended = {**dataset.recommends, **loss.recommends}
-    options = merge_options(
-        dataset.recommends.get("options", {}), loss.recommends.get("options", {}), user.pop("options", {})
-    )
-    recommended.pop("options", None)
+    recommended: dict[str, Any] = {}
+    option_layers: list[Mapping[str, Mapping[str, Any]]] = []
+    chosen: dict[str, Registration] = {}
+    for kind, field_name in KIND_FIELDS.items():
+        spec = user.get(field_name, recommended.get(field_name, getattr(RunConfig, field_name)))
+        reg = chosen[kind] = select(registry, kind, spec, loaded.provenance)
+        recommends = dict(reg.recommends)
+        option_layers.append(recommends.pop("options", {}))
+        already_chosen = list(KIND_FIELDS.values())[: len(chosen)]
+        for key, value in recommends.items():
+            if key not in FIELD_NAMES or key in already_chosen:
+                raise reg.error(f"{kind} {reg.name!r} recommends {key!r}, which is not a setting it may recommend")
+            recommended[key] = check_type(key, value, f"{kind} {reg.name!r} recommends")
     config = RunConfig(**{**recommended, **user})
     check_values(config)
-    config.options = resolve_options(registry, config, options, parse_set(set_items))
-    return config
+    metrics = registry.all("metric") if config.metrics is None else [registry.get("metric", n) for n in config.metrics]
+    options = merge_options(*option_layers, user.pop("options", {}))
+    config.options = resolve_options(
+        registry, [*chosen.values(), *metrics], options, parse_set([*loaded.set_items, *set_items])
+    )
+    return Resolved(config, chosen, metrics)
+
+
+def select(registry: Registry, kind: str, spec: str, provenance: Mapping[str, Mapping[str, str]]) -> Registration:
+    """The registration for ``spec``; a plugin a saved run used but that is not installed says what to install."""
+    try:
+        return registry.select(kind, spec)
+    except GancliError as exc:
+        used = provenance.get(kind, {})
+        if used.get("name") == spec and used.get("package") and not registry.find(spec):
+            package = used["package"]
+            raise GancliError(
+                f"{kind} {spec!r} came from plugin {used.get('plugin')!r} of package {package} "
+                f"{used.get('version', '')}, which is not installed: gancli plugins install {package}"
+            ) from None
+        if kind == "dataset":
+            raise GancliError(f"--data: {exc}, and no file or folder of that name") from None
+        raise
 
 
 def merge_options(*layers: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -161,42 +253,29 @@ def check_values(config: RunConfig) -> None:
             raise GancliError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(config, name)}")
     for name in ("lr", "lr_g", "lr_d"):
         value = getattr(config, name)
-        if value is not None and value <= 0:
-            raise GancliError(f"--{name.replace('_', '-')} must be positive, got {value}")
+        if value is not None and not (value > 0 and math.isfinite(value)):
+            raise GancliError(f"--{name.replace('_', '-')} must be a positive finite number, got {value}")
     if config.batch_size % config.pack:
         raise GancliError(f"--batch-size {config.batch_size} is not a multiple of --pack {config.pack}")
     if not 0 <= config.ema < 1:
         raise GancliError(f"--ema must be in [0, 1), got {config.ema}")
+    for name in ("r1", "diversity"):
+        value = getattr(config, name)
+        if not (value >= 0 and math.isfinite(value)):
+            raise GancliError(f"--{name} must be a finite number ≥ 0, got {value}")
     if config.channels not in (None, 1, 3):
         raise GancliError(f"--channels must be 1 or 3, got {config.channels}")
     if config.device not in ("auto", "cpu") and not config.device.startswith("cuda"):
         raise GancliError(f"--device must be auto, cpu or cuda[:N], got {config.device!r}")
 
 
-def selected_plugins(registry: Registry, config: RunConfig) -> list[Registration]:
-    """The plugins a run uses; their options are the ones ``--set`` may name."""
-    chosen = [
-        registry.get("loss", config.loss),
-        registry.get("optimizer", config.optimizer),
-        registry.get("update", config.update),
-        registry.get("architecture", config.arch),
-        dataset_registration(registry, config.data),
-    ]
-    if config.metrics is None:
-        chosen += registry.all("metric")
-    else:
-        chosen += [registry.get("metric", name) for name in config.metrics]
-    return chosen
-
-
 def resolve_options(
     registry: Registry,
-    config: RunConfig,
+    plugins: list[Registration],
     given: Mapping[str, Mapping[str, Any]],
     set_items: list[tuple[str | None, str, str]],
 ) -> dict[str, dict[str, Any]]:
     """Every option of every selected plugin, checked: declared defaults < given values < ``--set``."""
-    plugins = selected_plugins(registry, config)
     by_name = {reg.name: reg for reg in plugins}
     resolved = {reg.name: reg.defaults() for reg in plugins if reg.options}
     for plugin_name, values in given.items():
@@ -205,6 +284,8 @@ def resolve_options(
             if not registry.find(plugin_name):
                 raise GancliError(f"options for {unknown_message('plugin', plugin_name, by_name)}")
             continue  # options of a plugin this run does not use (a recommendation for another optimizer)
+        if not isinstance(values, Mapping):
+            raise GancliError(f"options for {reg.name!r} must be a table of NAME = VALUE, got {values!r}")
         for name, value in values.items():
             option = reg.option(name)
             if option is None:
@@ -214,25 +295,27 @@ def resolve_options(
             except (TypeError, ValueError) as exc:
                 raise GancliError(f"option {reg.name}.{name}: {exc}") from None
     for plugin_name, name, text in set_items:
-        reg = find_option_owner(plugins, plugin_name, name)
+        reg, option = find_option_owner(plugins, plugin_name, name)
         try:
-            resolved[reg.name][name] = reg.option(name).parse(text)  # type: ignore[union-attr]
+            resolved[reg.name][name] = option.parse(text)
         except (TypeError, ValueError) as exc:
             raise GancliError(f"--set {reg.name}.{name}={text}: {exc}") from None
     return resolved
 
 
-def find_option_owner(plugins: list[Registration], plugin_name: str | None, name: str) -> Registration:
-    flag = f"--set {plugin_name + '.' if plugin_name else ''}{name}"
-    candidates = [r for r in plugins if (plugin_name is None or r.name == plugin_name) and r.option(name)]
+def find_option_owner(plugins: list[Registration], plugin_name: str | None, name: str) -> tuple[Registration, Any]:
+    flag_text = f"--set {plugin_name + '.' if plugin_name else ''}{name}"
+    candidates = [
+        (r, option) for r in plugins if (plugin_name is None or r.name == plugin_name) and (option := r.option(name))
+    ]
     if len(candidates) == 1:
         return candidates[0]
     if candidates:
-        owners = ", ".join(f"{r.name}.{name}" for r in candidates)
-        raise GancliError(f"{flag}: ambiguous, say which: {owners}")
+        owners = ", ".join(f"{r.name}.{name}" for r, _ in candidates)
+        raise GancliError(f"{flag_text}: ambiguous, say which: {owners}")
     owners = [r for r in plugins if plugin_name is None or r.name == plugin_name]
     if not owners:
         used = ", ".join(sorted({r.name for r in plugins}))
-        raise GancliError(f"{flag}: plugin {plugin_name!r} is not used by this run (it uses {used})")
+        raise GancliError(f"{flag_text}: plugin {plugin_name!r} is not used by this run (it uses {used})")
     available = [f"{r.name}.{o.name}" for r in owners for o in r.options]
-    raise GancliError(f"{flag}: {unknown_message('option', name, available)}")
+    raise GancliError(f"{flag_text}: {unknown_message('option', name, available)}")

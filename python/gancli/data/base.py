@@ -1,15 +1,14 @@
-"""The one interface of a dataset plugin: a DataSource that hands out batches."""
+"""The one interface of a dataset plugin, a DataSource that hands out batches, and the capabilities a data
+source may declare (labelled images, a known mixture) for the metrics that need them."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
-
-from gancli.errors import GancliError
-from gancli.plugins.registry import Registration, Registry, unknown_message
 
 
 @dataclass(frozen=True)
@@ -71,12 +70,20 @@ class ImageSource(DataSource):
         return torch.from_numpy(batch).float().div_(127.5).sub_(1.0)
 
 
-def dataset_registration(registry: Registry, spec: str) -> Registration:
-    """The dataset plugin for ``--data SPEC``: a registered name, else the first plugin matching the path."""
-    names = registry.entries["dataset"]
-    if spec in names:
-        return registry.get("dataset", spec)
-    for reg in names.values():
-        if reg.matches is not None and reg.matches(spec):
-            return reg
-    raise GancliError(f"--data: {unknown_message('dataset', spec, names)}, and no file or folder of that name")
+@runtime_checkable
+class LabelledImages(Protocol):
+    """Images whose examples carry class labels; class-aware metrics (``recognition``) score such data.
+
+    A third-party dataset gains those metrics by having both attributes."""
+
+    images: np.ndarray  # uint8 (N, C, H, W)
+    labels: np.ndarray  # integer class of each image, (N,)
+
+
+@runtime_checkable
+class KnownMixture(Protocol):
+    """Points drawn from equal-weight isotropic Gaussians at known centres; mode-coverage metrics (``modes``)
+    score such data."""
+
+    modes: np.ndarray  # (K, D) centres
+    std: float  # standard deviation of every mode

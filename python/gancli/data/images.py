@@ -26,12 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from gancli.data import ARRAY_SUFFIXES, PACKED_SUFFIX
 from gancli.data.base import DataRequest, ImageSource
 from gancli.errors import GancliError
-from gancli.plugins import Option, hookimpl
 
-PACKED_SUFFIX = ".ganpack"
-ARRAY_SUFFIXES = {".npy", ".npz"}
 DEFAULT_SIZE = 64
 DEFAULT_CHANNELS = 3
 FITS = ("crop", "pad")
@@ -42,11 +40,6 @@ SNIFF_BYTES = 32
 # Zip reading fails with BadZipFile for bad structure or CRC, zlib.error for a corrupt deflate stream,
 # EOFError when truncated, RuntimeError when encrypted and NotImplementedError for unknown compression.
 ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, OSError)
-
-
-def matches(spec: str) -> bool:
-    path = Path(spec)
-    return path.is_dir() or (path.is_file() and path.suffix.lower() in {PACKED_SUFFIX, ".zip", *ARRAY_SUFFIXES})
 
 
 def cache_dir() -> Path:
@@ -307,17 +300,3 @@ def open_images(spec: str, request: DataRequest, options: Mapping[str, Any]) -> 
     channels = request.channels or DEFAULT_CHANNELS
     images, _, _ = decode_source(path, size, channels, fit, request.skip_bad)
     return ImageSource(str(path), images, request.augment)
-
-
-@hookimpl
-def register_datasets(register: Any) -> None:
-    register(
-        "images",
-        open_images,
-        "a folder or zip of PNG/JPEG/GIF/BMP/WebP images, a .npy/.npz array or a packed .ganpack file (--data PATH)",
-        options=[
-            Option("fit", str, "crop", "crop: resize the short side and center-crop; pad: fit and pad with black"),
-            Option("array", str, "", "the array to use in a .npz holding several"),
-        ],
-        matches=matches,
-    )

@@ -13,7 +13,6 @@ import numpy as np
 import torch
 
 from gancli.data.base import DataRequest, DataSource
-from gancli.plugins import Option, hookimpl
 
 
 class GaussianMixture(DataSource):
@@ -54,48 +53,3 @@ def open_ring(spec: str, request: DataRequest, options: Mapping[str, Any]) -> Ga
 
 def open_grid(spec: str, request: DataRequest, options: Mapping[str, Any]) -> GaussianMixture:
     return GaussianMixture(spec, grid(options["side"], options["spacing"]), options["std"])
-
-
-# What a plain `gancli train --data ring8|grid25` runs (measurements in docs/pitfalls.md): a 3×128 MLP, a 2-D
-# latent, batches of 256, Adam at 1e-3 (β1 0.5 from the loss; grid25 at 2e-4 covered 11/25 modes in 20,000
-# steps), the minibatch-std feature in D against mode collapse, and the generator's moving average (decay
-# 0.99), whose samples are the sharp ones (3σ is 0.03 on ring8). On one CPU thread: ring8 (seed 0) 8/8 modes,
-# 93 % high quality in 30 s; grid25 (seeds 0–2, benchmarks/bench_modes.py) 25/25 modes, 91–98 % high quality
-# in 2 min (at 10,000 steps seed 1 was still at 88.5 %).
-POINT_SETTINGS: dict[str, Any] = {
-    "arch": "mlp",
-    "batch_size": 256,
-    "latent_dim": 2,
-    "lr": 1e-3,
-    "minibatch_std": True,
-    "ema": 0.99,
-    "options": {"mlp": {"hidden": 128, "layers": 3}},
-}
-RING_SETTINGS = {**POINT_SETTINGS, "steps": 3000}
-GRID_SETTINGS = {**POINT_SETTINGS, "steps": 15000}
-
-
-@hookimpl
-def register_datasets(register: Any) -> None:
-    register(
-        "ring8",
-        open_ring,
-        "8 Gaussians on a circle (PacGAN): modes at radius·(cos 2πi/n, sin 2πi/n)",
-        options=[
-            Option("modes", int, 8, "number of modes on the circle"),
-            Option("radius", float, 1.0, "radius of the circle (Unrolled GAN uses 2)"),
-            Option("std", float, 0.01, "standard deviation of each mode (Unrolled GAN uses 0.02)"),
-        ],
-        recommends=RING_SETTINGS,
-    )
-    register(
-        "grid25",
-        open_grid,
-        "25 Gaussians on the grid {-4,-2,0,2,4}² (PacGAN)",
-        options=[
-            Option("side", int, 5, "modes per side of the square grid"),
-            Option("spacing", float, 2.0, "distance between neighbouring modes"),
-            Option("std", float, 0.05, "standard deviation of each mode"),
-        ],
-        recommends=GRID_SETTINGS,
-    )

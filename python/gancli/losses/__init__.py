@@ -1,5 +1,79 @@
-"""GAN losses: the interface every loss plugin implements, and the built-ins (each family in its module)."""
+"""GAN losses: the built-in loss plugin, and the interface every loss implements (``Loss``).
 
-from gancli.losses.base import Loss
+The losses are registered by reference ("module:attribute"), so listing them imports no torch; each family
+lives in its own module: ``classic`` (minimax, non-saturating, least squares, hinge), ``wasserstein``
+(clipping, gradient penalty) and ``energy`` (EBGAN).
+"""
 
-__all__ = ["Loss"]
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gancli.lazy import lazy_attributes
+from gancli.plugins import Option, hookimpl, without_options
+
+if TYPE_CHECKING:
+    from gancli.losses.base import LogitLoss, Loss
+
+__all__ = ["LogitLoss", "Loss"]
+__getattr__, __dir__ = lazy_attributes(
+    globals(), {"Loss": "gancli.losses.base:Loss", "LogitLoss": "gancli.losses.base:LogitLoss"}
+)
+
+# The DCGAN paper's Adam (β1 0.5). No learning rate: that is a matter of the data's scale (RunConfig's 2e-4 suits
+# images; a dataset may recommend another), where WGAN's 5e-5 belongs to the clipped game itself.
+DCGAN_SETTINGS = {"optimizer": "adam", "d_steps": 1, "options": {"adam": {"beta1": 0.5}}}
+
+
+@hookimpl
+def register_losses(register: Any) -> None:
+    register(
+        "minimax",
+        without_options("gancli.losses.classic:Minimax"),
+        "the original minimax game; G minimises log(1 − D(G(z))) (saturates)",
+        recommends=DCGAN_SETTINGS,
+    )
+    register(
+        "nonsaturating",
+        without_options("gancli.losses.classic:NonSaturating"),
+        "minimax D, G maximises log D(G(z)) (the log-D trick)",
+        recommends=DCGAN_SETTINGS,
+    )
+    register(
+        "lsgan",
+        without_options("gancli.losses.classic:LeastSquares"),
+        "least-squares GAN (Mao et al. 2017)",
+        recommends=DCGAN_SETTINGS,
+    )
+    register(
+        "hinge",
+        without_options("gancli.losses.classic:Hinge"),
+        "hinge loss (Lim & Ye 2017; SNGAN, BigGAN)",
+        recommends={"optimizer": "adam", "options": {"adam": {"beta1": 0.0, "beta2": 0.9}}},
+    )
+    register(
+        "wgan",
+        "gancli.losses.wasserstein:weight_clipping",
+        "Wasserstein GAN with weight clipping (Arjovsky et al. 2017)",
+        options=[Option("clip", float, 0.01, "critic weights are clipped to [-clip, clip] after each step")],
+        recommends={"optimizer": "rmsprop", "lr": 5e-5, "d_steps": 5},
+    )
+    register(
+        "wgan-gp",
+        "gancli.losses.wasserstein:gradient_penalty",
+        "Wasserstein GAN with gradient penalty (Gulrajani et al. 2017)",
+        options=[Option("gp_weight", float, 10.0, "λ, the weight of (‖∇D(x̂)‖ − 1)²")],
+        recommends={
+            "optimizer": "adam",
+            "lr": 1e-4,
+            "d_steps": 5,
+            "options": {"adam": {"beta1": 0.0, "beta2": 0.9}},
+        },
+    )
+    register(
+        "ebgan",
+        "gancli.losses.energy:energy_based",
+        "energy-based GAN: auto-encoder cost C(x) + [m − C(G(z))]⁺ (Zhao et al. 2017)",
+        options=[Option("margin", float, 1.0, "m, the energy above which fakes stop being pushed up")],
+        recommends={"optimizer": "adam", "options": {"adam": {"beta1": 0.5}}},
+    )

@@ -6,17 +6,10 @@ ever loses precision when D is confident.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 
 from gancli.losses.base import LogitLoss, Loss
-from gancli.plugins import hookimpl, without_options
-
-# The DCGAN paper's Adam (β1 0.5). No learning rate: that is a matter of the data's scale (RunConfig's 2e-4 suits
-# images; a dataset may recommend another), where WGAN's 5e-5 belongs to the clipped game itself.
-DCGAN_SETTINGS = {"optimizer": "adam", "d_steps": 1, "options": {"adam": {"beta1": 0.5}}}
 
 
 class Minimax(LogitLoss):
@@ -57,31 +50,3 @@ class Hinge(Loss):
 
     def g_loss(self, d_fake: torch.Tensor, d_real: torch.Tensor) -> torch.Tensor:
         return -d_fake.mean()
-
-
-@hookimpl
-def register_losses(register: Any) -> None:
-    register(
-        "minimax",
-        without_options(Minimax),
-        "the original minimax game; G minimises log(1 − D(G(z))) (saturates)",
-        recommends=DCGAN_SETTINGS,
-    )
-    register(
-        "nonsaturating",
-        without_options(NonSaturating),
-        "minimax D, G maximises log D(G(z)) (the log-D trick)",
-        recommends=DCGAN_SETTINGS,
-    )
-    register(
-        "lsgan",
-        without_options(LeastSquares),
-        "least-squares GAN (Mao et al. 2017)",
-        recommends=DCGAN_SETTINGS,
-    )
-    register(
-        "hinge",
-        without_options(Hinge),
-        "hinge loss (Lim & Ye 2017; SNGAN, BigGAN)",
-        recommends={"optimizer": "adam", "options": {"adam": {"beta1": 0.0, "beta2": 0.9}}},
-    )

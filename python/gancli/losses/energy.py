@@ -15,7 +15,6 @@ import torch
 import torch.nn.functional as F
 
 from gancli.losses.base import Loss
-from gancli.plugins import Option, hookimpl
 
 
 class EnergyBased(Loss):
@@ -35,14 +34,3 @@ class EnergyBased(Loss):
 
 def energy_based(options: Mapping[str, Any]) -> Loss:
     return EnergyBased(options["margin"])
-
-
-@hookimpl
-def register_losses(register: Any) -> None:
-    register(
-        "ebgan",
-        energy_based,
-        "energy-based GAN: auto-encoder cost C(x) + [m − C(G(z))]⁺ (Zhao et al. 2017)",
-        options=[Option("margin", float, 1.0, "m, the energy above which fakes stop being pushed up")],
-        recommends={"optimizer": "adam", "options": {"adam": {"beta1": 0.5}}},
-    )

@@ -14,7 +14,6 @@ import torch
 from torch import nn
 
 from gancli.losses.base import Loss, gradient_norms
-from gancli.plugins import Option, hookimpl
 
 
 class Wasserstein(Loss):
@@ -59,26 +58,3 @@ def weight_clipping(options: Mapping[str, Any]) -> Loss:
 
 def gradient_penalty(options: Mapping[str, Any]) -> Loss:
     return GradientPenalty(options["gp_weight"])
-
-
-@hookimpl
-def register_losses(register: Any) -> None:
-    register(
-        "wgan",
-        weight_clipping,
-        "Wasserstein GAN with weight clipping (Arjovsky et al. 2017)",
-        options=[Option("clip", float, 0.01, "critic weights are clipped to [-clip, clip] after each step")],
-        recommends={"optimizer": "rmsprop", "lr": 5e-5, "d_steps": 5},
-    )
-    register(
-        "wgan-gp",
-        gradient_penalty,
-        "Wasserstein GAN with gradient penalty (Gulrajani et al. 2017)",
-        options=[Option("gp_weight", float, 10.0, "λ, the weight of (‖∇D(x̂)‖ − 1)²")],
-        recommends={
-            "optimizer": "adam",
-            "lr": 1e-4,
-            "d_steps": 5,
-            "options": {"adam": {"beta1": 0.0, "beta2": 0.9}},
-        },
-    )

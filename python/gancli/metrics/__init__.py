@@ -1,5 +1,41 @@
-"""Evaluation metrics: the interface of a metric plugin and the built-ins."""
+"""Evaluation metrics: the built-in metric plugin, and the interface every metric implements (``Metric``).
 
-from gancli.metrics.base import Metric
+Registered by reference, so listing them imports no torch: ``modes`` (coverage of a known mixture's modes)
+and ``recognition`` (digits a classifier recognises) each live in their own module.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gancli.lazy import lazy_attributes
+from gancli.plugins import Option, hookimpl
+
+if TYPE_CHECKING:
+    from gancli.metrics.base import Metric
 
 __all__ = ["Metric"]
+__getattr__, __dir__ = lazy_attributes(globals(), {"Metric": "gancli.metrics.base:Metric"})
+
+
+@hookimpl
+def register_metrics(register: Any) -> None:
+    register(
+        "modes",
+        "gancli.metrics.modes:mode_coverage",
+        "modes covered and share of high-quality samples (within 3σ) on Gaussian mixtures",
+        options=[
+            Option("samples", int, 2500, "generated samples to score"),
+            Option("min_count", int, 20, "high-quality samples a mode needs to count as covered"),
+        ],
+    )
+    register(
+        "recognition",
+        "gancli.metrics.recognition:recognition",
+        "share of samples a classifier trained on the labelled training images recognises, and classes covered",
+        options=[
+            Option("samples", int, 1000, "generated samples to score"),
+            Option("confidence", float, 0.9, "class probability at which a sample counts as recognised"),
+            Option("min_share", float, 0.02, "share of the recognised samples a class needs to count as covered"),
+        ],
+    )

@@ -14,9 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from gancli.data.base import DataSource
+from gancli.data.base import DataSource, KnownMixture
 from gancli.metrics.base import Metric, kl_from_uniform
-from gancli.plugins import Option, hookimpl
 
 
 class ModeCoverage(Metric):
@@ -25,16 +24,16 @@ class ModeCoverage(Metric):
         self.min_count = min_count
 
     def applies_to(self, data: DataSource) -> bool:
-        return hasattr(data, "modes") and hasattr(data, "std")
+        return isinstance(data, KnownMixture)
 
     def compute(self, samples: torch.Tensor, data: DataSource) -> dict[str, float]:
-        if not self.applies_to(data):
+        if not isinstance(data, KnownMixture):
             raise ValueError(f"dataset {data.name!r} has no modes to cover")
-        modes: np.ndarray = data.modes  # type: ignore[attr-defined]
+        modes = data.modes
         points = samples.detach().cpu().double().numpy().reshape(len(samples), -1)
         distances = np.linalg.norm(points[:, None, :] - modes[None, :, :], axis=2)
         nearest = distances.argmin(axis=1)
-        good = distances[np.arange(len(points)), nearest] <= 3 * data.std  # type: ignore[attr-defined]
+        good = distances[np.arange(len(points)), nearest] <= 3 * data.std
         counts = np.bincount(nearest[good], minlength=len(modes))
         return {
             "modes_covered": int((counts >= self.min_count).sum()),
@@ -46,16 +45,3 @@ class ModeCoverage(Metric):
 
 def mode_coverage(options: Mapping[str, Any]) -> Metric:
     return ModeCoverage(options["samples"], options["min_count"])
-
-
-@hookimpl
-def register_metrics(register: Any) -> None:
-    register(
-        "modes",
-        mode_coverage,
-        "modes covered and share of high-quality samples (within 3σ) on Gaussian mixtures",
-        options=[
-            Option("samples", int, 2500, "generated samples to score"),
-            Option("min_count", int, 20, "high-quality samples a mode needs to count as covered"),
-        ],
-    )

@@ -19,9 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gancli.data.base import DataSource
+from gancli.data.base import DataSource, LabelledImages
 from gancli.metrics.base import Metric, kl_from_uniform
-from gancli.plugins import Option, hookimpl
 
 HELD_OUT = 0.1
 WEIGHT_DECAY = 1e-3
@@ -46,12 +45,12 @@ class Classifier:
 _fitted: weakref.WeakKeyDictionary[DataSource, Classifier] = weakref.WeakKeyDictionary()
 
 
-def fit_classifier(data: DataSource) -> Classifier:
+def fit_classifier(data: LabelledImages) -> Classifier:
     """Logistic regression on the data's images (L-BFGS, deterministic), fitted once per dataset object."""
     if data in _fitted:
         return _fitted[data]
-    images = torch.from_numpy(data.images).float().div(127.5).sub(1.0)  # type: ignore[attr-defined]
-    labels = torch.from_numpy(np.asarray(data.labels, dtype=np.int64))  # type: ignore[attr-defined]
+    images = torch.from_numpy(data.images).float().div(127.5).sub(1.0)
+    labels = torch.from_numpy(np.asarray(data.labels, dtype=np.int64))
     order = torch.from_numpy(np.random.default_rng(0).permutation(len(images)))
     cut = int(len(images) * (1 - HELD_OUT))
     train, held_out = order[:cut], order[cut:]
@@ -81,7 +80,7 @@ class Recognition(Metric):
         self.min_share = min_share
 
     def applies_to(self, data: DataSource) -> bool:
-        return data.is_image and getattr(data, "labels", None) is not None
+        return isinstance(data, LabelledImages)
 
     def score(self, classifier: Classifier, images: torch.Tensor) -> dict[str, float]:
         probabilities = classifier.probabilities(images)
@@ -96,7 +95,7 @@ class Recognition(Metric):
         }
 
     def compute(self, samples: torch.Tensor, data: DataSource) -> dict[str, float]:
-        if not self.applies_to(data):
+        if not isinstance(data, LabelledImages):
             raise ValueError(f"dataset {data.name!r} has no labelled images")
         classifier = fit_classifier(data)
         result = self.score(classifier, samples)
@@ -108,17 +107,3 @@ def recognition(options: Mapping[str, Any]) -> Metric:
     if not 0 < options["confidence"] < 1 or not 0 < options["min_share"] < 1:
         raise ValueError("confidence and min_share must lie in (0, 1)")
     return Recognition(options["samples"], options["confidence"], options["min_share"])
-
-
-@hookimpl
-def register_metrics(register: Any) -> None:
-    register(
-        "recognition",
-        recognition,
-        "share of samples a classifier trained on the labelled training images recognises, and classes covered",
-        options=[
-            Option("samples", int, 1000, "generated samples to score"),
-            Option("confidence", float, 0.9, "class probability at which a sample counts as recognised"),
-            Option("min_share", float, 0.02, "share of the recognised samples a class needs to count as covered"),
-        ],
-    )

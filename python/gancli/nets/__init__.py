@@ -1,5 +1,49 @@
-"""Architectures: the spec an architecture plugin builds from, shared layers, and the built-ins."""
+"""Architectures: the built-in architecture plugin, and the spec every architecture builds from.
 
-from gancli.nets.common import ArchSpec
+Registered by reference, so listing them imports no torch: ``mlp`` (fully connected), ``dcgan`` (the seed's)
+and ``resnet`` (SNGAN's) each live in their own module; ``common`` holds the layers they share.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gancli.nets.spec import ArchSpec
+from gancli.plugins import Option, hookimpl
 
 __all__ = ["ArchSpec"]
+
+
+@hookimpl
+def register_architectures(register: Any) -> None:
+    register(
+        "mlp",
+        "gancli.nets.mlp:build",
+        "fully connected G (ReLU) and D (LeakyReLU); for 2-D data and small images",
+        options=[
+            Option("hidden", int, 256, "units per hidden layer"),
+            Option("d_hidden", int, 0, "units per hidden layer of D (0: same as G)"),
+            Option("layers", int, 3, "hidden layers in each network"),
+            Option("batchnorm", bool, False, "BatchNorm in the generator"),
+        ],
+    )
+    register(
+        "dcgan",
+        "gancli.nets.dcgan:build",
+        "DCGAN (Radford et al. 2016): strided (transposed) convolutions, BatchNorm, ReLU/LeakyReLU, Tanh; "
+        "square power-of-two images 16–256",
+        options=[
+            Option("g_width", int, 32, "channels of G's last hidden layer; doubled per halving, up to 8×"),
+            Option("d_width", int, 32, "channels of D's first layer; doubled per halving, up to 8×"),
+        ],
+    )
+    register(
+        "resnet",
+        "gancli.nets.resnet:build",
+        "SNGAN residual G (upsampling blocks, BatchNorm) and D (downsampling blocks, sum pooling); "
+        "square power-of-two images 16–256",
+        options=[
+            Option("g_width", int, 64, "channels of G's last block; doubled per halving, up to 8×"),
+            Option("d_width", int, 64, "channels of D's first block; doubled per halving, up to 8×"),
+        ],
+    )

@@ -1,53 +1,20 @@
-"""What every architecture plugin receives, and the layers several architectures share."""
+"""The layers several architectures share; the spec and requirement names (``gancli.nets.spec``) are re-exported
+here, where plugins have imported them from."""
 
 from __future__ import annotations
-
-import math
-from collections.abc import Iterable
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from gancli.errors import GancliError
-
-#: requirements a loss or a flag may place on the architecture
-NO_BATCHNORM = "no_batchnorm"  # the critic must treat samples independently (gradient penalties)
-AUTOENCODER = "autoencoder"  # D is an auto-encoder returning its reconstruction energy (EBGAN)
-MINIBATCH_STD = "minibatch_std"  # D sees the spread of its minibatch (Karras et al. 2018)
-
-
-@dataclass(frozen=True)
-class ArchSpec:
-    """The shapes and demands an architecture builds G and D for.
-
-    ``d_input_shape`` differs from ``data_shape`` when D judges packed samples (PacGAN): m samples stacked
-    along the first axis.
-    """
-
-    data_shape: tuple[int, ...]
-    latent_dim: int
-    d_input_shape: tuple[int, ...]
-    requirements: frozenset[str] = frozenset()
-
-    @property
-    def is_image(self) -> bool:
-        return len(self.data_shape) == 3
-
-
-#: where each requirement comes from, for the error that names it
-REQUIRED_BY = {
-    MINIBATCH_STD: "asked for by --minibatch-std or the dataset's recommendation; --no-minibatch-std turns it off",
-    NO_BATCHNORM: "the loss needs a critic without BatchNorm",
-    AUTOENCODER: "the loss needs an auto-encoder cost network",
-}
-
-
-def check_requirements(arch: str, spec: ArchSpec, supported: Iterable[str]) -> None:
-    missing = sorted(spec.requirements - set(supported))
-    if missing:
-        why = "; ".join(REQUIRED_BY.get(name, name) for name in missing)
-        raise GancliError(f"architecture {arch!r} cannot provide {', '.join(missing)} ({why})")
+from gancli.nets.spec import (  # noqa: F401  (documented import path for plugins)
+    AUTOENCODER,
+    MINIBATCH_STD,
+    NO_BATCHNORM,
+    REQUIRED_BY,
+    ArchSpec,
+    check_requirements,
+    numel,
+)
 
 
 class MinibatchStd(nn.Module):
@@ -91,5 +58,6 @@ def apply_spectral_norm(module: nn.Module) -> nn.Module:
     return module
 
 
-def numel(shape: tuple[int, ...]) -> int:
-    return math.prod(shape)
+def parameter_count(module: nn.Module) -> int:
+    """The number of trainable scalars in ``module``: what a user compares two architectures by."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)

@@ -32,7 +32,6 @@ from gancli.nets.common import (
     dcgan_init,
 )
 from gancli.nets.convolutional import image_levels, level_widths
-from gancli.plugins import Option, hookimpl
 
 
 def up(c_in: int, c_out: int, batchnorm: bool) -> list[nn.Module]:
@@ -94,17 +93,3 @@ def build(spec: ArchSpec, options: Mapping[str, Any]) -> tuple[nn.Module, nn.Mod
     dcgan_init(generator)
     dcgan_init(disc)
     return generator, disc
-
-
-@hookimpl
-def register_architectures(register: Any) -> None:
-    register(
-        "dcgan",
-        build,
-        "DCGAN (Radford et al. 2016): strided (transposed) convolutions, BatchNorm, ReLU/LeakyReLU, Tanh; "
-        "square power-of-two images 16–256",
-        options=[
-            Option("g_width", int, 32, "channels of G's last hidden layer; doubled per halving, up to 8×"),
-            Option("d_width", int, 32, "channels of D's first layer; doubled per halving, up to 8×"),
-        ],
-    )

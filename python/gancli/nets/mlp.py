@@ -18,7 +18,6 @@ from gancli.nets.common import (
     check_requirements,
     numel,
 )
-from gancli.plugins import Option, hookimpl
 
 
 def stack(sizes: list[int], activation: type[nn.Module], batchnorm: bool = False) -> list[nn.Module]:
@@ -65,19 +64,4 @@ def build(spec: ArchSpec, options: Mapping[str, Any]) -> tuple[nn.Module, nn.Mod
     return (
         Generator(spec, hidden, layers, options["batchnorm"]),
         discriminator(spec, options["d_hidden"] or hidden, layers),
-    )
-
-
-@hookimpl
-def register_architectures(register: Any) -> None:
-    register(
-        "mlp",
-        build,
-        "fully connected G (ReLU) and D (LeakyReLU); for 2-D data and small images",
-        options=[
-            Option("hidden", int, 256, "units per hidden layer"),
-            Option("d_hidden", int, 0, "units per hidden layer of D (0: same as G)"),
-            Option("layers", int, 3, "hidden layers in each network"),
-            Option("batchnorm", bool, False, "BatchNorm in the generator"),
-        ],
     )

@@ -33,7 +33,6 @@ from gancli.nets.common import (
     check_requirements,
 )
 from gancli.nets.convolutional import image_levels, level_widths
-from gancli.plugins import Option, hookimpl
 
 
 def conv(c_in: int, c_out: int, kernel: int, gain: float = 1.0) -> nn.Conv2d:
@@ -151,18 +150,4 @@ def build(spec: ArchSpec, options: Mapping[str, Any]) -> tuple[nn.Module, nn.Mod
     return (
         Generator(spec, level_widths("resnet", "g_width", options["g_width"], levels)),
         discriminator(spec, level_widths("resnet", "d_width", options["d_width"], levels)),
-    )
-
-
-@hookimpl
-def register_architectures(register: Any) -> None:
-    register(
-        "resnet",
-        build,
-        "SNGAN residual G (upsampling blocks, BatchNorm) and D (downsampling blocks, sum pooling); "
-        "square power-of-two images 16–256",
-        options=[
-            Option("g_width", int, 64, "channels of G's last block; doubled per halving, up to 8×"),
-            Option("d_width", int, 64, "channels of D's first block; doubled per halving, up to 8×"),
-        ],
     )

@@ -11,7 +11,6 @@ from typing import Any, Protocol
 
 import torch
 
-from gancli.plugins import Option, hookimpl, without_options
 from gancli.train.game import Game, grads_of
 
 
@@ -32,7 +31,8 @@ class Alternating:
             game.step_d()
         z = game.sample_latent()
         game.zero_grad()
-        game.g_loss(game.G(z), real, z).backward()
+        # only G's gradients: D's weight gradients would be computed here and zeroed unused by the next D step
+        game.g_loss(game.G(z), real, z).backward(inputs=game.g_params)
         game.step_g()
 
 
@@ -91,24 +91,3 @@ class Extragradient:
 
 def consensus(options: Mapping[str, Any]) -> UpdateRule:
     return Consensus(options["gamma"])
-
-
-@hookimpl
-def register_update_rules(register: Any) -> None:
-    register(
-        "alternating",
-        without_options(Alternating),
-        "k discriminator steps (--d-steps), then one generator step",
-    )
-    register("simultaneous", without_options(Simultaneous), "both players step at once on the same gradient field")
-    register(
-        "consensus",
-        consensus,
-        "consensus optimization: v + γ∇½‖v‖² (Mescheder et al. 2017)",
-        options=[Option("gamma", float, 10.0, "γ, the weight of the consensus term")],
-    )
-    register(
-        "extragradient",
-        without_options(Extragradient),
-        "extrapolate one step, then update (Gidel et al. 2019)",
-    )

@@ -1,8 +1,13 @@
-"""What a plugin registers: a named factory with a description and typed options."""
+"""What a plugin registers: a named factory with a description and typed options.
+
+Nothing here imports torch: a factory may be given as ``"module:attribute"`` and is imported the first time a
+run creates the object, so listing plugins and building the CLI stay fast.
+"""
 
 from __future__ import annotations
 
 import difflib
+import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,16 +15,28 @@ from typing import Any
 from gancli.errors import GancliError, PluginError
 
 KINDS = ("loss", "optimizer", "update", "architecture", "dataset", "metric")
+OPTION_TYPES = (int, float, str, bool)
+
+#: a factory, or the "module:attribute" it is imported from when first needed
+Factory = Callable[..., Any] | str
 
 
 @dataclass(frozen=True)
 class Option:
-    """One option of a plugin, settable with ``--set NAME=VALUE``."""
+    """One option of a plugin, settable with ``--set NAME=VALUE``; its default is checked against its type."""
 
     name: str
     type: type
     default: Any
     help: str = ""
+
+    def __post_init__(self) -> None:
+        if self.type not in OPTION_TYPES:
+            raise TypeError(f"option {self.name!r}: type must be int, float, str or bool, got {self.type!r}")
+        try:
+            self.coerce(self.default)
+        except ValueError:
+            raise TypeError(f"option {self.name!r}: default {self.default!r} is not a {self.type.__name__}") from None
 
     def parse(self, text: str) -> Any:
         """Turn the text of ``--set`` into this option's type."""
@@ -38,9 +55,24 @@ class Option:
             return self.parse(value)
         if self.type is float and isinstance(value, int) and not isinstance(value, bool):
             return float(value)
-        if not isinstance(value, self.type):
+        if not isinstance(value, self.type) or (isinstance(value, bool) and self.type is not bool):
             raise ValueError(f"expected {self.type.__name__}, got {value!r}")
         return value
+
+
+def import_reference(reference: str) -> Any:
+    """The object named by ``"package.module:attribute"``."""
+    module_name, _, attribute = reference.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def check_reference(reference: str) -> None:
+    module_name, sep, attribute = reference.partition(":")
+    if not (sep and module_name and attribute):
+        raise GancliError(f"factory {reference!r} must be a callable or a 'package.module:attribute' string")
 
 
 @dataclass(frozen=True)
@@ -49,7 +81,7 @@ class Registration:
 
     kind: str
     name: str
-    factory: Callable[..., Any]
+    factory: Factory
     description: str
     options: tuple[Option, ...]
     plugin: str
@@ -63,15 +95,43 @@ class Registration:
     def defaults(self) -> dict[str, Any]:
         return {o.name: o.default for o in self.options}
 
+    def error(self, message: str) -> PluginError:
+        return PluginError(self.plugin, self.package, message)
+
+    def load(self) -> Callable[..., Any]:
+        """The factory itself, imported now if it was registered by reference."""
+        if not isinstance(self.factory, str):
+            return self.factory
+        try:
+            return import_reference(self.factory)
+        except Exception as exc:
+            raise self.error(f"{self.kind} {self.name!r}: cannot import {self.factory}: {exc}") from exc
+
     def create(self, *args: Any, options: Mapping[str, Any] | None = None) -> Any:
-        """Call the factory with the resolved options; errors inside name the plugin and its package."""
+        """Call the factory with the resolved options and check what it returns; errors name the plugin."""
+        from gancli.plugins.contracts import check_created
+
+        factory = self.load()
         resolved = {**self.defaults(), **(options or {})}
         try:
-            return self.factory(*args, resolved)
+            created = factory(*args, resolved)
         except GancliError:
             raise
         except Exception as exc:
-            raise PluginError(self.plugin, self.package, f"{self.kind} {self.name!r} failed: {exc}") from exc
+            raise self.error(f"{self.kind} {self.name!r} failed: {exc}") from exc
+        check_created(self, created)
+        return created
+
+    def claims(self, spec: str) -> bool:
+        """Whether ``spec`` selects this registration: its name, or a spec its ``matches`` accepts."""
+        if spec == self.name:
+            return True
+        if self.matches is None:
+            return False
+        try:
+            return bool(self.matches(spec))
+        except Exception as exc:
+            raise self.error(f"{self.kind} {self.name!r}: matches({spec!r}) failed: {exc}") from exc
 
 
 @dataclass
@@ -101,6 +161,16 @@ class Registry:
         except KeyError:
             raise GancliError(unknown_message(kind, name, self.entries[kind])) from None
 
+    def select(self, kind: str, spec: str) -> Registration:
+        """The registration ``spec`` chooses: the one of that name, else the first whose ``matches`` accepts
+        it (datasets opened from a path, for instance), in registration order. The same rule for every kind."""
+        if spec in self.entries[kind] or (kind, spec) in self.conflicts:
+            return self.get(kind, spec)
+        for reg in self.entries[kind].values():
+            if reg.claims(spec):
+                return reg
+        return self.get(kind, spec)
+
     def all(self, kind: str | None = None) -> list[Registration]:
         kinds = [kind] if kind else list(KINDS)
         return [reg for k in kinds for reg in self.entries[k].values()]
@@ -108,13 +178,20 @@ class Registry:
     def find(self, name: str) -> list[Registration]:
         return [reg for reg in self.all() if reg.name == name]
 
+    def clashes(self, name: str) -> list[str]:
+        """The clash messages of every kind for ``name``."""
+        return [message for (_, clashed), message in self.conflicts.items() if clashed == name]
 
-def without_options(cls: Callable[[], Any]) -> Callable[[Mapping[str, Any]], Any]:
-    """The factory of a plugin that takes no options: it builds ``cls()`` whatever the options say."""
+
+def without_options(cls: Factory) -> Callable[[Mapping[str, Any]], Any]:
+    """The factory of a plugin that takes no options: it builds ``cls()`` whatever the options say.
+    ``cls`` may be a ``"module:attribute"`` reference, imported on first use."""
 
     def factory(options: Mapping[str, Any]) -> Any:
-        return cls()
+        return (import_reference(cls) if isinstance(cls, str) else cls)()
 
+    if isinstance(cls, str):
+        check_reference(cls)
     return factory
 
 

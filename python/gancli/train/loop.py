@@ -18,8 +18,9 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from gancli.plugins.manager import Plugins
 from gancli.render import samples_png
+from gancli.train import checkpoint
+from gancli.train.evaluation import Evaluation
 from gancli.train.rundir import RunDir
 from gancli.train.session import Session
 
@@ -66,7 +67,7 @@ def autocast(session: Session):
     return nullcontext()
 
 
-def train(session: Session, plugins: Plugins, run: RunDir, show_progress: bool = True) -> dict[str, float]:
+def train(session: Session, run: RunDir, show_progress: bool = True) -> dict[str, float]:
     """Train from ``session.step`` to ``config.steps``; returns the last evaluation."""
     config = session.config
     run.checkpoints.mkdir(parents=True, exist_ok=True)
@@ -76,6 +77,7 @@ def train(session: Session, plugins: Plugins, run: RunDir, show_progress: bool =
         run.evals.open("a") as eval_log,
         progress_bar(show_progress, config.steps, session.step) as (progress, task),
     ):
+        evaluate = Evaluation(session, strict=False, warn=lambda text: progress.console.print(text, markup=False))
         clock, clock_step = time.perf_counter(), session.step
         with stop_on_interrupt() as interrupted:
             while session.step < config.steps and not interrupted():
@@ -95,14 +97,14 @@ def train(session: Session, plugins: Plugins, run: RunDir, show_progress: bool =
                     samples = session.generate(64, config.seed + SAMPLE_SEED_OFFSET)
                     run.write_sample(step, samples_png(samples, session.data))
                 if should(step, config.eval_every, config.steps):
-                    last_eval = session.evaluate(plugins, config.seed + EVAL_SEED_OFFSET)
+                    last_eval = evaluate(config.seed + EVAL_SEED_OFFSET)
                     if last_eval:
                         eval_log.write(json.dumps({"step": step, **last_eval}) + "\n")
                         eval_log.flush()
                 if should(step, config.checkpoint_every, config.steps):
-                    session.save(run.checkpoints)
+                    checkpoint.save(session, run.checkpoints)
         if session.step < config.steps:
-            session.save(run.checkpoints)
+            checkpoint.save(session, run.checkpoints)
             raise KeyboardInterrupt
     return last_eval
 

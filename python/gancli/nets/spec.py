@@ -1,0 +1,53 @@
+"""What an architecture plugin builds for: the spec of shapes and the requirements a loss or a flag places on
+the networks. Plain data, no torch, so plugins can name requirements at registration time."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from gancli.errors import GancliError
+
+#: requirements a loss or a flag may place on the architecture
+NO_BATCHNORM = "no_batchnorm"  # the critic must treat samples independently (gradient penalties)
+AUTOENCODER = "autoencoder"  # D is an auto-encoder returning its reconstruction energy (EBGAN)
+MINIBATCH_STD = "minibatch_std"  # D sees the spread of its minibatch (Karras et al. 2018)
+REQUIREMENTS = (NO_BATCHNORM, AUTOENCODER, MINIBATCH_STD)
+
+#: where each requirement comes from, for the error that names it
+REQUIRED_BY = {
+    MINIBATCH_STD: "asked for by --minibatch-std or the dataset's recommendation; --no-minibatch-std turns it off",
+    NO_BATCHNORM: "the loss needs a critic without BatchNorm",
+    AUTOENCODER: "the loss needs an auto-encoder cost network",
+}
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """The shapes and demands an architecture builds G and D for.
+
+    ``d_input_shape`` differs from ``data_shape`` when D judges packed samples (PacGAN): m samples stacked
+    along the first axis.
+    """
+
+    data_shape: tuple[int, ...]
+    latent_dim: int
+    d_input_shape: tuple[int, ...]
+    requirements: frozenset[str] = frozenset()
+
+    @property
+    def is_image(self) -> bool:
+        return len(self.data_shape) == 3
+
+
+def check_requirements(arch: str, spec: ArchSpec, supported: Iterable[str]) -> None:
+    """Refuse, naming the architecture and where each demand came from, what it cannot build."""
+    missing = sorted(spec.requirements - set(supported))
+    if missing:
+        why = "; ".join(REQUIRED_BY.get(name, name) for name in missing)
+        raise GancliError(f"architecture {arch!r} cannot provide {', '.join(missing)} ({why})")
+
+
+def numel(shape: tuple[int, ...]) -> int:
+    return math.prod(shape)
