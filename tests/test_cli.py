@@ -19,30 +19,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cli_helpers import ok, one_line_error
-from gancli import cli
 from PIL import Image
-from rich.console import Console
 from safetensors.numpy import load_file
-from typer.testing import CliRunner
 
 TINY = ["--data", "ring8", "--steps", "20", "--batch-size", "32", "--latent-dim", "4", "--seed", "3"]
 TINY += ["--set", "mlp.hidden=32", "--set", "modes.samples=200", "--set", "modes.min_count=2", "--quiet"]
 TINY += ["--log-every", "5", "--sample-every", "10", "--checkpoint-every", "10", "--eval-every", "10"]
-
-
-@pytest.fixture
-def gancli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    """Run ``gancli ARGS`` in-process from ``tmp_path``; returns the click Result."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli, "out", Console(width=250))
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    app = cli.build_app()
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(app, [str(a) for a in args], prog_name="gancli")
-
-    return invoke
 
 
 def tensors(run: Path, step: int) -> dict[str, np.ndarray]:

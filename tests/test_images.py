@@ -16,32 +16,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cli_helpers import ok, one_line_error
-from gancli import cli, kernels
+from gancli import kernels
 from gancli.config import resolve
 from gancli.errors import GancliError
 from gancli.plugins.manager import get_plugins
 from gancli.train.session import Session
 from PIL import Image
-from typer.testing import CliRunner
 
 TINY = ["--steps", "2", "--arch", "mlp", "--batch-size", "8", "--image-size", "16", "--latent-dim", "4"]
 TINY += ["--device", "cpu", "--quiet"]
 
 
 @pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Work in ``tmp_path`` (runs/ lands there) with the decoded-image cache in ``tmp_path/cache``."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("GANCLI_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-
-
-@pytest.fixture
-def gancli():
-    """Run ``gancli ARGS`` in-process; returns the click Result."""
-    app = cli.build_app()
-    runner = CliRunner()
-    return lambda *args: runner.invoke(app, [str(a) for a in args], prog_name="gancli")
+def isolated(gancli) -> None:
+    """Every test here works in its own folder with its own decoded-image cache (the ``gancli`` fixture's)."""
 
 
 def trained(run: Path) -> bool:

@@ -163,7 +163,9 @@ def test_a_plugin_whose_hook_raises_registers_nothing_of_that_hook_and_its_other
     plugins = with_fixtures("raising_hook")
     (failure,) = failures_besides_builtins(plugins)
     assert (failure.plugin, failure.package) == ("raising_hook", "gancli")
-    assert failure.message == "register_losses failed, nothing of it registered: RuntimeError: the loss table is corrupt"
+    assert (
+        failure.message == "register_losses failed, nothing of it registered: RuntimeError: the loss table is corrupt"
+    )
     assert not plugins.registry.find("half-registered")  # a hook call counts whole or not at all
     assert plugins.registry.get("optimizer", "sgd-fixed").defaults() == {"momentum": 0.9}
     assert plugins.registry.get("loss", "hinge").package == "gancli"

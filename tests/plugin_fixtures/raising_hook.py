@@ -12,4 +12,9 @@ def register_losses(register):
 
 @hookimpl
 def register_optimizers(register):
-    register("sgd-fixed", "gancli.optim.optimizers:sgd", "SGD from a half-broken plugin", options=[Option("momentum", float, 0.9)])
+    register(
+        "sgd-fixed",
+        "gancli.optim.optimizers:sgd",
+        "SGD from a half-broken plugin",
+        options=[Option("momentum", float, 0.9)],
+    )
