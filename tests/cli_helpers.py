@@ -1,6 +1,14 @@
-"""Checks shared by the command-line tests: success, and the one-line failure a user should see."""
+"""Helpers shared by the tests: a command's success, the one-line failure a user should see, and fake entry points
+that make the modules of tests/plugin_fixtures look like installed plugin packages."""
 
 from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 from typer.testing import Result
 
@@ -20,3 +28,19 @@ def one_line_error(result: Result, *needles: str) -> str:
     for needle in needles:
         assert needle in lines[0], (needle, lines[0])
     return lines[0]
+
+
+FIXTURES = Path(__file__).parent / "plugin_fixtures"
+
+
+@dataclass
+class FakeEntryPoint:
+    """What the plugin manager reads of an ``importlib.metadata.EntryPoint``: its name, distribution and loader."""
+
+    name: str
+    dist: Any
+    load: Callable[[], Any]
+
+
+def entry_point(name: str, module: str, package: str) -> FakeEntryPoint:
+    return FakeEntryPoint(name, SimpleNamespace(name=package), lambda: importlib.import_module(module))

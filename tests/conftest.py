@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from cli_helpers import FIXTURES, entry_point
 from typer.testing import CliRunner, Result
 
 
@@ -23,10 +25,28 @@ def gancli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable
     monkeypatch.setattr(cli, "out", Console(width=250))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    app, runner = cli.build_app(), CliRunner()
+    runner = CliRunner()
 
     def invoke(*args: object) -> Result:
-        return runner.invoke(app, [str(a) for a in args], prog_name="gancli")
+        # built for each call, so that plugins installed by the test (``installed_plugins``) add their commands
+        return runner.invoke(cli.build_app(), [str(a) for a in args], prog_name="gancli")
 
     yield invoke
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def installed_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Any]]:
+    """``install((plugin, module, package), ...)``: the modules of tests/plugin_fixtures seen as the entry points of
+    installed packages by every gancli entry point (``get_plugins``, the CLI); returns the plugin set."""
+    from gancli.plugins import manager
+
+    monkeypatch.syspath_prepend(str(FIXTURES))
+
+    def install(*plugins: tuple[str, str, str]) -> Any:
+        monkeypatch.setattr(manager, "entry_points", lambda group: [entry_point(*p) for p in plugins])
+        manager.get_plugins.cache_clear()
+        return manager.get_plugins()
+
+    yield install
+    manager.get_plugins.cache_clear()

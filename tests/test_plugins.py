@@ -7,13 +7,11 @@ loaded by name through ``Plugins(builtins=[...])``), or fake entry points: nothi
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from cli_helpers import FIXTURES, entry_point
 from gancli import cli
 from gancli.config import resolve
 from gancli.errors import GancliError, PluginError
@@ -22,8 +20,6 @@ from gancli.plugins.manager import BUILTIN_PLUGINS, PluginFailure, Plugins
 from gancli.plugins.registry import KINDS
 from rich.console import Console
 from typer.testing import CliRunner
-
-FIXTURES = Path(__file__).parent / "plugin_fixtures"
 
 #: built-ins every finished gancli provides, by kind (other built-ins may come on top)
 EXPECTED_BUILTINS = {
@@ -56,21 +52,6 @@ def with_fixtures(*modules: str) -> Plugins:
 def failures_besides_builtins(plugins: Plugins) -> list[PluginFailure]:
     """The failures a test provoked (the built-ins' own are checked by the first test)."""
     return [f for f in plugins.failures if f.plugin not in BUILTIN_PLUGINS]
-
-
-@dataclass
-class FakeEntryPoint:
-    """What the manager reads of an ``importlib.metadata.EntryPoint``: its name, distribution and loader."""
-
-    name: str
-    dist: Any
-    load: Callable[[], Any]
-
-
-def entry_point(name: str, module: str, package: str) -> FakeEntryPoint:
-    import importlib
-
-    return FakeEntryPoint(name, SimpleNamespace(name=package), lambda: importlib.import_module(module))
 
 
 # --- built-ins --------------------------------------------------------------------------------------------

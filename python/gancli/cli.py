@@ -356,8 +356,8 @@ def plugins_list(
             for command in plugins.commands.values():
                 table.add_row("command", command.name, command.package, command.help)
         out.print(table)
-    for failure in plugins.failures:
-        out.print(f"[red]failed:[/] {failure}", highlight=False)
+    for failure in plugins.failures:  # beside JSON on stderr, so that the JSON stays parseable
+        (console if as_json else out).print(f"[red]failed:[/] {failure}", highlight=False, soft_wrap=True)
 
 
 def package_listing(plugins: Any) -> list[dict[str, Any]]:

@@ -77,7 +77,7 @@ def train(session: Session, run: RunDir, show_progress: bool = True) -> dict[str
         run.evals.open("a") as eval_log,
         progress_bar(show_progress, config.steps, session.step) as (progress, task),
     ):
-        evaluate = Evaluation(session, strict=False, warn=lambda text: progress.console.print(text, markup=False))
+        evaluate = Evaluation(session, strict=False, warn=lambda text: progress.console.print(text, markup=False, soft_wrap=True))
         clock, clock_step = time.perf_counter(), session.step
         with stop_on_interrupt() as interrupted:
             while session.step < config.steps and not interrupted():

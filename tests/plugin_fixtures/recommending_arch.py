@@ -1,0 +1,30 @@
+"""An architecture that recommends run settings, and a loss chosen by a pattern (``matches``): the rules for
+``recommends`` and ``matches`` hold for every kind, not only datasets and losses."""
+
+from gancli.api import Option, hookimpl
+
+
+@hookimpl
+def register_architectures(register):
+    register(
+        "mlp-wide",
+        "gancli.nets.mlp:build",
+        "the mlp, recommending a batch size and its own width",
+        options=[
+            Option("hidden", int, 256, "units per hidden layer"),
+            Option("d_hidden", int, 0, "units per hidden layer of D"),
+            Option("layers", int, 3, "hidden layers"),
+            Option("batchnorm", bool, False, "BatchNorm in G"),
+        ],
+        recommends={"batch_size": 48, "options": {"mlp-wide": {"hidden": 40}}},
+    )
+
+
+@hookimpl
+def register_losses(register):
+    register(
+        "hinge-any",
+        "gancli.losses.classic:Hinge",
+        "the hinge loss, chosen by any name that starts with hinge-",
+        matches=lambda spec: spec.startswith("hinge-v"),
+    )

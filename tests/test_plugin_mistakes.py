@@ -1,0 +1,227 @@
+"""The mistakes plugin authors make, each by a fixture plugin in tests/plugin_fixtures installed as a package
+(fake entry points): every one gives a one-line message naming the plugin and its package, and leaves gancli and
+the other plugins working. Also the parts of the contract a stranger relies on: start-up without torch,
+recommendations and ``matches`` for every kind, runs that remember their plugin packages.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cli_helpers import ok, one_line_error
+from gancli.api import DataRequest, Option
+from gancli.config import load_file, resolve
+from gancli.errors import GancliError, PluginError
+from gancli.nets.spec import ArchSpec
+
+TINY = ["--data", "ring8", "--steps", "6", "--batch-size", "16", "--latent-dim", "2", "--set", "mlp.hidden=16"]
+TINY += ["--set", "modes.samples=100", "--quiet", "--log-every", "3", "--eval-every", "3", "--checkpoint-every", "3"]
+
+
+def failure_of(plugins, plugin: str) -> str:
+    (message,) = [str(f) for f in plugins.failures if f.plugin == plugin]
+    assert "\n" not in message
+    return message
+
+
+# --- factories that return the wrong thing ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "args", "returned", "expected"),
+    [
+        ("loss", "returns-none", (), "None", "a gancli.api.Loss"),
+        ("optimizer", "returns-dict", ([], 0.1), "a builtins.dict", "a torch.optim.Optimizer"),
+        ("update", "returns-no-step", (), "a builtins.object", "an object with a step(game) method"),
+        ("dataset", "returns-array", ("x", DataRequest()), "a numpy.ndarray", "a gancli.api.DataSource"),
+        ("metric", "returns-number", (), "a builtins.float", "a gancli.api.Metric"),
+    ],
+)
+def test_a_factory_returning_the_wrong_thing_is_refused_naming_the_plugin(
+    installed_plugins, kind: str, name: str, args: tuple, returned: str, expected: str
+) -> None:
+    plugins = installed_plugins(("wrong", "wrong_returns", "gancli-wrong"))
+    with pytest.raises(PluginError) as excinfo:
+        plugins.registry.get(kind, name).create(*args)
+    message = str(excinfo.value)
+    assert message.startswith(f"plugin 'wrong' (package gancli-wrong): {kind} {name!r}: the factory returned ")
+    assert returned in message and expected in message
+
+
+def test_an_architecture_returning_one_network_is_refused(installed_plugins) -> None:
+    plugins = installed_plugins(("wrong", "wrong_returns", "gancli-wrong"))
+    spec = ArchSpec((2,), 2, (2,))
+    with pytest.raises(PluginError, match=r"returned a torch.nn.modules.linear.Linear, expected a \(generator, disc"):
+        plugins.registry.get("architecture", "returns-one").create(spec)
+
+
+def test_a_wrong_return_ends_a_train_command_in_one_line(installed_plugins, gancli) -> None:
+    installed_plugins(("wrong", "wrong_returns", "gancli-wrong"))
+    result = gancli("train", *TINY, "--loss", "returns-none", "--out", "run")
+    one_line_error(result, "plugin 'wrong' (package gancli-wrong)", "loss 'returns-none'", "returned None")
+    assert not Path("run").exists()
+
+
+# --- hooks gancli cannot call, and registrations it cannot accept -------------------------------------------
+
+
+def test_misspelled_and_undecorated_hooks_are_reported(installed_plugins) -> None:
+    plugins = installed_plugins(("typos", "hook_mistakes", "gancli-typos"))
+    messages = [str(f) for f in plugins.failures if f.plugin == "typos"]
+    assert messages == [
+        "plugin 'typos' (package gancli-typos): register_loss is not a gancli hook, so gancli never calls it; "
+        "did you mean register_losses?",
+        "plugin 'typos' (package gancli-typos): register_metrics is not decorated with @hookimpl, so gancli never "
+        "calls it",
+    ]
+    assert not plugins.registry.find("never-seen") and not plugins.registry.find("never-seen-either")
+
+
+def test_a_misnamed_hook_argument_shows_pluggy_s_whole_message_on_one_line(installed_plugins) -> None:
+    plugins = installed_plugins(("argname", "misnamed_argument", "gancli-argname"))
+    message = failure_of(plugins, "argname")
+    assert message.startswith("plugin 'argname' (package gancli-argname): PluginValidationError: ")
+    assert "register_losses(regster)" in message and "regster" in message.split("hookimpl definition")[1]
+    assert "hookspec" in message  # the explanation, not only the first line
+    assert plugins.registry.get("loss", "hinge").package == "gancli"
+
+
+def test_an_option_default_of_the_wrong_type_is_refused_at_registration(installed_plugins) -> None:
+    plugins = installed_plugins(("opts", "bad_option_default", "gancli-opts"))
+    assert failure_of(plugins, "opts") == (
+        "plugin 'opts' (package gancli-opts): register_losses failed, nothing of it registered: "
+        "TypeError: option 'n': default 0.5 is not a int"
+    )
+    assert not plugins.registry.find("halfway")
+    with pytest.raises(TypeError, match="type must be int, float, str or bool"):
+        Option("n", list, [])
+    assert Option("lr", float, 1).default == 1  # an int stands for a float, as in TOML
+
+
+# --- commands ---------------------------------------------------------------------------------------------
+
+
+def test_a_plugin_command_cannot_replace_a_builtin_one(installed_plugins, gancli) -> None:
+    plugins = installed_plugins(("cmds", "command_mistakes", "gancli-cmds"))
+    ok(gancli("greet", "--name", "you"))
+    assert "command 'train' is taken by gancli's own command" in failure_of(plugins, "cmds")
+    help_text = ok(gancli("train", "--help"))
+    assert "--d-steps" in help_text  # gancli's own train, not the plugin's
+    assert "greet" in ok(gancli("--help"))
+
+
+def test_a_plugin_command_that_raises_names_the_plugin(installed_plugins, gancli) -> None:
+    installed_plugins(("cmds", "command_mistakes", "gancli-cmds"))
+    result = gancli("explode")
+    line = one_line_error(result, "plugin 'cmds' (package gancli-cmds)", "command 'explode' failed")
+    assert "RuntimeError: the report template is missing" in line and "internal error" not in line
+
+
+def test_plugins_show_and_list_know_commands_and_packages(installed_plugins, gancli) -> None:
+    installed_plugins(("cmds", "command_mistakes", "gancli-cmds"), ("twin", "twin_loss_a", "gancli-twin"))
+    shown = ok(gancli("plugins", "show", "greet"))
+    assert "greet (command, plugin cmds, package gancli-cmds)" in shown and "A command that works." in shown
+    listed = gancli("plugins", "list", "--packages", "--json")
+    ok(listed)
+    listing = json.loads(listed.stdout)  # the failure (the refused train) goes to stderr
+    by_package = {entry["package"]: entry for entry in listing}
+    assert by_package["gancli"]["modules"][0]["plugin"] == "gancli.losses"
+    (cmds,) = by_package["gancli-cmds"]["modules"]
+    assert (cmds["module"], cmds["hooks"], cmds["provides"]) == (
+        "command_mistakes",
+        ["register_commands"],
+        ["command explode", "command greet"],
+    )
+    assert by_package["gancli-twin"]["modules"][0]["provides"] == ["loss twin"]
+    text = ok(gancli("plugins", "list", "--packages"))
+    assert "gancli-twin" in text and "register_losses" in text
+
+
+def test_plugins_show_reports_a_clash_the_run_would_hit(installed_plugins, gancli) -> None:
+    installed_plugins(("a", "twin_loss_a", "gancli-a"), ("b", "twin_loss_b", "gancli-b"))
+    shown = ok(gancli("plugins", "show", "twin"))
+    assert "unusable: loss 'twin' is registered twice: by plugin 'a' (package gancli-a) and by plugin 'b'" in shown
+    one_line_error(gancli("train", *TINY, "--loss", "twin"), "registered twice")
+
+
+# --- metrics that fail during training --------------------------------------------------------------------
+
+
+def test_a_metric_that_raises_is_dropped_and_the_run_goes_on(installed_plugins, gancli, tmp_path: Path) -> None:
+    installed_plugins(("broken", "raising_metric", "gancli-broken"))
+    result = ok(gancli("train", *TINY, "--out", "run"))
+    assert result.count("plugin 'broken' (package gancli-broken): metric 'broken' failed: ZeroDivisionError") == 1
+    assert "left out for the rest of this run" in result
+    evaluations = [json.loads(line) for line in (tmp_path / "run" / "eval.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in evaluations] == [3, 6] and all("modes_covered" in e for e in evaluations)
+    assert (tmp_path / "run" / "checkpoints" / "step-00000006.json").is_file()
+    one_line_error(gancli("eval", "run"), "plugin 'broken' (package gancli-broken)", "metric 'broken' failed")
+
+
+# --- one rule for recommends and matches ----------------------------------------------------------------------
+
+
+def test_every_kind_may_recommend_and_match(installed_plugins) -> None:
+    plugins = installed_plugins(("rec", "recommending_arch", "gancli-rec"))
+    resolved = resolve(plugins.registry, {"data": "ring8", "arch": "mlp-wide", "loss": "hinge-v2"})
+    assert resolved.plugins["loss"].name == "hinge-any"  # chosen by its matches()
+    assert resolved.config.batch_size == 48  # the architecture's recommendation beats the dataset's 256
+    assert resolved.config.options["mlp-wide"]["hidden"] == 40
+    flags = {"data": "ring8", "arch": "mlp-wide", "loss": "hinge-v2", "batch_size": 32}
+    assert resolve(plugins.registry, flags).config.batch_size == 32  # the user's word beats every plugin's
+
+
+# --- runs remember their plugin packages --------------------------------------------------------------------
+
+
+def test_a_run_whose_plugin_package_is_gone_says_what_to_install(installed_plugins, gancli, tmp_path: Path) -> None:
+    installed_plugins(("twin", "twin_loss_a", "gancli-twin"))
+    ok(gancli("train", *TINY, "--loss", "twin", "--out", "run"))
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())["plugins"]["loss"]
+    assert saved == {"name": "twin", "plugin": "twin", "package": "gancli-twin", "version": "unknown"}
+    installed_plugins()  # the package was uninstalled
+    expected = "loss 'twin' came from plugin 'twin' of package gancli-twin"
+    for command in (["grid", "run"], ["eval", "run"], ["train", "--config", "run/config.json", "--out", "again"]):
+        line = one_line_error(gancli(*command), expected)
+        assert line.endswith("which is not installed: gancli plugins install gancli-twin")
+
+
+# --- config files -------------------------------------------------------------------------------------------
+
+
+def test_a_config_file_takes_set_as_a_string_or_a_list(tmp_path: Path) -> None:
+    single, several = tmp_path / "one.toml", tmp_path / "two.toml"
+    single.write_text('set = "clip=0.02"\n')
+    several.write_text('set = ["clip=0.02", "rmsprop.alpha=0.9"]\n')
+    assert load_file(single).set_items == ["clip=0.02"]
+    assert load_file(several).set_items == ["clip=0.02", "rmsprop.alpha=0.9"]
+    misspelled = tmp_path / "typo.toml"
+    misspelled.write_text('sett = ["clip=0.02"]\n')
+    with pytest.raises(GancliError, match=r"unknown key 'sett'; did you mean set, "):
+        load_file(misspelled)
+
+
+# --- start-up -------------------------------------------------------------------------------------------------
+
+
+def test_building_the_cli_and_listing_plugins_imports_no_torch() -> None:
+    """`gancli --help` and `plugins list` answer at once: the built-ins register by reference."""
+    script = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from gancli import api, cli\n"
+        "app = cli.build_app()\n"
+        "commands = [['--help'], ['--version'], ['plugins', 'list'], ['plugins', 'show', 'wgan']]\n"
+        "commands.append(['train', '--help'])\n"
+        "for args in commands:\n"
+        "    assert CliRunner().invoke(app, args).exit_code == 0, args\n"
+        "assert 'torch' not in sys.modules, sorted(m for m in sys.modules if m.startswith('torch'))[:5]\n"
+        "api.Loss  # the lazy names still resolve\n"
+        "assert 'torch' in sys.modules\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120)
+    assert result.returncode == 0, result.stderr
