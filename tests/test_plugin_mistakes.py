@@ -225,3 +225,49 @@ def test_building_the_cli_and_listing_plugins_imports_no_torch() -> None:
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+# --- the promises of docs/plugins.md --------------------------------------------------------------------------
+
+#: import paths docs/plugins.md documented before gancli.api existed: plugins written against them keep working
+DOCUMENTED_BEFORE = [
+    "gancli.plugins:hookimpl",
+    "gancli.plugins:Option",
+    "gancli.plugins:Plugins",
+    "gancli.plugins:get_plugins",
+    "gancli.plugins.manager:BUILTIN_PLUGINS",
+    "gancli.losses:Loss",
+    "gancli.losses.base:LogitLoss",
+    "gancli.losses.base:gradient_norms",
+    "gancli.nets:ArchSpec",
+    "gancli.nets.common:check_requirements",
+    "gancli.nets.common:NO_BATCHNORM",
+    "gancli.nets.common:AUTOENCODER",
+    "gancli.nets.common:numel",
+    "gancli.data:DataSource",
+    "gancli.data:DataRequest",
+    "gancli.data:ImageSource",
+    "gancli.metrics:Metric",
+    "gancli.train.game:Game",
+    "gancli.errors:GancliError",
+]
+
+
+@pytest.mark.parametrize("reference", DOCUMENTED_BEFORE)
+def test_every_import_path_the_docs_promised_still_works(reference: str) -> None:
+    import importlib
+
+    module, _, name = reference.partition(":")
+    assert getattr(importlib.import_module(module), name) is not None
+
+
+def test_every_name_of_gancli_api_resolves_to_the_same_object_as_its_home() -> None:
+    import gancli.api
+    from gancli.losses.base import Loss
+    from gancli.plugins.hookspecs import hookimpl
+
+    for name in gancli.api.__all__:
+        assert getattr(gancli.api, name) is not None, name
+    assert gancli.api.Loss is Loss and gancli.api.hookimpl is hookimpl
+    with pytest.raises(AttributeError, match="has no attribute 'Los'"):
+        _ = gancli.api.Los
