@@ -1,10 +1,13 @@
-"""The game's mathematics: the optimal discriminator, the Dirac-GAN dynamics, k critic steps, EMA, packing."""
+"""The game's mathematics: the optimal discriminator, the Dirac-GAN dynamics, k critic steps, EMA, packing;
+and the work a step does: D runs on real data in G's step only for a loss that reads the real scores."""
 
+import importlib.util
 import math
+from pathlib import Path
 
 import pytest
 import torch
-from gancli.losses.classic import Minimax
+from gancli.losses.classic import Minimax, NonSaturating
 from gancli.losses.wasserstein import WeightClipping
 from gancli.optim.rules import Alternating, Consensus, Extragradient, Simultaneous
 from gancli.train.game import Game, GameSettings, mode_seeking_penalty, update_ema
@@ -175,3 +178,51 @@ def test_mode_seeking_penalty_rewards_distinct_samples_for_distinct_latents():
     spread = torch.tensor([[0.0], [2.0]])
     assert mode_seeking_penalty(spread, z).item() == pytest.approx(1 / (2.0 + 1e-5))
     assert mode_seeking_penalty(collapsed, z) > 1e4
+
+
+def batchnorm_game(loss) -> Game:
+    generator = nn.Linear(2, 3)
+    discriminator = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.LeakyReLU(0.2), nn.Linear(4, 1))
+    return Game(
+        generator,
+        discriminator,
+        loss,
+        torch.optim.Adam(generator.parameters(), lr=1e-3),
+        torch.optim.Adam(discriminator.parameters(), lr=1e-3),
+        sample_real=lambda: torch.randn(8, 3) + 2.0,
+        sample_latent=lambda: torch.randn(8, 2),
+    )
+
+
+def test_a_generator_step_neither_runs_d_on_real_data_nor_computes_d_gradients():
+    """With an ordinary loss G's step is one pass of D, on the fakes (each pass in train mode moves D's
+    BatchNorm statistics once), and D's weights get no gradient that nothing would read."""
+    game = batchnorm_game(NonSaturating())
+    passes = game.D[1].num_batches_tracked
+    game.g_loss(game.generate(), game.sample_real())
+    assert passes.item() == 1
+    rule = Alternating()
+    for _ in range(3):
+        rule.step(game)
+    assert passes.item() == 1 + 3 * 3  # per step: real and fake in D's step, fake in G's
+    assert all(p.grad is None for p in game.d_params)
+    assert all(p.grad is not None for p in game.g_params)
+
+
+def relativistic_average_loss():
+    """The RaGAN loss of the example plugin package, read from its file (the one loss whose G reads D(x))."""
+    path = Path(__file__).resolve().parents[1] / "examples" / "gancli-relativistic" / "gancli_relativistic.py"
+    spec = importlib.util.spec_from_file_location("example_relativistic", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.RelativisticAverage(), module.relativistic
+
+
+def test_a_relativistic_loss_still_receives_the_real_scores():
+    loss, relativistic = relativistic_average_loss()
+    game = batchnorm_game(loss)
+    game.D.eval()  # fixed statistics, so D scores the batches below the same way twice
+    fake, real = game.generate(), game.sample_real()
+    expected = relativistic(game.discriminate(fake), game.discriminate(real))
+    assert game.g_loss(fake, real).item() == pytest.approx(expected.item(), rel=1e-6)
+    assert game.g_loss(fake, real).item() != pytest.approx(relativistic(game.discriminate(fake), torch.zeros(8)).item())

@@ -33,6 +33,8 @@ class RelativisticAverage(LogitLoss):
     depends on the real scores too, which is why ``g_loss`` receives ``d_real``.
     """
 
+    g_loss_needs_real = True
+
     def d_loss(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
         return relativistic(d_real, d_fake)
 

@@ -15,11 +15,14 @@ class Loss:
 
     #: what the architecture must provide for this loss, e.g. {"no_batchnorm"} or {"autoencoder"}
     requirements: frozenset[str] = frozenset()
+    #: whether ``g_loss`` reads ``d_real`` (relativistic losses). Only then does G's step run D on a real
+    #: batch; every other loss gets ``d_real=None`` and saves that pass.
+    g_loss_needs_real: bool = False
 
     def d_loss(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def g_loss(self, d_fake: torch.Tensor, d_real: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, d_fake: torch.Tensor, d_real: torch.Tensor | None) -> torch.Tensor:
         raise NotImplementedError
 
     def penalty(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor | None:

@@ -86,10 +86,17 @@ class Game:
         return total
 
     def g_loss(self, fake: torch.Tensor, real: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
-        """G's loss on a fake batch (``real`` is there for relativistic losses), with the diversity term."""
+        """G's loss on a fake batch, with the diversity term.
+
+        D scores ``real`` only for a loss that declares ``g_loss_needs_real`` (the relativistic ones): for
+        any other that pass is wasted, and with BatchNorm in train mode it would move D's running statistics
+        during G's step.
+        """
         d_fake = self.discriminate(fake)
-        with torch.no_grad():
-            d_real = self.discriminate(real)
+        d_real = None
+        if self.loss.g_loss_needs_real:
+            with torch.no_grad():
+                d_real = self.discriminate(real)
         total = self.loss.g_loss(d_fake, d_real)
         self.stats["loss_g"] = total.detach()
         self.stats["d_fake_g"] = self.loss.readout(d_fake)
