@@ -1,0 +1,55 @@
+"""``gancli compare``: runs side by side — the settings in which they differ, how far each got, and each metric's
+last and best values (best: the largest, or the smallest for divergences and distances)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from gancli.train.rundir import RunDir, read_jsonl
+
+#: metrics for which smaller is better: KL divergences and distances
+LOWER_IS_BETTER = ("kl", "fd", "kid", "distance")
+
+
+def flat_config(run: RunDir) -> dict[str, Any]:
+    """A run's settings as ``name: value``, plugin options as ``plugin.option``; provenance left out."""
+    config = json.loads(run.config.read_text())
+    config.pop("plugins", None)
+    options = config.pop("options", {})
+    flat = dict(config)
+    for plugin, values in options.items():
+        flat.update({f"{plugin}.{name}": value for name, value in values.items()})
+    return flat
+
+
+def lower_is_better(metric: str) -> bool:
+    return any(word in metric.lower() for word in LOWER_IS_BETTER)
+
+
+def comparison(runs: Sequence[RunDir]) -> dict[str, Any]:
+    """What ``gancli compare`` shows, as data: differing settings, steps reached, last and best metric values."""
+    configs = [flat_config(run) for run in runs]
+    keys = sorted({key for config in configs for key in config})
+    differing = {
+        key: [config.get(key) for config in configs]
+        for key in keys
+        if len({json.dumps(config.get(key), sort_keys=True) for config in configs}) > 1
+    }
+    results = []
+    for run in runs:
+        records, evaluations = read_jsonl(run.metrics), read_jsonl(run.evals)
+        metrics: dict[str, dict[str, float]] = {}
+        for record in evaluations:
+            for name, value in record.items():
+                if name == "step" or not isinstance(value, int | float):
+                    continue
+                entry = metrics.setdefault(name, {"last": value, "best": value, "best_step": record["step"]})
+                entry["last"] = value
+                better = value < entry["best"] if lower_is_better(name) else value > entry["best"]
+                if better:
+                    entry["best"], entry["best_step"] = value, record["step"]
+        step = max((r["step"] for r in records), default=0)
+        results.append({"run": str(run.path), "step": step, "metrics": metrics})
+    return {"differing": differing, "runs": results}

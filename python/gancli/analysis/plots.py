@@ -1,0 +1,67 @@
+"""``gancli plot``: one PNG of what a practitioner watches over a run — both losses, mean D(x) and D(G(z)),
+both players' gradient norms, and the evaluation metrics — with several runs overlaid in the same panels."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from gancli.train.rundir import RunDir, read_jsonl
+
+#: panels of the training records: title, the keys drawn, whether the axis is logarithmic
+RECORD_PANELS = (
+    ("losses", ("loss_d", "loss_g"), False),
+    ("D(x) and D(G(z)) (before / after G's step)", ("d_real", "d_fake", "d_fake_g"), False),
+    ("gradient norms", ("grad_norm_d", "grad_norm_g"), True),
+)
+
+
+def metric_names(evaluations: Sequence[Sequence[dict]]) -> list[str]:
+    """The numeric metrics any of the runs recorded, in the order first seen."""
+    names: dict[str, None] = {}
+    for records in evaluations:
+        for record in records:
+            names.update({k: None for k, v in record.items() if k != "step" and isinstance(v, int | float)})
+    return list(names)
+
+
+def runs_png(runs: Sequence[RunDir]) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records = [read_jsonl(run.metrics) for run in runs]
+    evaluations = [read_jsonl(run.evals) for run in runs]
+    metrics = metric_names(evaluations)
+    panels = len(RECORD_PANELS) + len(metrics)
+    columns = 3
+    rows = -(-panels // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(5 * columns, 3.4 * rows), squeeze=False)
+    flat = list(axes.flat)
+    styles = ("-", "--", ":", "-.")
+    for (title, keys, log), ax in zip(RECORD_PANELS, flat, strict=False):
+        for index, (run, rows_of_run) in enumerate(zip(runs, records, strict=True)):
+            for key in keys:
+                points = [(r["step"], r[key]) for r in rows_of_run if key in r]
+                if points:
+                    steps, values = zip(*points, strict=True)
+                    label = key if len(runs) == 1 else f"{run.path.name}: {key}"
+                    ax.plot(steps, values, styles[index % len(styles)], lw=1.0, label=label)
+        ax.set(title=title, xlabel="step", yscale="log" if log else "linear")
+        ax.legend(fontsize=7)
+    for name, ax in zip(metrics, flat[len(RECORD_PANELS) :], strict=False):
+        for run, rows_of_run in zip(runs, evaluations, strict=True):
+            points = [(r["step"], r[name]) for r in rows_of_run if isinstance(r.get(name), int | float)]
+            if points:
+                steps, values = zip(*points, strict=True)
+                ax.plot(steps, values, "o-", ms=3, lw=1.0, label=run.path.name)
+        ax.set(title=f"eval: {name}", xlabel="step")
+        ax.legend(fontsize=7)
+    for ax in flat[panels:]:
+        ax.axis("off")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    plt.close(figure)
+    return buffer.getvalue()

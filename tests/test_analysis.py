@@ -1,0 +1,84 @@
+"""Looking at runs: `gancli plot` and `gancli compare` on real run directories, `gancli dynamics` drawing gancli's
+own update rules on the Dirac-GAN."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from pathlib import Path
+
+import pytest
+from cli_helpers import ok, one_line_error
+from gancli.analysis.compare import comparison
+from gancli.analysis.dynamics import trajectory
+from gancli.losses.classic import Minimax
+from gancli.optim.rules import Alternating, Consensus, Extragradient, Simultaneous
+from gancli.train.rundir import RunDir
+from PIL import Image
+
+TINY = ["--data", "ring8", "--steps", "20", "--batch-size", "32", "--latent-dim", "2", "--set", "mlp.hidden=16"]
+TINY += ["--set", "modes.samples=200", "--quiet", "--log-every", "5", "--eval-every", "10"]
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    with Image.open(io.BytesIO(path.read_bytes())) as image:
+        assert image.format == "PNG"
+        return image.size
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [(Simultaneous(), "out"), (Alternating(), "circle"), (Consensus(1.0), "in"), (Extragradient(), "in")],
+)
+def test_each_rule_moves_as_the_theory_says_on_the_dirac_gan(rule, expected: str) -> None:
+    """Mescheder et al.: simultaneous gradient descent spirals out, alternating circles, consensus and
+    extragradient spiral in, from (1, 1) at step 0.1."""
+    path = trajectory(rule, Minimax(), steps=300, lr=0.1)
+    start, end = math.hypot(*path[0]), math.hypot(*path[-1])
+    if expected == "out":
+        assert end > 1.2 * start
+    elif expected == "circle":
+        assert 0.9 * start < end < 1.1 * start
+    else:
+        assert end < 0.8 * start
+
+
+def test_dynamics_draws_a_png(gancli, tmp_path: Path) -> None:
+    ok(gancli("dynamics", "-o", "field.png", "--steps", "50"))
+    width, height = png_size(tmp_path / "field.png")
+    assert width > 1000 and height > 500
+    one_line_error(gancli("dynamics", "--rules", "simultanous"), "unknown update 'simultanous'; did you mean")
+    one_line_error(gancli("dynamics", "--lr", "0"), "--lr in (0, 1]")
+
+
+def test_plot_and_compare_two_real_runs(gancli, tmp_path: Path) -> None:
+    ok(gancli("train", *TINY, "--out", "slow", "--lr", "1e-4"))
+    ok(gancli("train", *TINY, "--out", "fast", "--lr", "1e-3"))
+    ok(gancli("plot", "slow", "fast", "-o", "both.png"))
+    assert png_size(tmp_path / "both.png")[0] >= 1200
+    ok(gancli("plot"))  # the newest run, to RUN/plot.png
+    assert (tmp_path / "fast" / "plot.png").is_file()
+
+    result = gancli("compare", "slow", "fast", "--json")
+    ok(result)
+    compared = json.loads(result.stdout)
+    assert compared["differing"] == {"lr": [1e-4, 1e-3]}
+    assert [r["step"] for r in compared["runs"]] == [20, 20]
+    assert set(compared["runs"][0]["metrics"]) == {"modes_covered", "modes_total", "high_quality", "mode_kl"}
+    table = ok(gancli("compare", "slow", "fast"))
+    assert "settings that differ" in table and "mode_kl" in table
+    one_line_error(gancli("compare", "slow", "nowhere"), "nowhere: not a gancli run directory")
+
+
+def test_compare_takes_the_best_in_each_metric_s_own_direction(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"lr": 0.1, "options": {"mlp": {"hidden": 8}}, "plugins": {}}))
+    evaluations = [{"step": 10, "modes_covered": 5, "mode_kl": 0.4}, {"step": 20, "modes_covered": 7, "mode_kl": 0.9}]
+    (run / "eval.jsonl").write_text("".join(json.dumps(e) + "\n" for e in evaluations))
+    (run / "metrics.jsonl").write_text('{"step": 20, "loss_d": 1.0}\n')
+    (result,) = comparison([RunDir(run)])["runs"]
+    assert result["step"] == 20
+    assert result["metrics"]["modes_covered"] == {"last": 7, "best": 7, "best_step": 20}
+    assert result["metrics"]["mode_kl"] == {"last": 0.9, "best": 0.4, "best_step": 10}
