@@ -1,7 +1,8 @@
 """An architecture that recommends run settings, and a loss chosen by a pattern (``matches``): the rules for
 ``recommends`` and ``matches`` hold for every kind, not only datasets and losses."""
 
-from gancli.api import Option, hookimpl
+from gancli.api import hookimpl
+from gancli.nets import MLP_OPTIONS
 
 
 @hookimpl
@@ -10,12 +11,7 @@ def register_architectures(register):
         "mlp-wide",
         "gancli.nets.mlp:build",
         "the mlp, recommending a batch size and its own width",
-        options=[
-            Option("hidden", int, 256, "units per hidden layer"),
-            Option("d_hidden", int, 0, "units per hidden layer of D"),
-            Option("layers", int, 3, "hidden layers"),
-            Option("batchnorm", bool, False, "BatchNorm in G"),
-        ],
+        options=MLP_OPTIONS,
         recommends={"batch_size": 48, "options": {"mlp-wide": {"hidden": 40}}},
     )
 

@@ -13,6 +13,14 @@ from gancli.plugins import Option, hookimpl
 
 __all__ = ["ArchSpec"]
 
+#: the options of ``mlp.build``, for any registration that builds with it
+MLP_OPTIONS = (
+    Option("hidden", int, 256, "units per hidden layer"),
+    Option("d_hidden", int, 0, "units per hidden layer of D (0: same as G)"),
+    Option("layers", int, 3, "hidden layers in each network"),
+    Option("batchnorm", bool, False, "BatchNorm in the generator"),
+)
+
 
 @hookimpl
 def register_architectures(register: Any) -> None:
@@ -20,12 +28,7 @@ def register_architectures(register: Any) -> None:
         "mlp",
         "gancli.nets.mlp:build",
         "fully connected G (ReLU) and D (LeakyReLU); for 2-D data and small images",
-        options=[
-            Option("hidden", int, 256, "units per hidden layer"),
-            Option("d_hidden", int, 0, "units per hidden layer of D (0: same as G)"),
-            Option("layers", int, 3, "hidden layers in each network"),
-            Option("batchnorm", bool, False, "BatchNorm in the generator"),
-        ],
+        options=MLP_OPTIONS,
     )
     register(
         "dcgan",
