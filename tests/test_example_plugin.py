@@ -7,6 +7,7 @@ again at teardown. About 30–60 s in all, most of it pip and three `python -m g
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -39,29 +40,38 @@ def pip(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True, check=False)
 
 
-def forget_plugins() -> None:
+def forget_plugins(*modules: str) -> None:
     """Make this process see the packages installed now: fresh import caches and plugin set."""
     importlib.invalidate_caches()
-    sys.modules.pop("gancli_relativistic", None)
+    for name in [m for m in sys.modules if m.split(".")[0] in modules]:
+        del sys.modules[name]
     get_plugins.cache_clear()
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+@contextlib.contextmanager
+def pip_installed(example: Path, package: str, modules: tuple[str, ...], scratch: Path) -> Iterator[None]:
+    """``example`` installed with pip as a user would, from a copy in ``scratch`` (so no build files land in the
+    repository), and uninstalled again; ``modules`` are its top-level modules, forgotten both times."""
     pytest.importorskip("pip")
-    source = tmp_path_factory.mktemp("example") / EXAMPLE.name
-    shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    source = scratch / example.name
+    shutil.copytree(example, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     # setuptools already here: build without fetching it again (a user's plain `pip install` fetches it)
     isolation = ["--no-build-isolation"] if importlib.util.find_spec("setuptools") else []
     result = pip("install", "--no-deps", "--quiet", *isolation, str(source))
     if result.returncode != 0:
         pytest.fail(f"pip install {source} failed:\n{result.stdout}\n{result.stderr}")
-    forget_plugins()
+    forget_plugins(*modules)
     try:
         yield
     finally:
-        pip("uninstall", "--yes", PACKAGE)
-        forget_plugins()
+        pip("uninstall", "--yes", package)
+        forget_plugins(*modules)
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    with pip_installed(EXAMPLE, PACKAGE, ("gancli_relativistic",), tmp_path_factory.mktemp("example")):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +163,12 @@ def test_training_with_the_plugins_writes_checkpoints_and_approaches_the_ring(pl
     (checkpoint,) = sorted((run / "checkpoints").glob("step-*.json"))
     meta = json.loads(checkpoint.read_text())
     assert meta["step"] == 200
-    assert meta["plugins"]["loss"] == {"name": "ragan", "plugin": "relativistic", "package": PACKAGE}
+    assert meta["plugins"]["loss"] == {
+        "name": "ragan",
+        "plugin": "relativistic",
+        "package": PACKAGE,
+        "version": "0.1.0",
+    }
     assert meta["plugins"]["optimizer"]["package"] == PACKAGE
     assert meta["plugins"]["architecture"]["package"] == PACKAGE
     assert meta["config"]["options"]["lookahead"] == {"k": 5, "alpha": 0.5, "beta1": 0.5, "beta2": 0.999}
