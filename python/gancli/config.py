@@ -72,6 +72,11 @@ class RunConfig:
     sample_every: int = field(default=500, metadata=flag("Steps between sample images.", OUTPUT))
     checkpoint_every: int = field(default=1000, metadata=flag("Steps between checkpoints.", OUTPUT))
     eval_every: int = field(default=1000, metadata=flag("Steps between evaluations.", OUTPUT))
+    keep: int = field(default=3, metadata=flag("Checkpoints kept: the newest K.", OUTPUT))
+    on_nan: str = field(
+        default="stop",
+        metadata=flag("On a NaN/inf loss or weight: stop, or rollback to the last checkpoint at half the lr once."),
+    )
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -245,9 +250,16 @@ def merge_options(*layers: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[st
     return merged
 
 
+MAX_SEED = 2**31 - 1  # the seed and the seed + small offsets of the other generators fit every RNG
+MAX_BATCH = 2**20  # beyond any accelerator's memory for any data; a typo, not a setting
+MAX_LATENT = 2**16
+ON_NAN = ("stop", "rollback")
+
+
 def check_values(config: RunConfig) -> None:
+    """Refuse values no run can use, naming the flag: out of range, NaN or infinite."""
     positive = ["steps", "batch_size", "d_steps", "latent_dim", "pack", "log_every", "sample_every"]
-    positive += ["checkpoint_every", "eval_every"]
+    positive += ["checkpoint_every", "eval_every", "keep"]
     for name in positive:
         if getattr(config, name) < 1:
             raise GancliError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(config, name)}")
@@ -255,6 +267,12 @@ def check_values(config: RunConfig) -> None:
         value = getattr(config, name)
         if value is not None and not (value > 0 and math.isfinite(value)):
             raise GancliError(f"--{name.replace('_', '-')} must be a positive finite number, got {value}")
+    for name, most in (("seed", MAX_SEED), ("batch_size", MAX_BATCH), ("latent_dim", MAX_LATENT)):
+        value = getattr(config, name)
+        if not 0 <= value <= most:
+            raise GancliError(f"--{name.replace('_', '-')} must be between 0 and {most}, got {value}")
+    if config.on_nan not in ON_NAN:
+        raise GancliError(f"--on-nan must be {' or '.join(ON_NAN)}, got {config.on_nan!r}")
     if config.batch_size % config.pack:
         raise GancliError(f"--batch-size {config.batch_size} is not a multiple of --pack {config.pack}")
     if not 0 <= config.ema < 1:
