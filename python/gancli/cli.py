@@ -6,12 +6,13 @@ Heavy imports (torch) happen inside the commands, which keep the module cheap to
 
 from __future__ import annotations
 
+import errno
 import inspect
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -25,30 +26,72 @@ console = Console(stderr=True)
 out = Console()
 
 
+#: errors of the machine, not of gancli: a full or read-only disk, a file the user may not write
+ENVIRONMENT_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EROFS,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EIO,
+    errno.EFBIG,
+    errno.ENAMETOOLONG,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.EMFILE,
+    errno.ENFILE,
+}
+
+
 class ReportingGroup(TyperGroup):
-    """Turns a GancliError from any command, plugin commands included, into one red line and exit 1."""
+    """Turns a GancliError from any command, plugin commands included, and the machine's own refusals (disk
+    full, read-only, no permission, out of memory) into one red line and exit 1; anything else is a bug."""
 
     def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
         except GancliError as exc:
-            console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            console.print("[yellow]interrupted[/]: a checkpoint was saved; continue with --resume")
-            raise typer.Exit(130) from None
+            fail(str(exc))
+        except KeyboardInterrupt as exc:
+            saved = getattr(exc, "saved", None)
+            if saved is not None:
+                run = Path(saved).parent.parent
+                console.print(f"[yellow]interrupted[/]: saved {saved}; continue with gancli train --resume {run}")
+            else:
+                console.print("[yellow]interrupted[/]: no checkpoint was saved on the way out")
+            raise typer.Exit(getattr(exc, "exit_code", 130)) from None
         except (typer.Exit, typer.Abort, typer.TyperException):  # --help, usage errors: typer reports them
             raise
+        except OSError as exc:
+            if exc.errno not in ENVIRONMENT_ERRNOS or os.environ.get("GANCLI_DEBUG"):
+                internal_error(exc)
+            fail(f"{exc.filename}: {exc.strerror}" if exc.filename else f"{exc.strerror or exc}")
         except Exception as exc:  # a bug, ours or a library's: one line, the traceback on request
             if os.environ.get("GANCLI_DEBUG"):
                 raise
-            console.print(
-                f"[bold red]error:[/] internal error {type(exc).__name__}: {exc} "
-                "(set GANCLI_DEBUG=1 for the traceback, and please report it)",
-                highlight=False,
-                soft_wrap=True,
-            )
-            raise typer.Exit(2) from None
+            if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
+                fail(f"out of memory ({str(exc).splitlines()[0]}); a smaller --batch-size or network needs less")
+            kernels = sys.modules.get("gancli.kernels")  # loaded if an image was decoded; never imported here
+            if kernels is not None and isinstance(exc, kernels.ImageError):  # a bad image file, named in exc
+                fail(str(exc))
+            internal_error(exc)
+
+
+def fail(message: str) -> NoReturn:
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1) from None
+
+
+def internal_error(exc: BaseException) -> NoReturn:
+    if os.environ.get("GANCLI_DEBUG"):
+        raise exc
+    console.print(
+        f"[bold red]error:[/] internal error {type(exc).__name__}: {exc} "
+        "(set GANCLI_DEBUG=1 for the traceback, and please report it)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(2) from None
 
 
 app = typer.Typer(
@@ -102,6 +145,7 @@ def train(
     config: Path | None = None,
     out_dir: Path | None = None,
     resume: Path | None = None,
+    checkpoint: str | None = None,
     quiet: bool = False,
     **flags: Any,
 ) -> None:
@@ -110,7 +154,9 @@ def train(
     from gancli.train.loop import train as run_training
 
     if resume is not None:
-        session, run = lifecycle.resume(resume, flags, config, set_ or [])
+        session, run = lifecycle.resume(resume, flags, config, set_ or [], checkpoint)
+    elif checkpoint is not None:
+        raise GancliError("--checkpoint says where --resume RUN continues from; it needs --resume")
     else:
         session, run = lifecycle.start(flags, config, set_ or [], out_dir)
     show_config(session, run.path)
@@ -143,7 +189,12 @@ def train_signature() -> inspect.Signature:
         ),
         "resume": (
             Path | None,
-            typer.Option(help="Continue a run directory from its latest checkpoint.", rich_help_panel=OUTPUT),
+            typer.Option(help="Continue a run directory from its latest intact checkpoint.", rich_help_panel=OUTPUT),
+            None,
+        ),
+        "checkpoint": (
+            str | None,
+            typer.Option(help="With --resume: the checkpoint (step or file) to continue from.", rich_help_panel=OUTPUT),
             None,
         ),
         "quiet": (bool, typer.Option("--quiet", "-q", help="No progress bar.", rich_help_panel=OUTPUT), False),

@@ -1,13 +1,17 @@
 """Checkpoints: tensors in safetensors, everything else in JSON, never pickle, each file written atomically.
 
 A checkpoint is ``step-NNNNNNNN.safetensors`` plus ``step-NNNNNNNN.json``; the JSON is written last and
-names its tensor file, so a checkpoint whose JSON exists is complete, whatever happened after.
+names its tensor file with its size and XXH3-64 checksum, so a checkpoint whose JSON exists is complete and
+one damaged since (a flipped bit, a truncated copy, a hand-edited JSON) is refused on load, never half-loaded
+or trained from. Nothing in the JSON is trusted: its step must match its name, its tensor file must be the
+one beside it, and every field is checked before use.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,19 +20,42 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
-from gancli import __version__
+from gancli import __version__, kernels
 from gancli.errors import GancliError
 from gancli.io import atomic_write_bytes, atomic_write_json
 
 if TYPE_CHECKING:
     from gancli.train.session import Session
 
-FORMAT = 1
+FORMAT = 2
 NAME = re.compile(r"^step-(\d+)\.json$")
+STEP = re.compile(r"^step-(\d+)\.")
+MAX_JSON_BYTES = 16 << 20  # optimizer settings and RNG states: kilobytes; more is not a checkpoint of ours
+
+
+class NonFiniteError(GancliError):
+    """A state about to be checkpointed holds NaN or infinity: it is never written."""
 
 
 def checkpoint_name(step: int) -> str:
     return f"step-{step:08d}"
+
+
+def step_of(path: Path) -> int:
+    """The step in a ``step-NNNNNNNN.*`` file name."""
+    match = STEP.match(path.name)
+    if match is None:
+        raise ValueError(f"{path.name} is not named step-NNNNNNNN.*")
+    return int(match.group(1))
+
+
+def digest(data: bytes) -> str:
+    return f"xxh3:{kernels.checksum(data):016x}"
+
+
+def non_finite(tensors: dict[str, torch.Tensor]) -> list[str]:
+    """The names of the floating-point tensors holding a NaN or an infinity."""
+    return [k for k, v in tensors.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
 
 
 def flatten_optimizer(prefix: str, state: dict[str, Any], tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
@@ -55,32 +82,100 @@ def unflatten_optimizer(prefix: str, rest: dict[str, Any], tensors: dict[str, to
 
 def write(directory: Path, step: int, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
     """Write one checkpoint's files; returns the path of its JSON file."""
+    bad = non_finite(tensors)
+    if bad:
+        raise NonFiniteError(f"step {step}: {', '.join(bad[:3])} hold NaN or infinity; not checkpointed")
     name = checkpoint_name(step)
     cpu = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
-    atomic_write_bytes(directory / f"{name}.safetensors", save_tensors(cpu))
+    data = save_tensors(cpu)
+    atomic_write_bytes(directory / f"{name}.safetensors", data)
     json_path = directory / f"{name}.json"
-    atomic_write_json(json_path, {**meta, "format": FORMAT, "step": step, "tensors": f"{name}.safetensors"})
+    tensor_file = {"tensors": f"{name}.safetensors", "tensor_bytes": len(data), "checksum": digest(data)}
+    atomic_write_json(json_path, {**meta, "format": FORMAT, "step": step, **tensor_file})
     return json_path
 
 
-def latest(directory: Path) -> Path | None:
-    """The newest complete checkpoint's JSON in ``directory``, if any."""
-    found = [(int(m.group(1)), p) for p in directory.glob("step-*.json") if (m := NAME.match(p.name))]
-    return max(found)[1] if found else None
+def listing(directory: Path) -> list[tuple[int, Path]]:
+    """Every checkpoint JSON in ``directory`` by step, oldest first (intact or not)."""
+    if not directory.is_dir():
+        return []
+    return sorted((int(m.group(1)), p) for p in directory.glob("step-*.json") if (m := NAME.match(p.name)))
+
+
+def remove(json_path: Path) -> None:
+    """Delete a checkpoint, its JSON first: a half-deleted checkpoint is never mistaken for a complete one."""
+    json_path.unlink(missing_ok=True)
+    json_path.with_suffix(".safetensors").unlink(missing_ok=True)
+
+
+def prune(directory: Path, keep: int) -> list[Path]:
+    """Delete all but the ``keep`` newest checkpoints; returns the JSONs of those deleted."""
+    old = [path for _, path in listing(directory)[:-keep]]
+    for path in old:
+        remove(path)
+    return old
 
 
 def read(json_path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """Read a checkpoint's JSON and tensors; a damaged one is reported by path, never half-loaded."""
+    """Read a checkpoint's JSON and tensors, checking everything first; a damaged one is reported by path,
+    never half-loaded."""
     try:
-        meta = json.loads(json_path.read_text())
-        tensors = load_tensors((json_path.parent / meta["tensors"]).read_bytes())
+        with json_path.open("rb") as f:
+            text = f.read(MAX_JSON_BYTES + 1)
+        if len(text) > MAX_JSON_BYTES:
+            raise ValueError(f"the JSON is over {MAX_JSON_BYTES >> 20} MiB")
+        meta = json.loads(text)
+        tensor_path = checked_tensor_file(json_path, meta)
+        data = tensor_path.read_bytes()
+        if len(data) != meta["tensor_bytes"] or digest(data) != meta["checksum"]:
+            raise ValueError(f"{tensor_path.name} does not match its checksum (the file was altered or is corrupt)")
+        tensors = load_tensors(data)
     except FileNotFoundError as exc:
         raise GancliError(f"checkpoint {json_path}: missing file {exc.filename}") from None
-    except (OSError, ValueError, KeyError, SafetensorError) as exc:
+    except (OSError, ValueError, SafetensorError) as exc:
         raise GancliError(f"checkpoint {json_path} is damaged: {exc}") from None
-    if meta.get("format") != FORMAT:
-        raise GancliError(f"checkpoint {json_path}: unknown format {meta.get('format')!r}")
     return meta, tensors
+
+
+def checked_tensor_file(json_path: Path, meta: Any) -> Path:
+    """The tensor file a checkpoint's JSON names, once the JSON has proved to be one of ours for this file name."""
+    if not isinstance(meta, dict):
+        raise ValueError("the JSON is not an object")
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"format {meta.get('format')!r}, this gancli reads format {FORMAT}")
+    expected = NAME.match(json_path.name)
+    step = meta.get("step")
+    if expected is None or type(step) is not int or step != int(expected.group(1)):
+        raise ValueError(f"step {step!r} does not match the file name")
+    if meta.get("tensors") != f"{checkpoint_name(step)}.safetensors":
+        raise ValueError(f"tensors {meta.get('tensors')!r} is not the tensor file beside it")
+    size, checksum = meta.get("tensor_bytes"), meta.get("checksum")
+    if type(size) is not int or size < 0 or not isinstance(checksum, str):
+        raise ValueError("tensor_bytes and checksum are missing or malformed")
+    path = json_path.parent / meta["tensors"]
+    if not path.is_file() or path.is_symlink():
+        raise FileNotFoundError(2, "missing", str(path))
+    if path.stat().st_size != size:
+        raise ValueError(f"{path.name} holds {path.stat().st_size} bytes, the JSON says {size}")
+    return path
+
+
+def newest_intact(directory: Path, warn: Callable[[str], None]) -> tuple[Path, dict[str, Any], dict[str, torch.Tensor]]:
+    """The newest checkpoint that reads back intact; each damaged newer one is skipped with a warning."""
+    found = listing(directory)
+    damaged: list[str] = []
+    for _, json_path in reversed(found):
+        try:
+            meta, tensors = read(json_path)
+        except GancliError as exc:
+            damaged.append(str(exc))
+            continue
+        for text in damaged:
+            warn(f"{text}; using {json_path.name} instead")
+        return json_path, meta, tensors
+    if damaged:
+        raise GancliError(f"no intact checkpoint in {directory}; the newest: {damaged[0]}")
+    raise GancliError(f"{directory.parent}: the run has no checkpoint yet")
 
 
 def module_tensors(prefix: str, module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -122,9 +217,19 @@ def save(session: Session, directory: Path) -> Path:
     return write(directory, session.step, tensors, meta)
 
 
-def restore(session: Session, json_path: Path, training: bool = True) -> None:
-    """Load networks (and, for training, optimizers and every random generator) from a checkpoint."""
+def restore(session: Session, json_path: Path, training: bool = True) -> dict[str, Any]:
+    """Load networks (and, for training, optimizers and every random generator) from a checkpoint; returns
+    its JSON."""
     meta, tensors = read(json_path)
+    load(session, json_path, meta, tensors, training)
+    return meta
+
+
+def load(
+    session: Session, json_path: Path, meta: dict[str, Any], tensors: dict[str, torch.Tensor], training: bool = True
+) -> None:
+    """Put a checkpoint read by :func:`read` into ``session``; a JSON field of the wrong shape is reported as
+    damage by path."""
     game = session.game
     load_module("G", session.generator, tensors, json_path)
     load_module("D", session.discriminator, tensors, json_path)
@@ -133,11 +238,17 @@ def restore(session: Session, json_path: Path, training: bool = True) -> None:
     session.step = meta["step"]
     if not training:
         return
-    game.opt_g.load_state_dict(unflatten_optimizer("opt_g", meta["opt_g"], tensors))
-    game.opt_d.load_state_dict(unflatten_optimizer("opt_d", meta["opt_d"], tensors))
-    game.d_updates, game.g_updates = meta["d_updates"], meta["g_updates"]
-    session.rng.bit_generator.state = meta["rng_data"]
-    torch.set_rng_state(tensors["rng/torch"])
-    session.latent_generator.set_state(tensors["rng/latent"])
-    if "rng/cuda" in tensors and session.device.type == "cuda":
-        torch.cuda.set_rng_state(tensors["rng/cuda"], session.device)
+    try:
+        d_updates, g_updates = meta["d_updates"], meta["g_updates"]
+        if not all(type(n) is int and n >= 0 for n in (d_updates, g_updates)):
+            raise ValueError("d_updates and g_updates must be counts")
+        game.opt_g.load_state_dict(unflatten_optimizer("opt_g", meta["opt_g"], tensors))
+        game.opt_d.load_state_dict(unflatten_optimizer("opt_d", meta["opt_d"], tensors))
+        session.rng.bit_generator.state = meta["rng_data"]
+        torch.set_rng_state(tensors["rng/torch"])
+        session.latent_generator.set_state(tensors["rng/latent"])
+        if "rng/cuda" in tensors and session.device.type == "cuda":
+            torch.cuda.set_rng_state(tensors["rng/cuda"], session.device)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as exc:
+        raise GancliError(f"checkpoint {json_path} is damaged: {type(exc).__name__} {exc}") from None
+    game.d_updates, game.g_updates = d_updates, g_updates

@@ -7,6 +7,8 @@ which checkpoint it continues from — happens here, so a plugin command or a sc
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,40 +22,75 @@ from gancli.train.rundir import RunDir
 from gancli.train.session import Session
 
 RUNS = Path("runs")
-#: what ``--resume`` may change: how long and where the run goes on and how often it reports, not what it is
-RESUMABLE = {"steps", "device", "sample_every", "checkpoint_every", "eval_every", "log_every"}
+#: what ``--resume`` may change: how long and where the run goes on, how often it reports and what it keeps,
+#: not what it is
+RESUMABLE = {"steps", "device", "sample_every", "checkpoint_every", "eval_every", "log_every", "keep", "on_nan"}
+
+
+def warn(text: str) -> None:
+    print(f"warning: {text}", file=sys.stderr)
 
 
 def start(
     flags: Mapping[str, Any], config_file: Path | None = None, set_items: Iterable[str] = (), out: Path | None = None
 ) -> tuple[Session, RunDir]:
-    """A new run: resolve its configuration, claim its directory (``out`` or runs/DATA-LOSS-N), build it."""
+    """A new run: resolve its configuration, claim its directory (``out`` or runs/DATA-LOSS-N) under this
+    process's lock, build it. The returned run holds the lock until ``run.release()`` (the training loop's end)."""
     resolved = resolve(get_plugins().registry, flags, config_file, set_items)
     config = resolved.config
-    run = RunDir(out or default_run_dir(config.data, config.loss))
-    if run.config.exists():
-        raise GancliError(f"--out {run.path} already holds a run; use --resume {run.path} or another --out")
-    session = Session.build(resolved)
-    atomic_write_json(run.config, resolved.to_dict())
+    path = out or default_run_dir(config.data, config.loss)
+    fresh = not path.exists()
+    run = RunDir.locked(path)
+    try:
+        if run.config.exists():
+            raise GancliError(f"--out {run.path} already holds a run; use --resume {run.path} or another --out")
+        data_path = Path(config.data).expanduser()
+        if resolved.plugins["dataset"].name != config.data and data_path.exists():
+            config.data = str(data_path.resolve())  # the folder it is, whatever directory later commands run in
+        session = Session.build(resolved)
+        atomic_write_json(run.config, resolved.to_dict())
+    except BaseException:
+        run.release()
+        if fresh:
+            (run.path / ".lock").unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # something else was put there meanwhile: leave it
+                run.path.rmdir()
+        raise
     return session, run
 
 
 def resume(
-    path: Path, flags: Mapping[str, Any], config_file: Path | None = None, set_items: Iterable[str] = ()
+    path: Path,
+    flags: Mapping[str, Any],
+    config_file: Path | None = None,
+    set_items: Iterable[str] = (),
+    chosen: str | None = None,
 ) -> tuple[Session, RunDir]:
-    """Continue ``path`` from its latest checkpoint; only the settings in RESUMABLE may change."""
-    run = RunDir.existing(path)
+    """Continue ``path`` under this process's lock from checkpoint ``chosen`` (a step or file) or the newest
+    intact one, skipping damaged ones with a warning; a run stopped before its first checkpoint starts over
+    from step 0. Only the settings in RESUMABLE may change."""
+    RunDir.existing(path)
     changed = sorted(k for k, v in flags.items() if v is not None and k not in RESUMABLE)
     if changed or config_file or list(set_items):
         names = ", ".join(f"--{k.replace('_', '-')}" for k in changed) or "--set/--config"
         raise GancliError(f"--resume continues the saved experiment; {names} cannot change it")
-    resolved = resolve(get_plugins().registry, flags, run.config)
-    session = Session.build(resolved)
-    checkpoint.restore(session, run.checkpoint())
-    run.truncate_logs(session.step)
-    if session.step >= resolved.config.steps:
-        raise GancliError(f"--resume {path}: already at step {session.step}; raise --steps to go on")
-    atomic_write_json(run.config, resolved.to_dict())
+    run = RunDir.locked(path)
+    try:
+        resolved = resolve(get_plugins().registry, flags, run.config)
+        session = Session.build(resolved)
+        if chosen is not None:
+            found = run.checkpoint(chosen)
+            checkpoint.load(session, found, *checkpoint.read(found))
+        elif checkpoint.listing(run.checkpoints):
+            checkpoint.load(session, *checkpoint.newest_intact(run.checkpoints, warn))
+        for later in run.rewind(session.step):
+            warn(f"{later.name} (after step {session.step}) removed: the run goes on from step {session.step}")
+        if session.step >= resolved.config.steps:
+            raise GancliError(f"--resume {path}: already at step {session.step}; raise --steps to go on")
+        atomic_write_json(run.config, resolved.to_dict())
+    except BaseException:
+        run.release()
+        raise
     return session, run
 
 
@@ -68,7 +105,10 @@ def open_run(path: Path | None = None, chosen: str | None = None) -> tuple[Sessi
     run = RunDir.existing(path) if path is not None else newest_run()
     resolved = resolve(get_plugins().registry, {"device": "cpu"}, run.config)
     session = Session.build(resolved)
-    checkpoint.restore(session, run.checkpoint(Path(chosen) if chosen else None), training=False)
+    if chosen is not None:
+        checkpoint.restore(session, run.checkpoint(chosen), training=False)
+    else:
+        checkpoint.load(session, *checkpoint.newest_intact(run.checkpoints, warn), training=False)
     return session, run
 
 

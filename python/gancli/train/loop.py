@@ -7,21 +7,23 @@ writes sample images from fixed noise, evaluates metrics, and checkpoints.
 
 from __future__ import annotations
 
-import json
+import math
 import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from gancli.errors import GancliError
 from gancli.render import samples_png
 from gancli.train import checkpoint
 from gancli.train.evaluation import Evaluation
-from gancli.train.rundir import RunDir
+from gancli.train.rundir import RunDir, append_record, read_jsonl
 from gancli.train.session import Session
 
 SAMPLE_SEED_OFFSET = 2  # fixed noise for sample images: seed + 2 (data uses seed, latents seed + 1)
@@ -67,17 +69,48 @@ def autocast(session: Session):
     return nullcontext()
 
 
+class Stopped(KeyboardInterrupt):
+    """Training stopped by Ctrl-C or SIGTERM after a whole step; ``saved`` is the checkpoint written on the way
+    out (None when the state was not fit to save), ``exit_code`` the shell's 128 + signal."""
+
+    def __init__(self, signum: int, step: int, saved: Path | None) -> None:
+        super().__init__(f"stopped by signal {signum} at step {step}")
+        self.step, self.saved, self.exit_code = step, saved, 128 + signum
+
+
+def health(session: Session) -> str | None:
+    """What is not finite, a logged statistic or a weight of G or D; None when all is. One pass over the
+    weights: cheap at logging points, not worth paying every step."""
+    for name, value in session.game.stats.items():
+        if not math.isfinite(float(value)):
+            return f"{name} is {float(value)}"
+    for prefix, module in (("G", session.generator), ("D", session.discriminator)):
+        for name, parameter in module.named_parameters():
+            if not bool(torch.isfinite(parameter).all()):
+                return f"{prefix} weight {name} is not finite"
+    return None
+
+
 def train(session: Session, run: RunDir, show_progress: bool = True) -> dict[str, float]:
-    """Train from ``session.step`` to ``config.steps``; returns the last evaluation."""
+    """Train from ``session.step`` to ``config.steps``; returns the last evaluation. Releases the run's lock
+    when it ends, however it ends."""
+    try:
+        return train_steps(session, run, show_progress)
+    finally:
+        run.release()
+
+
+def train_steps(session: Session, run: RunDir, show_progress: bool) -> dict[str, float]:
     config = session.config
     run.checkpoints.mkdir(parents=True, exist_ok=True)
     last_eval: dict[str, float] = {}
-    with (
-        run.metrics.open("a") as metrics_log,
-        run.evals.open("a") as eval_log,
-        progress_bar(show_progress, config.steps, session.step) as (progress, task),
-    ):
-        evaluate = Evaluation(session, strict=False, warn=lambda text: progress.console.print(text, markup=False, soft_wrap=True))
+    rollbacks = sum(1 for event in read_jsonl(run.events) if event.get("event") == "rollback")
+    with progress_bar(show_progress, config.steps, session.step) as (progress, task):
+
+        def say(text: str) -> None:
+            progress.console.print(text, markup=False, soft_wrap=True)
+
+        evaluate = Evaluation(session, strict=False, warn=say)
         clock, clock_step = time.perf_counter(), session.step
         with stop_on_interrupt() as interrupted:
             while session.step < config.steps and not interrupted():
@@ -85,46 +118,86 @@ def train(session: Session, run: RunDir, show_progress: bool = True) -> dict[str
                     session.rule.step(session.game)
                 session.step += 1
                 step = session.step
+                problem = None
                 if should(step, config.log_every, config.steps):
                     record = record_of(session)
-                    metrics_log.write(json.dumps(record) + "\n")
-                    metrics_log.flush()
+                    append_record(run.metrics, record)
                     now = time.perf_counter()
                     rate = (step - clock_step) / max(now - clock, 1e-9)
                     clock, clock_step = now, step
                     progress.update(task, completed=step, stats=progress_line(record), rate=f"{rate:.1f} it/s")
-                if should(step, config.sample_every, config.steps):
+                    problem = health(session)
+                if problem is None and should(step, config.sample_every, config.steps):
                     samples = session.generate(64, config.seed + SAMPLE_SEED_OFFSET)
                     run.write_sample(step, samples_png(samples, session.data))
-                if should(step, config.eval_every, config.steps):
+                if problem is None and should(step, config.eval_every, config.steps):
                     last_eval = evaluate(config.seed + EVAL_SEED_OFFSET)
                     if last_eval:
-                        eval_log.write(json.dumps({"step": step, **last_eval}) + "\n")
-                        eval_log.flush()
-                if should(step, config.checkpoint_every, config.steps):
-                    checkpoint.save(session, run.checkpoints)
+                        append_record(run.evals, {"step": step, **last_eval})
+                if problem is None and should(step, config.checkpoint_every, config.steps):
+                    try:
+                        save(session, run)
+                    except checkpoint.NonFiniteError as exc:
+                        problem = str(exc)
+                if problem is not None:
+                    roll_back(session, run, problem, rollbacks)
+                    rollbacks += 1
+                    say(f"warning: step {step}: {problem}; rolled back to step {session.step} at half the lr")
         if session.step < config.steps:
-            checkpoint.save(session, run.checkpoints)
-            raise KeyboardInterrupt
+            signum = interrupted()
+            saved = save(session, run) if health(session) is None else None
+            raise Stopped(signum, session.step, saved)
     return last_eval
+
+
+def save(session: Session, run: RunDir) -> Path:
+    """Checkpoint, then keep only the newest ``--keep``."""
+    path = checkpoint.save(session, run.checkpoints)
+    checkpoint.prune(run.checkpoints, session.config.keep)
+    return path
+
+
+def roll_back(session: Session, run: RunDir, problem: str, rollbacks: int) -> None:
+    """Handle a non-finite state by ``--on-nan``: stop, naming what diverged; or, once per run, go back to the
+    last checkpoint (never a non-finite one), halve both learning rates, record it in RUN/events.jsonl and
+    re-save that checkpoint with the lower rates, so a resumed run keeps them."""
+    config, step = session.config, session.step
+    found = checkpoint.listing(run.checkpoints)
+    advice = "lower --lr" if config.on_nan == "rollback" else "lower --lr or use --on-nan rollback"
+    if config.on_nan == "stop" or rollbacks or not found:
+        done = " after one rollback at half the lr" if rollbacks else ""
+        last = f"the last good checkpoint is step {found[-1][0]}" if found else "there is no checkpoint yet"
+        raise GancliError(f"step {step}: {problem}: training diverged{done}; {last}; {advice}")
+    checkpoint.load(session, *checkpoint.newest_intact(run.checkpoints, lambda text: None))
+    for optimizer in (session.game.opt_g, session.game.opt_d):
+        for group in optimizer.param_groups:
+            group["lr"] *= 0.5
+    run.rewind(session.step)
+    lrs = {
+        name: opt.param_groups[0]["lr"] for name, opt in (("lr_g", session.game.opt_g), ("lr_d", session.game.opt_d))
+    }
+    append_record(run.events, {"step": session.step, "event": "rollback", "from": step, "problem": problem, **lrs})
+    checkpoint.save(session, run.checkpoints)
 
 
 @contextmanager
 def stop_on_interrupt() -> Iterator[Any]:
-    """Turn Ctrl-C into a request to stop after the current step, so the checkpoint saved on the way out
-    is a consistent state that ``--resume`` continues exactly."""
-    requested = []
-    previous = signal.getsignal(signal.SIGINT)
+    """Turn Ctrl-C and SIGTERM (a scheduler's stop, ``kill``) into a request to stop after the current step,
+    so the checkpoint saved on the way out is a consistent state that ``--resume`` continues exactly. Yields
+    a function giving the first signal received, 0 while there is none."""
+    requested: list[int] = []
 
     def handler(signum: int, frame: Any) -> None:
         requested.append(signum)
 
+    previous = {}
     try:
-        signal.signal(signal.SIGINT, handler)
-    except ValueError:  # not the main thread: leave Ctrl-C alone
-        previous = None
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, handler)
+    except ValueError:  # not the main thread: leave the signals alone
+        pass
     try:
-        yield lambda: bool(requested)
+        yield lambda: requested[0] if requested else 0
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        for signum, old in previous.items():
+            signal.signal(signum, old)

@@ -1,0 +1,310 @@
+"""Runs that lose nothing and trust nothing: one process per run directory, checkpoints that are checksummed,
+validated, chosen and kept, runs stopped at any moment that resume, divergence caught before it is saved, and
+the machine's refusals (full disk, read-only, permissions) reported as one line naming the file.
+
+Each test first makes the failure happen (a second process, a flipped bit, a hand-edited JSON, a kill, a torn
+log line, a learning rate of 100); runs are tiny ring8 runs of a few seconds.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cli_helpers import ok, one_line_error
+from safetensors.numpy import load_file
+from typer.testing import Result
+
+TINY = ["--data", "ring8", "--steps", "20", "--batch-size", "32", "--latent-dim", "4", "--seed", "3"]
+TINY += ["--set", "mlp.hidden=32", "--set", "modes.samples=200", "--set", "modes.min_count=2", "--quiet"]
+TINY += ["--log-every", "5", "--sample-every", "10", "--checkpoint-every", "10", "--eval-every", "10"]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def steps(run: Path) -> list[int]:
+    return sorted(int(p.stem.split("-")[1]) for p in (run / "checkpoints").glob("step-*.json"))
+
+
+def tensors(run: Path, step: int) -> dict[str, np.ndarray]:
+    return load_file(run / "checkpoints" / f"step-{step:08d}.safetensors")
+
+
+def same_tensors(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def edit_json(path: Path, **changes: object) -> None:
+    meta = json.loads(path.read_text())
+    meta.update(changes)
+    path.write_text(json.dumps(meta))
+
+
+def error_after_start(result: Result, *needles: str) -> str:
+    """Exit 1 and an 'error:' line naming the culprit after the run's settings were shown: no traceback."""
+    assert result.exit_code == 1, result.output
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "Traceback" not in result.output, result.stderr
+    for needle in needles:
+        assert needle in last, (needle, last)
+    return last
+
+
+def background_train(cwd: Path, *args: str) -> subprocess.Popen[str]:
+    """A long ``gancli train --out run`` in another process, returned once it has logged its first record."""
+    command = [sys.executable, "-m", "gancli", "train", *TINY, "--steps", "100000", *args, "--out", "run"]
+    process = subprocess.Popen(command, cwd=cwd, env=ENV, stderr=subprocess.PIPE, text=True)
+    metrics, deadline = cwd / "run" / "metrics.jsonl", time.monotonic() + 120
+    while not (metrics.is_file() and metrics.stat().st_size > 0):
+        assert process.poll() is None and time.monotonic() < deadline, "training did not start"
+        time.sleep(0.1)
+    return process
+
+
+# --- 1. runs cannot destroy each other -------------------------------------------------------------------
+
+
+def test_a_second_process_on_a_run_directory_is_refused_naming_the_holder_and_a_stale_lock_is_taken_over(
+    gancli, tmp_path: Path
+) -> None:
+    first = background_train(tmp_path, "--checkpoint-every", "100000")
+    try:
+        one_line_error(gancli("train", *TINY, "--out", "run"), "run is in use", f"pid {first.pid}")
+        one_line_error(gancli("train", "--resume", "run", "--steps", "30"), f"pid {first.pid}")
+    finally:
+        first.kill()  # SIGKILL: no clean-up, the lock file stays behind
+        first.communicate(timeout=60)
+    assert (tmp_path / "run" / ".lock").read_text().strip() == str(first.pid)
+    assert steps(tmp_path / "run") == [], "the killed run never reached a checkpoint"
+    ok(gancli("train", "--resume", "run", "--steps", "20", "--checkpoint-every", "10", "--quiet"))
+    assert steps(tmp_path / "run") == [10, 20]
+
+
+# --- 2. checkpoints that are checked, chosen and kept ---------------------------------------------------
+
+
+def test_a_bit_flip_is_caught_and_the_newest_intact_checkpoint_is_used(gancli, tmp_path: Path) -> None:
+    ok(gancli("train", *TINY, "--out", "run"))
+    damaged = tmp_path / "run" / "checkpoints" / "step-00000020.safetensors"
+    data = bytearray(damaged.read_bytes())
+    data[-100] ^= 0x01  # one bit of a weight: safetensors alone would load it silently
+    damaged.write_bytes(bytes(data))
+
+    one_line_error(gancli("grid", "run", "--checkpoint", "20"), "step-00000020", "checksum")
+    result = gancli("grid", "run", "-o", "grid.png")
+    assert "step 10" in ok(result) and "step-00000020.json is damaged" in result.stderr
+
+    one_line_error(gancli("train", "--resume", "run", "--steps", "30", "--checkpoint", "20"), "checksum")
+    result = gancli("train", "--resume", "run", "--steps", "30", "--quiet")
+    assert "using step-00000010.json" in ok(result)
+    assert steps(tmp_path / "run") == [10, 20, 30]
+    assert json.loads((tmp_path / "run" / "checkpoints" / "step-00000020.json").read_text())["step"] == 20
+    ok(gancli("train", "--resume", "run", "--steps", "40", "--checkpoint", "10", "--quiet"))
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == list(range(5, 45, 5)), "log lines after step 10 were not rewound"
+
+
+def test_checkpoint_without_resume_is_refused(gancli) -> None:
+    one_line_error(gancli("train", *TINY, "--checkpoint", "10", "--out", "run"), "--checkpoint", "--resume")
+
+
+@pytest.mark.parametrize(
+    ("changes", "needle"),
+    [
+        ({"step": -1}, "does not match the file name"),
+        ({"step": "20"}, "does not match the file name"),
+        ({"step": 10}, "does not match the file name"),
+        ({"tensors": "/dev/zero"}, "is not the tensor file beside it"),
+        ({"tensors": "../config.json"}, "is not the tensor file beside it"),
+        ({"tensor_bytes": 10**15}, "the JSON says"),
+        ({"checksum": 5}, "malformed"),
+        ({"format": 1}, "format 1"),
+        ({"opt_g": 5}, "damaged"),
+        ({"d_updates": -3}, "damaged"),
+        ({"rng_data": {"bit_generator": "nonsense"}}, "damaged"),
+    ],
+)
+def test_a_checkpoint_json_is_validated_before_anything_is_touched(
+    gancli, tmp_path: Path, changes: dict[str, object], needle: str
+) -> None:
+    ok(gancli("train", *TINY, "--out", "run"))
+    logs = {name: (tmp_path / "run" / name).read_text() for name in ("metrics.jsonl", "eval.jsonl")}
+    edit_json(tmp_path / "run" / "checkpoints" / "step-00000020.json", **changes)
+    one_line_error(gancli("train", "--resume", "run", "--steps", "30", "--checkpoint", "20"), "step-00000020", needle)
+    assert {name: (tmp_path / "run" / name).read_text() for name in logs} == logs, "a refused resume changed the logs"
+    assert steps(tmp_path / "run") == [10, 20]
+
+
+def test_a_checkpoint_json_that_is_not_json_is_one_line(gancli, tmp_path: Path) -> None:
+    ok(gancli("train", *TINY, "--out", "run"))
+    for text in ("{not json", "[1, 2]", "x" * 20_000_000):
+        (tmp_path / "run" / "checkpoints" / "step-00000020.json").write_text(text)
+        one_line_error(gancli("sample", "run", "-o", "x.npy", "--checkpoint", "20"), "step-00000020.json")
+
+
+def test_a_run_killed_before_its_first_checkpoint_resumes_from_step_0(gancli, tmp_path: Path) -> None:
+    ok(gancli("train", *TINY, "--out", "whole"))
+    process = background_train(tmp_path, "--checkpoint-every", "100000")
+    process.kill()
+    process.communicate(timeout=60)
+    run = tmp_path / "run"
+    assert steps(run) == [] and (run / "metrics.jsonl").stat().st_size > 0
+    one_line_error(gancli("train", *TINY, "--out", "run"), "already holds a run", "--resume")
+    ok(gancli("train", "--resume", "run", "--steps", "20", "--checkpoint-every", "10", "--quiet"))
+    assert same_tensors(tensors(run, 20), tensors(tmp_path / "whole", 20))
+    assert (run / "metrics.jsonl").read_text() == (tmp_path / "whole" / "metrics.jsonl").read_text()
+
+
+def test_sigterm_saves_a_checkpoint_and_exits_143(tmp_path: Path) -> None:
+    process = background_train(tmp_path, "--checkpoint-every", "100000")
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr
+    assert "interrupted: saved" in stderr and "--resume run" in stderr and "Traceback" not in stderr
+    (saved,) = steps(tmp_path / "run")
+    assert saved > 0
+
+
+def test_ctrl_c_before_anything_was_saved_says_so_and_leaves_the_directory_free(
+    gancli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gancli.train.session import Session
+
+    def interrupted(resolved: object) -> None:
+        raise KeyboardInterrupt  # Ctrl-C while the dataset loads
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Session, "build", interrupted)
+        result = gancli("train", *TINY, "--out", "run")
+    assert result.exit_code == 130
+    assert "no checkpoint was saved" in result.stderr and "a checkpoint was saved" not in result.stderr
+    assert not (tmp_path / "run").exists()
+    ok(gancli("train", *TINY, "--out", "run", "--steps", "2"))
+
+
+def test_a_torn_last_log_line_is_dropped_and_damage_elsewhere_is_named(gancli, tmp_path: Path) -> None:
+    ok(gancli("train", *TINY, "--out", "whole"))
+    ok(gancli("train", *TINY, "--steps", "10", "--out", "run"))
+    metrics = tmp_path / "run" / "metrics.jsonl"
+    with metrics.open("a") as log:
+        log.write('{"step": 15, "loss_d": 0.6')  # the disk filled mid-record
+    ok(gancli("train", "--resume", "run", "--steps", "20", "--quiet"))
+    assert metrics.read_text() == (tmp_path / "whole" / "metrics.jsonl").read_text()
+
+    lines = metrics.read_text().splitlines()
+    metrics.write_text("\n".join([lines[0], "{torn", *lines[1:]]) + "\n")
+    one_line_error(gancli("train", "--resume", "run", "--steps", "30"), "metrics.jsonl:2", "damaged record")
+
+
+def test_keep_retains_the_newest_checkpoints_cleans_temporary_files_and_writes_readable_files(
+    gancli, tmp_path: Path
+) -> None:
+    ok(gancli("train", *TINY, "--steps", "40", "--keep", "2", "--out", "run"))
+    run = tmp_path / "run"
+    assert steps(run) == [30, 40]
+    left = [run / "checkpoints" / ".step-00000050.safetensors.x1y2.tmp", run / ".config.json.abc.tmp"]
+    for path in left:
+        path.write_bytes(b"half a file")
+    ok(gancli("train", "--resume", "run", "--steps", "50", "--quiet"))
+    assert steps(run) == [40, 50]
+    assert not any(path.exists() for path in left)
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in [run / "config.json", *(run / "checkpoints").iterdir(), *(run / "samples").iterdir()]:
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path
+    one_line_error(gancli("train", *TINY, "--keep", "0", "--out", "other"), "--keep")
+
+
+def test_a_relative_data_path_is_stored_resolved(gancli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image
+
+    (tmp_path / "data" / "faces").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(8):
+        Image.fromarray(rng.integers(0, 255, (8, 8), dtype=np.uint8)).save(tmp_path / "data" / "faces" / f"{i}.png")
+    monkeypatch.chdir(tmp_path / "data")
+    args = ["--image-size", "8", "--channels", "1", "--arch", "mlp", "--set", "mlp.hidden=16", "--batch-size", "4"]
+    ok(gancli("train", "--data", "faces", *args, "--steps", "2", "--quiet", "--out", "../run"))
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["data"] == str(tmp_path / "data" / "faces")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "faces").mkdir()  # another folder of the same name, where a relative path would now point
+    ok(gancli("train", "--resume", "run", "--steps", "4", "--quiet"))
+    assert "step 4" in ok(gancli("grid", "run", "-o", "grid.png"))
+
+
+# --- 3. numerical health --------------------------------------------------------------------------------
+
+
+def test_divergence_stops_the_run_and_no_non_finite_checkpoint_is_written(gancli, tmp_path: Path) -> None:
+    fast = [*TINY, "--lr", "100", "--log-every", "1", "--checkpoint-every", "1"]
+    error_after_start(gancli("train", *fast, "--out", "stop"), "step 2", "training diverged", "step 1", "--on-nan")
+
+    error_after_start(
+        gancli("train", *fast, "--on-nan", "rollback", "--out", "back"), "after one rollback", "lower --lr"
+    )
+    run = tmp_path / "back"
+    (event,) = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    assert (event["event"], event["step"], event["from"], event["lr_g"], event["lr_d"]) == ("rollback", 1, 2, 50, 50)
+    meta = json.loads((run / "checkpoints" / "step-00000001.json").read_text())
+    assert meta["opt_g"]["param_groups"][0]["lr"] == meta["opt_d"]["param_groups"][0]["lr"] == 50
+    for name in ("stop", "back"):
+        for step in steps(tmp_path / name):
+            assert all(np.isfinite(t).all() for t in tensors(tmp_path / name, step).values() if t.dtype.kind == "f")
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--lr", "inf"], "--lr"),
+        (["--lr", "nan"], "--lr"),
+        (["--lr-g", "-1"], "--lr-g"),
+        (["--r1", "-1"], "--r1"),
+        (["--diversity", "nan"], "--diversity"),
+        (["--ema", "nan"], "--ema"),
+        (["--seed", "-1"], "--seed"),
+        (["--seed", "99999999999999999999"], "--seed"),
+        (["--batch-size", "10000000000"], "--batch-size"),
+        (["--latent-dim", "100000000"], "--latent-dim"),
+        (["--on-nan", "ignore"], "--on-nan"),
+    ],
+)
+def test_non_finite_and_out_of_range_values_are_refused(gancli, args: list[str], needle: str) -> None:
+    one_line_error(gancli("train", *TINY, *args, "--out", "run"), needle)
+
+
+# --- 5. errors a user can act on ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS, errno.EACCES])
+def test_a_disk_that_refuses_a_write_is_one_line_naming_the_file(
+    gancli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    """The disk's refusal is injected where every atomic write reaches the disk (fsync), as a full or
+    read-only filesystem would refuse it."""
+
+    def refuse(fd: int) -> None:
+        raise OSError(code, os.strerror(code))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "fsync", refuse)
+        result = gancli("train", *TINY, "--out", "run")
+    one_line_error(result, str(Path("run") / "config.json"), os.strerror(code))
+
+
+def test_a_corrupt_sample_image_under_animate_is_named(gancli, tmp_path: Path) -> None:
+    ok(gancli("train", *TINY, "--out", "run"))
+    (tmp_path / "run" / "samples" / "step-00000010.png").write_bytes(b"not a png")
+    one_line_error(gancli("grid", "run", "--animate"), "step-00000010.png")
+
+
+def test_a_config_file_with_metrics_of_the_wrong_type_is_named(gancli, tmp_path: Path) -> None:
+    (tmp_path / "exp.toml").write_text('data = "ring8"\nmetrics = [1]\n')
+    one_line_error(gancli("train", "--config", "exp.toml"), "--config exp.toml", "metrics")
