@@ -18,6 +18,7 @@ import pytest
 from cli_helpers import ok, one_line_error
 from gancli import kernels
 from gancli.config import resolve
+from gancli.data import packed
 from gancli.errors import GancliError
 from gancli.plugins.manager import get_plugins
 from gancli.train.session import Session
@@ -250,9 +251,9 @@ def test_an_unwritable_cache_only_warns(tmp_path: Path, monkeypatch: pytest.Monk
 def test_prepare_then_train_on_the_packed_file(tmp_path: Path, gancli) -> None:
     folder(tmp_path / "imgs", count=4)
     ok(gancli("data", "prepare", "imgs", "imgs.ganpack", "--image-size", "16"))
-    packed = kernels.read_packed(tmp_path / "imgs.ganpack")
-    assert packed.images.shape == (4, 3, 16, 16) and packed.source_count == 4
-    assert (packed.images[3] == np.array([30, 20, 30], dtype=np.uint8)[:, None, None]).all()
+    dataset = packed.read_packed(tmp_path / "imgs.ganpack")
+    assert dataset.images.shape == (4, 3, 16, 16) and dataset.source_count == 4
+    assert (dataset.images[3] == np.array([30, 20, 30], dtype=np.uint8)[:, None, None]).all()
     ok(gancli("train", "--data", "imgs.ganpack", *TINY, "--out", "run"))
     assert trained(tmp_path / "run")
     assert json.loads((tmp_path / "run" / "config.json").read_text())["data"] == "imgs.ganpack"

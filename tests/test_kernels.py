@@ -1,4 +1,5 @@
-"""Tests for gancli.kernels: decoding, sniffing, bad files, augmentation, PNG grids, APNG, packed files.
+"""Tests for gancli.kernels (decoding, sniffing, bad files, augmentation, PNG grids, APNG) and the packed file
+format in gancli.data.packed.
 
 Every image is made here (Pillow, or by hand for PNG variants Pillow cannot write); values are
 compared with Pillow's decoding, numpy-built expectations or torchvision where it is installed.
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from gancli import kernels
+from gancli.data import packed
 from PIL import Image
 
 RNG = np.random.default_rng(1234)
@@ -603,34 +605,34 @@ def test_animation_has_all_frames() -> None:
 def test_packed_round_trip_is_a_memmap(tmp_path: Path) -> None:
     images = RNG.integers(0, 256, (7, 3, 8, 8), dtype=np.uint8)
     path = tmp_path / "data.gpk"
-    kernels.write_packed(path, images, source="photos/ (zip)", source_count=9)
+    packed.write_packed(path, images, source="photos/ (zip)", source_count=9)
     assert [p.name for p in tmp_path.iterdir()] == ["data.gpk"]
-    packed = kernels.read_packed(path)
-    assert isinstance(packed.images, np.memmap) and not packed.images.flags.writeable
-    assert (packed.count, packed.channels, packed.height, packed.width) == (7, 3, 8, 8)
-    assert packed.source == "photos/ (zip)" and packed.source_count == 9
-    assert packed.checksum == kernels.checksum(images)
-    assert np.array_equal(packed.images, images)
+    dataset = packed.read_packed(path)
+    assert isinstance(dataset.images, np.memmap) and not dataset.images.flags.writeable
+    assert (dataset.count, dataset.channels, dataset.height, dataset.width) == (7, 3, 8, 8)
+    assert dataset.source == "photos/ (zip)" and dataset.source_count == 9
+    assert dataset.checksum == kernels.checksum(images)
+    assert np.array_equal(dataset.images, images)
     assert path.stat().st_size == 4096 + images.size
 
 
 def test_packed_corruption_is_detected(tmp_path: Path) -> None:
     images = RNG.integers(0, 256, (4, 1, 16, 16), dtype=np.uint8)
     path = tmp_path / "data.gpk"
-    kernels.write_packed(path, images, source="s", source_count=4)
+    packed.write_packed(path, images, source="s", source_count=4)
     good = path.read_bytes()
 
     def check(data: bytes, message: str, verify: bool = True) -> None:
         path.write_bytes(data)
-        with pytest.raises(kernels.PackedFormatError, match=message) as info:
-            kernels.read_packed(path, verify=verify)
+        with pytest.raises(packed.PackedFormatError, match=message) as info:
+            packed.read_packed(path, verify=verify)
         assert str(path) in str(info.value)
 
     flipped = bytearray(good)
     flipped[4096 + 100] ^= 0x01
     check(bytes(flipped), "checksum mismatch")
     path.write_bytes(bytes(flipped))
-    assert kernels.read_packed(path, verify=False).count == 4
+    assert packed.read_packed(path, verify=False).count == 4
     check(good[:-1], "truncated")
     check(good[:20], "too short")
     check(b"NOTAPACK" + good[8:], "bad magic")

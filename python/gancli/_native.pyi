@@ -1,12 +1,18 @@
-"""Type stub of the Rust extension ``gancli._native`` (rust/native). Use ``gancli.kernels`` instead."""
+"""Type stub of the Rust extension ``gancli._native`` (rust/native). Use ``gancli.kernels`` instead.
+
+Arguments the Rust kernels check (size, channels, fit, compression, threads) raise ``ValueError`` with the reason.
+"""
 
 import numpy as np
 import numpy.typing as npt
+
+from gancli.kernels import AugmentSpec
 
 class ImageError(ValueError):
     """An image could not be read or decoded; the message starts with the file's path."""
 
 DEFAULT_MAX_PIXELS: int
+FITS: tuple[str, ...]
 IMAGE_EXTENSIONS: tuple[str, ...]
 
 def decode_paths(
@@ -35,21 +41,7 @@ def resize_images(
 def image_format(data: bytes) -> str | None: ...
 def find_images(root: str) -> list[str]: ...
 def augment(
-    batch: npt.NDArray[np.uint8],
-    seed: int,
-    threads: int | None,
-    flip_p: float,
-    translate_p: float,
-    translate: float,
-    translate_reflect: bool,
-    cutout_p: float,
-    cutout: float,
-    brightness_p: float,
-    brightness: float,
-    contrast_p: float,
-    contrast: float,
-    saturation_p: float,
-    saturation: float,
+    batch: npt.NDArray[np.uint8], spec: AugmentSpec, seed: int, threads: int | None
 ) -> npt.NDArray[np.uint8]: ...
 def encode_grid_png(
     batch: npt.NDArray[np.float32] | npt.NDArray[np.uint8],

@@ -2,7 +2,9 @@
 
 Decoding a folder of images, augmenting batches and writing sample grids run on every training step
 or epoch, so they live in Rust (parallel, GIL released). This module is the only one that imports
-``_native``: it validates arguments, documents behaviour and owns the packed-dataset file format.
+``_native``: it documents behaviour, hands numpy arrays over in the form the kernels read in place and
+parses the augmentation spec. Each argument is checked once: sizes, channels, fits and compressions by
+the Rust kernels (a ``ValueError`` saying what is wrong), array dtypes and ranks here.
 See ``docs/kernels.md`` for the choices (filters, alpha, formats) and benchmark figures.
 """
 
@@ -10,14 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import struct
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from gancli import _native
-from gancli.io import atomic_open
 
 ImageError = _native.ImageError
 """Raised when an image cannot be read or decoded; a ``ValueError`` whose message starts with the path."""
@@ -29,8 +29,8 @@ IMAGE_EXTENSIONS: tuple[str, ...] = _native.IMAGE_EXTENSIONS
 """Lower-case extensions (no dot) that claim an image: such files are dataset images whatever their content,
 so a broken or empty one is reported rather than ignored; other files count only if their content is an image."""
 
-FITS = ("crop", "pad")
-COMPRESSIONS = ("fast", "default", "best")
+FITS: tuple[str, ...] = _native.FITS
+"""How a non-square image becomes a square: ``crop`` (short side, centre square) or ``pad`` (long side, black)."""
 
 PathLike = str | os.PathLike[str]
 
@@ -48,13 +48,12 @@ class DecodedImages:
     """(path or name, reason) of each input skipped with ``skip_bad=True``, in input order."""
 
 
-def _check_decode_args(size: int, channels: int, fit: str) -> None:
-    if size <= 0:
-        raise ValueError(f"size must be positive, not {size}")
-    if channels not in (1, 3):
-        raise ValueError(f"channels must be 1 or 3, not {channels}")
-    if fit not in FITS:
-        raise ValueError(f"fit must be one of {FITS}, not {fit!r}")
+def _uint8_batch(batch: np.ndarray) -> np.ndarray:
+    """``batch`` as the C-contiguous uint8 (N, C, H, W) array the kernels read in place."""
+    array = np.ascontiguousarray(batch)
+    if array.dtype != np.uint8 or array.ndim != 4:
+        raise ValueError(f"batch must be uint8 (N, C, H, W), got {array.dtype} with shape {array.shape}")
+    return array
 
 
 def decode_images(
@@ -74,9 +73,9 @@ def decode_images(
     and centre-cropped (``fit="crop"``), or so its long side is ``size`` and padded with black
     (``fit="pad"``). Images are decoded in parallel
     on ``threads`` threads (default: all cores). A bad file raises :class:`ImageError` naming it, or,
-    with ``skip_bad``, is left out and listed in ``skipped``.
+    with ``skip_bad``, is left out and listed in ``skipped``. A bad size, channel count or fit raises
+    ``ValueError``.
     """
-    _check_decode_args(size, channels, fit)
     images, skipped = _native.decode_paths(
         [os.fspath(p) for p in paths], size, channels, fit, skip_bad, threads, max_pixels
     )
@@ -98,9 +97,6 @@ def decode_image_bytes(
 
     ``names`` label the blobs in errors and in ``skipped``.
     """
-    _check_decode_args(size, channels, fit)
-    if len(blobs) != len(names):
-        raise ValueError(f"{len(blobs)} blobs but {len(names)} names")
     images, skipped = _native.decode_blobs(
         [bytes(b) for b in blobs], list(names), size, channels, fit, skip_bad, threads, max_pixels
     )
@@ -111,8 +107,6 @@ def decode_image(
     data: bytes, *, name: str = "<bytes>", channels: int = 3, max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> np.ndarray:
     """Decode one encoded image at its own size to a uint8 (H, W, channels) array."""
-    if channels not in (1, 3):
-        raise ValueError(f"channels must be 1 or 3, not {channels}")
     return _native.decode_image(bytes(data), name, channels, max_pixels)
 
 
@@ -126,11 +120,7 @@ def resize_images(
     need no round trip through an encoded image. Runs in parallel with the GIL released and reads a
     C-contiguous input in place. ``size * size`` may not exceed :data:`DEFAULT_MAX_PIXELS`.
     """
-    _check_decode_args(size, channels, fit)
-    array = np.ascontiguousarray(batch)
-    if array.dtype != np.uint8 or array.ndim != 4:
-        raise ValueError(f"batch must be uint8 (N, C, H, W), got {array.dtype} with shape {array.shape}")
-    return _native.resize_images(array, size, channels, fit, threads)
+    return _native.resize_images(_uint8_batch(batch), size, channels, fit, threads)
 
 
 def image_format(data: bytes) -> str | None:
@@ -240,6 +230,10 @@ class AugmentSpec:
                 fields["translate_reflect"] = mode == "reflect"
         return cls(**fields)  # type: ignore[arg-type]
 
+    def __bool__(self) -> bool:
+        """Whether any op is enabled."""
+        return any(getattr(self, f"{name}_p") > 0.0 for name in _DEFAULTS)
+
     def __str__(self) -> str:
         """The canonical spec string, which :meth:`parse` reads back to an equal spec."""
         items = []
@@ -261,35 +255,10 @@ def augment(batch: np.ndarray, spec: str | AugmentSpec, seed: int, *, threads: i
     spec and the input — not on the thread count.
     """
     parsed = AugmentSpec.parse(spec) if isinstance(spec, str) else spec
-    array = np.ascontiguousarray(batch)
-    if array.dtype != np.uint8 or array.ndim != 4:
-        raise ValueError(f"batch must be uint8 (N, C, H, W), got {array.dtype} with shape {array.shape}")
-    p = parsed
-    return _native.augment(
-        array,
-        seed % 2**64,
-        threads,
-        p.flip_p,
-        p.translate_p,
-        p.translate,
-        p.translate_reflect,
-        p.cutout_p,
-        p.cutout,
-        p.brightness_p,
-        p.brightness,
-        p.contrast_p,
-        p.contrast,
-        p.saturation_p,
-        p.saturation,
-    )
+    return _native.augment(_uint8_batch(batch), parsed, seed % 2**64, threads)
 
 
 # ----------------------------------------------------------------------------------------- PNG encoding
-
-
-def _check_compression(compression: str) -> None:
-    if compression not in COMPRESSIONS:
-        raise ValueError(f"compression must be one of {COMPRESSIONS}, not {compression!r}")
 
 
 def encode_grid_png(
@@ -306,7 +275,6 @@ def encode_grid_png(
     (saved as gray) or 3. ``pad_value`` is the byte (0–255) of the padding. ``compression`` is
     ``"fast"`` (fdeflate), ``"default"`` or ``"best"``.
     """
-    _check_compression(compression)
     if nrow <= 0 or padding < 0 or not 0 <= pad_value <= 255:
         raise ValueError(f"need nrow > 0, padding >= 0, 0 <= pad_value <= 255; got {nrow}, {padding}, {pad_value}")
     array = np.asarray(batch)
@@ -321,7 +289,6 @@ def encode_grid_png(
 
 def encode_png(image: np.ndarray, compression: str = "fast") -> bytes:
     """Encode a uint8 (H, W) or (H, W, C) image (C in 1–4) as PNG."""
-    _check_compression(compression)
     array = np.ascontiguousarray(image)
     if array.dtype != np.uint8:
         raise ValueError(f"image must be uint8, not {array.dtype}")
@@ -345,128 +312,3 @@ def checksum(data: np.ndarray | bytes) -> int:
     if not isinstance(array, np.ndarray) or not array.flags.c_contiguous:
         raise ValueError("checksum needs bytes or a C-contiguous array")
     return _native.xxh3_64(array.reshape(-1).view(np.uint8))
-
-
-# ------------------------------------------------------------------------------------- packed datasets
-
-PACKED_MAGIC = b"GANPACK\x00"
-PACKED_VERSION = 1
-_PACKED_ALIGN = 4096
-# magic, version, data offset, N, C, H, W, source count, pixel checksum, source description length
-_PACKED_HEADER = struct.Struct("<8sIIQIIIQQI")
-_CHECKSUM = struct.Struct("<Q")
-_MAX_SOURCE_BYTES = 1 << 20
-
-
-class PackedFormatError(ValueError):
-    """A packed dataset file is short, corrupt, of another format or fails its checksum."""
-
-
-@dataclasses.dataclass(frozen=True)
-class PackedDataset:
-    """A packed dataset: header fields and the pixels as a read-only memory map."""
-
-    path: Path
-    count: int
-    channels: int
-    height: int
-    width: int
-    source: str
-    """Where the images came from (e.g. the folder or zip decoded)."""
-    source_count: int
-    """How many source files there were (some may have been skipped)."""
-    checksum: int
-    """XXH3-64 of the pixel bytes."""
-    images: np.ndarray
-    """uint8 (N, C, H, W), a read-only ``numpy.memmap`` (no copy)."""
-
-
-def _header_bytes(images: np.ndarray, source: str, source_count: int, pixel_checksum: int) -> bytes:
-    text = source.encode("utf-8")
-    if len(text) > _MAX_SOURCE_BYTES:
-        raise ValueError(f"source description is longer than {_MAX_SOURCE_BYTES} bytes")
-    n, c, h, w = images.shape
-    fixed_len = _PACKED_HEADER.size + len(text) + _CHECKSUM.size
-    offset = -(-fixed_len // _PACKED_ALIGN) * _PACKED_ALIGN
-    head = _PACKED_HEADER.pack(
-        PACKED_MAGIC, PACKED_VERSION, offset, n, c, h, w, source_count, pixel_checksum, len(text)
-    )
-    head += text
-    head += _CHECKSUM.pack(checksum(head))
-    return head + bytes(offset - len(head))
-
-
-def write_packed(path: PathLike, images: np.ndarray, *, source: str, source_count: int) -> None:
-    """Write a uint8 (N, C, H, W) batch as a packed dataset, atomically.
-
-    The file is a header (magic ``GANPACK\\0``, version, data offset, N, C, H, W, source count, XXH3-64
-    of the pixels, source description, XXH3-64 of the header) padded to 4096 bytes, then the raw
-    pixels. It is written to a temporary file in the same directory, fsynced and renamed over ``path``,
-    so readers never see a half-written dataset.
-    """
-    array = np.ascontiguousarray(images)
-    if array.dtype != np.uint8 or array.ndim != 4:
-        raise ValueError(f"images must be uint8 (N, C, H, W), got {array.dtype} with shape {array.shape}")
-    if source_count < 0:
-        raise ValueError(f"source_count must be non-negative, not {source_count}")
-    target = Path(path)
-    header = _header_bytes(array, source, source_count, checksum(array))
-    with atomic_open(target) as f:
-        f.write(header)
-        f.write(memoryview(array.reshape(-1)))
-
-
-def read_packed(path: PathLike, *, verify: bool = True) -> PackedDataset:
-    """Open a packed dataset written by :func:`write_packed`, mapping the pixels without copying.
-
-    The header is always checked; with ``verify`` the pixel checksum is too (one pass over the file
-    at memory speed). Raises :class:`PackedFormatError` naming the file on any mismatch.
-    """
-    target = Path(path)
-
-    def bad(reason: str) -> PackedFormatError:
-        return PackedFormatError(f"{target}: {reason}")
-
-    with open(target, "rb") as f:
-        fixed = f.read(_PACKED_HEADER.size)
-        if len(fixed) < _PACKED_HEADER.size:
-            raise bad("file is too short to be a packed dataset")
-        magic, version, offset, n, c, h, w, source_count, pixel_sum, text_len = _PACKED_HEADER.unpack(fixed)
-        if magic != PACKED_MAGIC:
-            raise bad("not a packed dataset (bad magic bytes)")
-        if version != PACKED_VERSION:
-            raise bad(f"unsupported packed dataset version {version} (expected {PACKED_VERSION})")
-        if text_len > _MAX_SOURCE_BYTES:
-            raise bad("corrupt header (source description too long)")
-        rest = f.read(text_len + _CHECKSUM.size)
-        if len(rest) < text_len + _CHECKSUM.size:
-            raise bad("file is truncated inside the header")
-        text, (header_sum,) = rest[:text_len], _CHECKSUM.unpack(rest[text_len:])
-        if checksum(fixed + text) != header_sum:
-            raise bad("corrupt header (checksum mismatch)")
-        size = os.fstat(f.fileno()).st_size
-    pixels = n * c * h * w
-    if offset < _PACKED_HEADER.size + text_len + _CHECKSUM.size or size != offset + pixels:
-        raise bad(f"file has {size} bytes, the header promises {offset + pixels} (truncated or extended)")
-    try:
-        source = text.decode("utf-8")
-    except UnicodeDecodeError:
-        raise bad("corrupt header (source description is not UTF-8)") from None
-    if pixels:
-        images: np.ndarray = np.memmap(target, dtype=np.uint8, mode="r", offset=offset, shape=(n, c, h, w))
-    else:
-        images = np.zeros((n, c, h, w), dtype=np.uint8)
-        images.flags.writeable = False
-    if verify and pixels and checksum(images) != pixel_sum:
-        raise bad("pixel data checksum mismatch (file is corrupt)")
-    return PackedDataset(
-        path=target,
-        count=n,
-        channels=c,
-        height=h,
-        width=w,
-        source=source,
-        source_count=source_count,
-        checksum=pixel_sum,
-        images=images,
-    )

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 import torch
+
+from gancli.errors import GancliError
+
+if TYPE_CHECKING:
+    from gancli.kernels import AugmentSpec
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,11 @@ class DataSource(ABC):
 
 
 class ImageSource(DataSource):
-    """Images held as one uint8 array (N, C, H, W), augmented by the native kernels on the way out."""
+    """Images held as one uint8 array (N, C, H, W), augmented by the native kernels on the way out.
+
+    ``augment`` is the ``--augment`` spec; a bad one is refused here, naming the flag, so every image
+    dataset (built-in or third-party) checks it the same way.
+    """
 
     is_image = True
 
@@ -55,7 +64,18 @@ class ImageSource(DataSource):
         self.name = name
         self.images = images
         self.shape = tuple(images.shape[1:])
-        self.augment = augment
+        self.augment = self.parse_augment(augment)
+
+    @staticmethod
+    def parse_augment(spec: str) -> AugmentSpec:
+        """The parsed ``--augment`` spec, or a one-line GancliError naming the flag. A dataset that reads for
+        long may call this first, so that a typo fails before the reading rather than after it."""
+        from gancli import kernels
+
+        try:
+            return kernels.AugmentSpec.parse(spec)
+        except ValueError as exc:
+            raise GancliError(f"--augment {spec!r}: {exc}") from None
 
     def __len__(self) -> int:
         return len(self.images)

@@ -17,7 +17,6 @@ import numpy as np
 
 from gancli.data import DIGITS_SIZE
 from gancli.data.base import DataRequest, ImageSource
-from gancli.data.images import check_augment
 from gancli.errors import GancliError
 
 
@@ -68,7 +67,6 @@ def resize(images: np.ndarray, size: int, channels: int) -> np.ndarray:
 
 
 def open_digits(spec: str, request: DataRequest, options: Mapping[str, Any]) -> Digits:
-    check_augment(request.augment)
     source = options["source"]
     if source not in SOURCES:
         raise GancliError(f"dataset 'digits': source must be one of {', '.join(SOURCES)}, got {source!r}")

@@ -32,7 +32,6 @@ from gancli.errors import GancliError
 
 DEFAULT_SIZE = 64
 DEFAULT_CHANNELS = 3
-FITS = ("crop", "pad")
 ARRAY_CHANNELS = (1, 2, 3, 4)
 """Channel counts an array may have: gray, gray + alpha, RGB, RGBA (alpha is composited over black)."""
 SNIFF_BYTES = 32
@@ -62,10 +61,10 @@ def cache_path(prefix: str, members: Iterable[tuple[str, int, int]]) -> Path:
 
 def read_cache(cached: Path) -> np.ndarray | None:
     """The cached images, or None when there is no usable entry (a damaged one is decoded again)."""
-    from gancli import kernels
+    from gancli.data import packed
 
     try:
-        return kernels.read_packed(cached).images
+        return packed.read_packed(cached).images
     except (OSError, ValueError):
         return None
 
@@ -73,11 +72,11 @@ def read_cache(cached: Path) -> np.ndarray | None:
 def write_cache(cached: Path, prefix: str, images: np.ndarray, source: Path, count: int) -> None:
     """Store decoded images and drop older entries of the same source and form; caching is only a
     speed-up, so a cache that cannot be written is reported and training goes on."""
-    from gancli import kernels
+    from gancli.data import packed
 
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        kernels.write_packed(cached, images, source=str(source.resolve()), source_count=count)
+        packed.write_packed(cached, images, source=str(source.resolve()), source_count=count)
         for stale in cached.parent.iterdir():
             if stale.name.startswith(prefix) and stale.suffix == PACKED_SUFFIX and stale != cached:
                 stale.unlink(missing_ok=True)
@@ -266,23 +265,13 @@ def check_request(request: DataRequest, options: Mapping[str, Any]) -> None:
     if size is not None and not 1 <= size * size <= kernels.DEFAULT_MAX_PIXELS:
         limit = math.isqrt(kernels.DEFAULT_MAX_PIXELS)
         raise GancliError(f"--image-size must be between 1 and {limit}, got {size}")
-    if options["fit"] not in FITS:
-        raise GancliError(f"--set fit={options['fit']}: expected {' or '.join(FITS)}")
-    check_augment(request.augment)
-
-
-def check_augment(spec: str) -> None:
-    """Raise a GancliError naming ``--augment`` when its spec does not parse."""
-    from gancli import kernels
-
-    try:
-        kernels.AugmentSpec.parse(spec)
-    except ValueError as exc:
-        raise GancliError(f"--augment {spec!r}: {exc}") from None
+    if options["fit"] not in kernels.FITS:
+        raise GancliError(f"--set fit={options['fit']}: expected {' or '.join(kernels.FITS)}")
+    ImageSource.parse_augment(request.augment)
 
 
 def open_images(spec: str, request: DataRequest, options: Mapping[str, Any]) -> ImageSource:
-    from gancli import kernels
+    from gancli.data import packed
 
     check_request(request, options)
     path = Path(spec)
@@ -290,7 +279,7 @@ def open_images(spec: str, request: DataRequest, options: Mapping[str, Any]) -> 
     suffix = path.suffix.lower()
     if suffix == PACKED_SUFFIX:
         try:
-            images = kernels.read_packed(path).images
+            images = packed.read_packed(path).images
         except (OSError, ValueError) as exc:
             raise GancliError(f"--data {path}: {exc}") from None
         return ImageSource(str(path), conform(images, request, fit), request.augment)

@@ -33,49 +33,80 @@ pub enum Fit {
 }
 
 impl Fit {
-    pub fn parse(name: &str) -> Option<Fit> {
+    /// The names `parse` accepts.
+    pub const NAMES: [&'static str; 2] = ["crop", "pad"];
+
+    pub fn parse(name: &str) -> Result<Fit, String> {
         match name {
-            "crop" => Some(Fit::Crop),
-            "pad" => Some(Fit::Pad),
-            _ => None,
+            "crop" => Ok(Fit::Crop),
+            "pad" => Ok(Fit::Pad),
+            _ => Err(format!("fit must be 'crop' or 'pad', not {name:?}")),
         }
     }
 }
 
-/// What every decoded image becomes.
+/// The channels of a decoded image: the only two the decoders produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channels {
+    Gray = 1,
+    Rgb = 3,
+}
+
+impl TryFrom<u8> for Channels {
+    type Error = String;
+
+    fn try_from(count: u8) -> Result<Channels, String> {
+        match count {
+            1 => Ok(Channels::Gray),
+            3 => Ok(Channels::Rgb),
+            _ => Err(format!("channels must be 1 or 3, not {count}")),
+        }
+    }
+}
+
+/// What every decoded image becomes; valid by construction ([`Target::new`]), so the decoders
+/// never check it again.
 #[derive(Debug, Clone, Copy)]
 pub struct Target {
-    /// Output width and height.
-    pub size: u32,
-    /// 1 (gray) or 3 (RGB).
-    pub channels: u8,
-    pub fit: Fit,
-    /// Refuse images whose declared width × height exceeds this.
-    pub max_pixels: u64,
+    size: u32,
+    channels: Channels,
+    fit: Fit,
+    max_pixels: u64,
 }
 
 impl Target {
+    /// A square `size` × `size` target; `max_pixels` refuses inputs declaring more width × height,
+    /// and the output obeys it too, so a typo in the size cannot exhaust memory.
+    pub fn new(size: u32, channels: Channels, fit: Fit, max_pixels: u64) -> Result<Target, String> {
+        if size == 0 {
+            return Err("size must be positive".into());
+        }
+        let side = size as u64;
+        if side * side > max_pixels {
+            return Err(format!(
+                "size {side} makes {side}x{side} images, more than the limit of {max_pixels} pixels"
+            ));
+        }
+        Ok(Target {
+            size,
+            channels,
+            fit,
+            max_pixels,
+        })
+    }
+
+    /// Output width and height.
+    pub fn size(&self) -> u32 {
+        self.size
+    }
+
+    pub fn channels(&self) -> Channels {
+        self.channels
+    }
+
     /// Bytes of one image in the batch.
     pub fn image_len(&self) -> usize {
         self.channels as usize * self.size as usize * self.size as usize
-    }
-
-    fn validate(&self) -> Result<(), String> {
-        if self.size == 0 {
-            return Err("size must be positive".into());
-        }
-        if self.channels != 1 && self.channels != 3 {
-            return Err(format!("channels must be 1 or 3, not {}", self.channels));
-        }
-        // The output obeys the input's pixel limit, so a typo in the size cannot exhaust memory.
-        let side = self.size as u64;
-        if side * side > self.max_pixels {
-            return Err(format!(
-                "size {side} makes {side}x{side} images, more than the limit of {} pixels",
-                self.max_pixels
-            ));
-        }
-        Ok(())
     }
 }
 
@@ -104,10 +135,9 @@ pub struct Batch {
     pub skipped: Vec<(usize, ImageError)>,
 }
 
-/// Decode `bytes` (any supported format, recognised by content) to `channels` (1 or 3) channels,
-/// at full size.
-pub fn decode_pixels(bytes: &[u8], channels: u8, max_pixels: u64) -> Result<Pixels, Failure> {
-    decode_pixels_for(bytes, channels, max_pixels, None)
+/// Decode `bytes` (any supported format, recognised by content) to `channels`, at full size.
+pub fn decode_pixels(bytes: &[u8], channels: Channels, max_pixels: u64) -> Result<Pixels, Failure> {
+    decode_pixels_for(bytes, channels as u8, max_pixels, None)
 }
 
 /// How much larger than the target a DCT-downscaled JPEG must stay.
@@ -500,7 +530,7 @@ fn fit_into(
 /// Decode, convert and fit one encoded image into `out`.
 pub fn decode_into(bytes: &[u8], target: &Target, out: &mut [u8]) -> Result<(), Failure> {
     let hint = Some((target.size, target.fit));
-    let pixels = decode_pixels_for(bytes, target.channels, target.max_pixels, hint)?;
+    let pixels = decode_pixels_for(bytes, target.channels as u8, target.max_pixels, hint)?;
     fit_into(pixels.view(), target, out, &mut Scratch::default())
 }
 
@@ -534,7 +564,6 @@ where
     L: Fn(usize) -> Result<Cow<'a, [u8]>, Failure> + Sync,
     N: Fn(usize) -> String + Sync,
 {
-    target.validate().map_err(BatchError::Invalid)?;
     let len = target.image_len();
     let total = count
         .checked_mul(len)
@@ -548,7 +577,8 @@ where
             // A decoder bug on hostile bytes must fail this image, not the whole process.
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let hint = Some((target.size, target.fit));
-                let pixels = decode_pixels_for(&bytes, target.channels, target.max_pixels, hint)?;
+                let pixels =
+                    decode_pixels_for(&bytes, target.channels as u8, target.max_pixels, hint)?;
                 fit_into(pixels.view(), target, out, scratch)
             }))
             .unwrap_or_else(|_| {
@@ -637,7 +667,6 @@ pub fn decode_blobs(
 /// When no conversion mixes channels (c equal to the target's, or gray to RGB) each plane is
 /// resized straight from `input`; otherwise the image is interleaved and converted first.
 pub fn resize_batch(input: &[u8], shape: [usize; 4], target: &Target) -> Result<Vec<u8>, String> {
-    target.validate()?;
     let [n, c, h, w] = shape;
     if !(1..=4).contains(&c) {
         return Err(format!(
@@ -668,7 +697,7 @@ pub fn resize_batch(input: &[u8], shape: [usize; 4], target: &Target) -> Result<
     let channels = target.channels as usize;
     let planar = c == channels || c == 1;
     let plane_target = Target {
-        channels: 1,
+        channels: Channels::Gray,
         ..*target
     };
     let out_plane = len / channels;
@@ -693,7 +722,7 @@ pub fn resize_batch(input: &[u8], shape: [usize; 4], target: &Target) -> Result<
                         interleaved[i * c + k] = v;
                     }
                 }
-                let converted = convert_channels(interleaved, c, target.channels);
+                let converted = convert_channels(interleaved, c, target.channels as u8);
                 fit_into((width, height, &converted), target, out, scratch)
             }
         })
@@ -717,12 +746,23 @@ mod tests {
     }
 
     fn target(size: u32, channels: u8, fit: Fit) -> Target {
-        Target {
-            size,
-            channels,
-            fit,
-            max_pixels: DEFAULT_MAX_PIXELS,
-        }
+        Target::new(size, channels.try_into().unwrap(), fit, DEFAULT_MAX_PIXELS).unwrap()
+    }
+
+    #[test]
+    fn bad_targets_are_refused_at_construction() {
+        assert_eq!(
+            Channels::try_from(2).unwrap_err(),
+            "channels must be 1 or 3, not 2"
+        );
+        assert_eq!(
+            Fit::parse("stretch").unwrap_err(),
+            "fit must be 'crop' or 'pad', not \"stretch\""
+        );
+        assert!(Target::new(0, Channels::Rgb, Fit::Crop, DEFAULT_MAX_PIXELS).is_err());
+        let err = Target::new(4, Channels::Gray, Fit::Crop, 15).unwrap_err();
+        assert!(err.contains("more than the limit of 15 pixels"), "{err}");
+        assert!(Target::new(4, Channels::Gray, Fit::Crop, 16).is_ok());
     }
 
     #[test]
@@ -836,12 +876,6 @@ mod tests {
         assert!(resize_batch(&[0; 10], [1, 5, 1, 2], &t).is_err());
         assert!(resize_batch(&[0; 3], [1, 1, 2, 2], &t).is_err());
         assert!(resize_batch(&[], [1, 1, 0, 2], &t).is_err());
-        let huge = Target {
-            max_pixels: 15,
-            ..target(4, 1, Fit::Crop)
-        };
-        let err = resize_batch(&[0; 4], [1, 1, 2, 2], &huge).unwrap_err();
-        assert!(err.contains("more than the limit of 15 pixels"), "{err}");
         assert_eq!(
             resize_batch(&[], [0, 3, 4, 4], &t).unwrap(),
             Vec::<u8>::new()

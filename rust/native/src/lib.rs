@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use gancli_kernels::augment::AugmentParams;
-use gancli_kernels::decode::{self, BatchError, Fit, Target};
+use gancli_kernels::decode::{self, BatchError, Channels, Fit, Target};
 use gancli_kernels::encode::{self, Compression, Samples};
 use numpy::ndarray::Array4;
 use numpy::{
@@ -28,28 +28,39 @@ create_exception!(
 
 type Decoded<'py> = (Bound<'py, PyArray4<u8>>, Vec<(String, String)>);
 
-fn target(size: u32, channels: u8, fit: &str, max_pixels: u64) -> PyResult<Target> {
-    let fit = Fit::parse(fit).ok_or_else(|| {
-        PyValueError::new_err(format!("fit must be 'crop' or 'pad', not {fit:?}"))
-    })?;
-    if size == 0 {
-        return Err(PyValueError::new_err("size must be positive"));
-    }
-    if channels != 1 && channels != 3 {
-        return Err(PyValueError::new_err(format!(
-            "channels must be 1 or 3, not {channels}"
-        )));
-    }
-    Ok(Target {
-        size,
-        channels,
-        fit,
-        max_pixels,
-    })
+/// An argument refused by the kernels, whose message says why.
+fn invalid(message: String) -> PyErr {
+    PyValueError::new_err(message)
 }
 
-fn threads_err(message: String) -> PyErr {
-    PyValueError::new_err(message)
+fn target(size: u32, channels: u8, fit: &str, max_pixels: u64) -> PyResult<Target> {
+    let channels = Channels::try_from(channels).map_err(invalid)?;
+    Target::new(
+        size,
+        channels,
+        Fit::parse(fit).map_err(invalid)?,
+        max_pixels,
+    )
+    .map_err(invalid)
+}
+
+/// The augmentation spec from any object with its attributes (`gancli.kernels.AugmentSpec`).
+fn augment_params(spec: &Bound<'_, PyAny>) -> PyResult<AugmentParams> {
+    let number = |name: &str| -> PyResult<f32> { spec.getattr(name)?.extract() };
+    Ok(AugmentParams {
+        flip_p: number("flip_p")?,
+        translate_p: number("translate_p")?,
+        translate: number("translate")?,
+        translate_reflect: spec.getattr("translate_reflect")?.extract()?,
+        cutout_p: number("cutout_p")?,
+        cutout: number("cutout")?,
+        brightness_p: number("brightness_p")?,
+        brightness: number("brightness")?,
+        contrast_p: number("contrast_p")?,
+        contrast: number("contrast")?,
+        saturation_p: number("saturation_p")?,
+        saturation: number("saturation")?,
+    })
 }
 
 fn batch_to_python<'py>(
@@ -58,11 +69,11 @@ fn batch_to_python<'py>(
     target: &Target,
 ) -> PyResult<Decoded<'py>> {
     let batch = result.map_err(|e| match e {
-        BatchError::Invalid(message) => PyValueError::new_err(message),
+        BatchError::Invalid(message) => invalid(message),
         BatchError::Image(err) => ImageError::new_err(err.to_string()),
     })?;
-    let s = target.size as usize;
-    let shape = (batch.count, target.channels as usize, s, s);
+    let s = target.size() as usize;
+    let shape = (batch.count, target.channels() as usize, s, s);
     let array = Array4::from_shape_vec(shape, batch.data)
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
     let skipped = batch
@@ -94,7 +105,7 @@ fn decode_paths<'py>(
                 decode::decode_files(&paths, &target, skip_bad)
             })
         })
-        .map_err(threads_err)?;
+        .map_err(invalid)?;
     batch_to_python(py, result, &target)
 }
 
@@ -121,7 +132,7 @@ fn decode_blobs<'py>(
                 decode::decode_blobs(&slices, &names, &target, skip_bad)
             })
         })
-        .map_err(threads_err)?;
+        .map_err(invalid)?;
     batch_to_python(py, result, &target)
 }
 
@@ -135,11 +146,7 @@ fn decode_image<'py>(
     channels: u8,
     max_pixels: u64,
 ) -> PyResult<Bound<'py, numpy::PyArray3<u8>>> {
-    if channels != 1 && channels != 3 {
-        return Err(PyValueError::new_err(format!(
-            "channels must be 1 or 3, not {channels}"
-        )));
-    }
+    let channels = Channels::try_from(channels).map_err(invalid)?;
     let bytes = blob.as_bytes();
     let pixels = py
         .detach(|| decode::decode_pixels(bytes, channels, max_pixels))
@@ -147,7 +154,7 @@ fn decode_image<'py>(
     let shape = (
         pixels.height as usize,
         pixels.width as usize,
-        channels as usize,
+        pixels.channels as usize,
     );
     let array = numpy::ndarray::Array3::from_shape_vec(shape, pixels.data)
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
@@ -176,10 +183,10 @@ fn resize_images<'py>(
         .detach(|| {
             gancli_kernels::with_threads(threads, || decode::resize_batch(input, shape, &target))
         })
-        .map_err(threads_err)?
-        .map_err(PyValueError::new_err)?;
+        .map_err(invalid)?
+        .map_err(invalid)?;
     let s = size as usize;
-    let array = Array4::from_shape_vec((shape[0], channels as usize, s, s), out)
+    let array = Array4::from_shape_vec((shape[0], target.channels() as usize, s, s), out)
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(array.into_pyarray(py))
 }
@@ -198,43 +205,18 @@ fn find_images(py: Python<'_>, root: PathBuf) -> PyResult<Vec<PathBuf>> {
         .map_err(|e| PyOSError::new_err(format!("{}: cannot scan: {e}", root.display())))
 }
 
-/// Augment a contiguous (N, C, H, W) uint8 batch; returns a new array.
+/// Augment a contiguous (N, C, H, W) uint8 batch as `spec` (an object with `AugmentParams`'
+/// fields as attributes) says; returns a new array.
 #[pyfunction]
-#[pyo3(signature = (batch, seed, threads, flip_p, translate_p, translate, translate_reflect, cutout_p, cutout,
-                    brightness_p, brightness, contrast_p, contrast, saturation_p, saturation))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (batch, spec, seed, threads))]
 fn augment<'py>(
     py: Python<'py>,
     batch: PyReadonlyArray4<'py, u8>,
+    spec: &Bound<'py, PyAny>,
     seed: u64,
     threads: Option<usize>,
-    flip_p: f32,
-    translate_p: f32,
-    translate: f32,
-    translate_reflect: bool,
-    cutout_p: f32,
-    cutout: f32,
-    brightness_p: f32,
-    brightness: f32,
-    contrast_p: f32,
-    contrast: f32,
-    saturation_p: f32,
-    saturation: f32,
 ) -> PyResult<Bound<'py, PyArray4<u8>>> {
-    let params = AugmentParams {
-        flip_p,
-        translate_p,
-        translate,
-        translate_reflect,
-        cutout_p,
-        cutout,
-        brightness_p,
-        brightness,
-        contrast_p,
-        contrast,
-        saturation_p,
-        saturation,
-    };
+    let params = augment_params(spec)?;
     let dims = batch.shape();
     let shape = [dims[0], dims[1], dims[2], dims[3]];
     let input = batch
@@ -246,8 +228,8 @@ fn augment<'py>(
                 gancli_kernels::augment::augment(input, shape, &params, seed)
             })
         })
-        .map_err(threads_err)?
-        .map_err(PyValueError::new_err)?;
+        .map_err(invalid)?
+        .map_err(invalid)?;
     let array = Array4::from_shape_vec((shape[0], shape[1], shape[2], shape[3]), out)
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(array.into_pyarray(py))
@@ -279,7 +261,7 @@ fn encode_grid_png<'py>(
             let grid = encode::make_grid(samples, shape, nrow, padding, pad_value)?;
             encode::encode_png(&grid.data, grid.width, grid.height, grid.channels, level)
         })
-        .map_err(PyValueError::new_err)
+        .map_err(invalid)
     };
     let shape4 = |s: &[usize]| -> PyResult<[usize; 4]> {
         match s {
@@ -345,7 +327,7 @@ fn encode_png<'py>(
         .map_err(|_| PyValueError::new_err("image must be C-contiguous"))?;
     let png = py
         .detach(|| encode::encode_png(data, w, h, c, level))
-        .map_err(PyValueError::new_err)?;
+        .map_err(invalid)?;
     Ok(PyBytes::new(py, &png))
 }
 
@@ -378,7 +360,7 @@ fn encode_apng<'py>(
     }
     let png = py
         .detach(|| encode::encode_apng(&slices, w, h, c, delay_ms))
-        .map_err(PyValueError::new_err)?;
+        .map_err(invalid)?;
     Ok(PyBytes::new(py, &png))
 }
 
@@ -395,6 +377,7 @@ fn xxh3_64(py: Python<'_>, data: PyReadonlyArrayDyn<'_, u8>) -> PyResult<u64> {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ImageError", m.py().get_type::<ImageError>())?;
     m.add("DEFAULT_MAX_PIXELS", decode::DEFAULT_MAX_PIXELS)?;
+    m.add("FITS", PyTuple::new(m.py(), Fit::NAMES)?)?;
     m.add(
         "IMAGE_EXTENSIONS",
         PyTuple::new(m.py(), gancli_kernels::sniff::IMAGE_EXTENSIONS)?,
