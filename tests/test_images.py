@@ -147,6 +147,108 @@ def test_a_zip_member_declaring_too_many_bytes_is_refused_unread(
     one_line_error(gancli("train", "--data", archive, *TINY), f"{archive}:bomb.png", "8200 bytes")
 
 
+def lying_zip(path: Path, count: int, declared: int) -> None:
+    """A zip of ``count`` tiny PNG-named members whose central directory declares ``declared`` uncompressed bytes
+    each: a few kilobytes on disk that claim gigabytes, as a zip bomb does."""
+    with zipfile.ZipFile(path, "w") as z:
+        for i in range(count):
+            z.writestr(f"m{i:02}.png", b"\x89PNG\r\n\x1a\n")
+    data = bytearray(path.read_bytes())
+    entry = data.find(b"PK\x01\x02")
+    while entry != -1:
+        struct.pack_into("<I", data, entry + 24, declared)  # the entry's uncompressed size
+        entry = data.find(b"PK\x01\x02", entry + 46)
+    path.write_bytes(bytes(data))
+
+
+def test_a_zip_whose_images_declare_too_much_together_is_refused_unread(tmp_path: Path, gancli) -> None:
+    from gancli.data import images
+
+    per_member = images.MAX_MEMBER_BYTES  # each member is within its own limit ...
+    count = images.MAX_ARCHIVE_BYTES // per_member + 1  # ... but together they pass the archive's
+    lying_zip(tmp_path / "bomb.zip", count, per_member)
+    assert (tmp_path / "bomb.zip").stat().st_size < 10_000
+    one_line_error(
+        gancli("train", "--data", "bomb.zip", *TINY),
+        "bomb.zip: its images declare over 16 GiB uncompressed",
+        f"passed at m{count - 1:02}.png",
+    )
+
+
+def test_zip_members_are_decoded_a_chunk_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    from gancli.data import images
+
+    archive = tmp_path / "faces.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for i in range(5):
+            z.writestr(f"{i}.png", png_bytes(solid((40 * i, 20, 30))) if i != 2 else b"broken")
+    monkeypatch.setattr(images, "DECODE_CHUNK_BYTES", 1)  # one member per chunk
+    decoded = open_data(archive, "fit=crop", image_size=16, skip_bad=True)
+    assert [int(image[0, 0, 0]) for image in decoded] == [0, 40, 120, 160]
+    assert f"{archive}:2.png (not-an-image" in capsys.readouterr().err
+
+
+PEAK_CHILD = """
+import re, sys
+from pathlib import Path
+from gancli.data import images
+
+def kib(field):
+    return int(re.search(field + r":\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1))
+
+path = Path(sys.argv[1])
+members = images.zip_members(path) if path.suffix == ".zip" else None
+for chunk in map(int, sys.argv[2:]):
+    images.DECODE_CHUNK_BYTES = images.CONVERT_SLAB_BYTES = chunk
+    Path("/proc/self/clear_refs").write_text("5")  # the peak (VmHWM) starts again from here
+    before = kib("VmRSS")
+    if members is None:
+        decoded = images.load_array(path, "")
+    else:
+        decoded = images.decode_zip(path, members, 16, 1, "crop", False).images
+    print(decoded.nbytes, (kib("VmHWM") - before) * 1024)
+    del decoded
+"""
+
+
+def noise_zip(path: Path) -> None:
+    """360 stored 256×256 RGB BMPs of noise: 70 MB, decoded to 16×16 gray."""
+    bmp = path.with_suffix(".bmp")
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)).save(bmp)
+    with zipfile.ZipFile(path, "w") as z:
+        for i in range(360):
+            z.write(bmp, f"{i:03}.bmp")
+
+
+def noise_npz(path: Path) -> None:
+    """A float32 (64, 512, 512) array in [0, 1], stored: 64 MiB, decoded to 16 MiB of uint8."""
+    np.savez(path, noise=np.random.default_rng(0).random((64, 512, 512), dtype=np.float32))
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="measures peak memory through Linux's /proc")
+@pytest.mark.parametrize("make", [noise_zip, noise_npz])
+def test_peak_memory_is_the_decoded_images_plus_a_fixed_margin(tmp_path: Path, make) -> None:
+    """Decoding a 64-70 MB zip or .npz raises peak memory by the decoded images plus a fixed margin (one chunk
+    of DECODE_CHUNK_BYTES or CONVERT_SLAB_BYTES, 2 MiB here, and the buffers working on it), far less than the
+    file: measured in a child process from its resident memory before decoding to its peak during it (Linux's
+    VmHWM, reset first). With the whole file as one chunk the same measurement sees it all held at once."""
+    import subprocess
+    import sys
+
+    path = tmp_path / f"noise.{make.__name__[-3:]}"
+    make(path)
+    stored = path.stat().st_size
+    assert stored > 64 << 20
+
+    run = subprocess.run(
+        [sys.executable, "-c", PEAK_CHILD, str(path), str(2 << 20), str(stored)], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    (decoded, added), (_, added_at_once) = (map(int, line.split()) for line in run.stdout.splitlines())
+    assert added < decoded + (16 << 20), (decoded, added)
+    assert added_at_once > 0.9 * stored, added_at_once
+
+
 # --- numpy arrays --------------------------------------------------------------------------------------
 
 
@@ -211,6 +313,61 @@ def test_npz_with_several_arrays_needs_set_array(tmp_path: Path, gancli) -> None
         open_data(tmp_path / "pair.npz", "array=other")
     np.savez(tmp_path / "one.npz", only=np.full((2, 16, 16), 5, np.uint8))
     assert (open_data(tmp_path / "one.npz") == 5).all()
+
+
+def npz_with_header(path: Path, shape: tuple[int, ...], data: bytes = b"") -> None:
+    """An .npz whose one array ``x`` has a hand-written .npy header declaring ``shape`` of uint8, then ``data``."""
+    header = repr({"descr": "|u1", "fortran_order": False, "shape": shape}).encode()
+    header += b" " * (-(len(header) + 11) % 64) + b"\n"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("x.npy", b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + data)
+
+
+def test_an_npz_array_declaring_too_much_is_refused_before_loading(
+    tmp_path: Path, gancli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    npz_with_header(tmp_path / "huge.npz", (100_000, 3, 1024, 1024))
+    one_line_error(
+        gancli("train", "--data", "huge.npz", *TINY),
+        "huge.npz: array 'x' declares shape (100000, 3, 1024, 1024) of uint8",
+        "over the 16 GiB limit",
+    )
+    npz_with_header(tmp_path / "short.npz", (1000, 64, 64), bytes(100))
+    one_line_error(gancli("train", "--data", "short.npz", *TINY), "array 'x' declares 4096000 bytes but holds 228")
+
+    from gancli.data import images
+
+    monkeypatch.setattr(images, "MAX_ARCHIVE_BYTES", 1 << 20)  # the real limit is 16 GiB: too slow to build here
+    np.savez_compressed(tmp_path / "zeros.npz", zeros=np.zeros((8, 512, 512), np.uint8))
+    assert (tmp_path / "zeros.npz").stat().st_size < 10_000
+    one_line_error(
+        gancli("train", "--data", "zeros.npz", *TINY),
+        "zeros.npz: array 'zeros' declares 2097280 bytes uncompressed, over the 1 MiB limit",
+    )
+
+
+def test_arrays_are_converted_a_slab_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gancli.data import images
+
+    monkeypatch.setattr(images, "CONVERT_SLAB_BYTES", 1)  # one image per slab
+    values = np.linspace(0.0, 1.0, 5 * 4 * 4).reshape(5, 4, 4)
+    np.save(tmp_path / "ramp.npy", values)
+    assert (open_data(tmp_path / "ramp.npy")[:, 0] == np.round(values.astype(np.float32) * 255)).all()
+    values[3, 1, 1] = -0.5  # one negative value anywhere makes the range [-1, 1]
+    np.save(tmp_path / "signed.npy", values)
+    assert open_data(tmp_path / "signed.npy")[0, 0, 0, 0] == 128
+    np.save(tmp_path / "counts.npy", np.arange(5 * 16, dtype=np.int64).reshape(5, 4, 4) * 3)
+    assert (open_data(tmp_path / "counts.npy")[:, 0] == np.arange(80).reshape(5, 4, 4) * 3).all()
+    rgb = np.linspace(0.0, 1.0, 5 * 6 * 6 * 3).reshape(5, 6, 6, 3)
+    expected = np.round(rgb.astype(np.float32) * 255).transpose(0, 3, 1, 2)
+    np.savez_compressed(tmp_path / "rgb.npz", rgb=rgb)  # streamed from the member a slab at a time
+    assert (open_data(tmp_path / "rgb.npz") == expected).all()
+    np.savez(tmp_path / "fortran.npz", rgb=np.asfortranarray(rgb))  # not streamable: loaded whole
+    assert (open_data(tmp_path / "fortran.npz") == expected).all()
+    values[4, 3, 3] = np.nan
+    np.save(tmp_path / "nan.npy", values)
+    with pytest.raises(GancliError, match=r"nan\.npy: the array holds NaN"):
+        open_data(tmp_path / "nan.npy")
 
 
 # --- the decoded cache ---------------------------------------------------------------------------------

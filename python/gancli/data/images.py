@@ -10,6 +10,11 @@ prepare`` writes a packed file explicitly, and ``--data FILE.ganpack`` trains on
 Arrays and packed files are trained on at their own size and channels unless ``--image-size`` or
 ``--channels`` ask otherwise (or the images are not square); they are then resized natively with the same
 filter, channel conversion and fit as decoding.
+
+What a file declares is checked before it is read: a zip's images may declare at most MAX_MEMBER_BYTES each
+and MAX_ARCHIVE_BYTES together, the array taken from an .npz MAX_ARCHIVE_BYTES. Zip members are then decoded
+DECODE_CHUNK_BYTES at a time, and arrays converted CONVERT_SLAB_BYTES at a time, into the one result, so peak
+memory is the decoded dataset plus a fixed margin (docs/kernels.md, "Bounded input").
 """
 
 from __future__ import annotations
@@ -20,15 +25,18 @@ import os
 import sys
 import zipfile
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
 from gancli.data import ARRAY_SUFFIXES, PACKED_SUFFIX
 from gancli.data.base import DataRequest, ImageSource
 from gancli.errors import GancliError
+
+if TYPE_CHECKING:
+    from gancli import kernels
 
 DEFAULT_SIZE = 64
 DEFAULT_CHANNELS = 3
@@ -119,22 +127,78 @@ def zip_members(path: Path) -> list[zipfile.ZipInfo]:
         raise GancliError(f"--data {path}: not a readable zip ({exc})") from None
 
 
-MAX_MEMBER_BYTES = 256 << 20  # no compressed image within the pixel limit comes near this
+MAX_MEMBER_BYTES = 256 << 20
+"""Uncompressed bytes a zip member may declare: no compressed image within the pixel limit comes near this."""
+MAX_ARCHIVE_BYTES = 16 << 30
+"""Uncompressed bytes a zip's images may declare together, and the array taken from an .npz on its own: far
+above image datasets in use (CelebA's zip holds 1.4 GB), far below what a small hostile file can claim."""
+DECODE_CHUNK_BYTES = 64 << 20
+"""Encoded zip members held in memory at once: enough images to keep every core busy, a fixed cost in memory."""
 
 
-def read_members(path: Path, members: list[zipfile.ZipInfo]) -> list[bytes]:
-    """The members' bytes; one that declares more than MAX_MEMBER_BYTES (a zip bomb) is refused unread."""
+def size_text(count: int) -> str:
+    """A byte count for messages: ``"256 MiB"``, ``"8200 bytes"``."""
+    for shift, unit in ((30, "GiB"), (20, "MiB"), (10, "KiB")):
+        if count >= 1 << shift and count % (1 << shift) == 0:
+            return f"{count >> shift} {unit}"
+    return f"{count} bytes"
+
+
+def check_declared_sizes(path: Path, members: list[zipfile.ZipInfo]) -> None:
+    """Refuse a zip bomb by the sizes its members declare, before decompressing any of them."""
+    total = 0
     for info in members:
         if info.file_size > MAX_MEMBER_BYTES:
             raise GancliError(
                 f"--data {path}:{info.filename}: declares {info.file_size} bytes uncompressed, "
-                f"over the {MAX_MEMBER_BYTES >> 20} MiB limit of an image file"
+                f"over the {size_text(MAX_MEMBER_BYTES)} limit of an image file"
             )
+        total += info.file_size
+        if total > MAX_ARCHIVE_BYTES:
+            raise GancliError(
+                f"--data {path}: its images declare over {size_text(MAX_ARCHIVE_BYTES)} uncompressed "
+                f"(the limit, passed at {info.filename}); unpack it to a folder to use it"
+            )
+
+
+def chunks(members: list[zipfile.ZipInfo]) -> Iterable[list[zipfile.ZipInfo]]:
+    """Consecutive runs of members declaring about DECODE_CHUNK_BYTES together (a bigger member on its own)."""
+    chunk: list[zipfile.ZipInfo] = []
+    held = 0
+    for info in members:
+        if chunk and held + info.file_size > DECODE_CHUNK_BYTES:
+            yield chunk
+            chunk, held = [], 0
+        chunk.append(info)
+        held += info.file_size
+    if chunk:
+        yield chunk
+
+
+def decode_zip(
+    path: Path, members: list[zipfile.ZipInfo], size: int, channels: int, fit: str, skip_bad: bool
+) -> kernels.DecodedImages:
+    """Decode a zip's image members a chunk at a time into one preallocated batch, so that memory holds the
+    decoded images and one chunk of encoded ones, never the whole archive."""
+    from gancli import kernels
+
+    check_declared_sizes(path, members)
+    images = np.empty((len(members), channels, size, size), dtype=np.uint8)
+    kept = 0
+    skipped: list[tuple[str, str]] = []
     try:
         with zipfile.ZipFile(path) as archive:
-            return [archive.read(info) for info in members]
+            for chunk in chunks(members):
+                blobs = [archive.read(info) for info in chunk]
+                names = [f"{path}:{info.filename}" for info in chunk]
+                decoded = kernels.decode_image_bytes(blobs, names, size, channels, fit=fit, skip_bad=skip_bad)
+                del blobs  # before the next chunk is read
+                images[kept : kept + len(decoded.images)] = decoded.images
+                kept += len(decoded.images)
+                skipped += decoded.skipped
     except ZIP_ERRORS as exc:
         raise GancliError(f"--data {path}: not a readable zip ({exc})") from None
+    return kernels.DecodedImages(images=images[:kept], skipped=skipped)
 
 
 def decode_source(path: Path, size: int, channels: int, fit: str, skip_bad: bool) -> tuple[np.ndarray, str, int]:
@@ -159,9 +223,7 @@ def decode_source(path: Path, size: int, channels: int, fit: str, skip_bad: bool
         if path.is_dir():
             decoded = kernels.decode_images(files, size, channels, fit=fit, skip_bad=skip_bad)
         else:
-            names = [f"{path}:{info.filename}" for info in members]
-            blobs = read_members(path, members)
-            decoded = kernels.decode_image_bytes(blobs, names, size, channels, fit=fit, skip_bad=skip_bad)
+            decoded = decode_zip(path, members, size, channels, fit, skip_bad)
     except ValueError as exc:  # kernels.ImageError: the message starts with the file's name
         raise GancliError(f"--data {path}: {exc}") from None
     report_skipped(decoded.skipped)
@@ -184,31 +246,129 @@ def report_skipped(skipped: list[tuple[str, str]]) -> None:
         print(f"skipped {len(skipped)} unreadable image(s): {listed}{more}", file=sys.stderr)
 
 
+CONVERT_SLAB_BYTES = 16 << 20
+"""Stored bytes read and converted to uint8 at a time, so that wide pixels and .npz members cost this margin
+rather than copies of the whole array."""
+
+
 def load_array(path: Path, key: str) -> np.ndarray:
     """A uint8 (N, C, H, W) array from .npy/.npz holding (N, H, W), (N, H, W, C) or (N, C, H, W), C in 1–4.
 
-    uint8 is used as is (a C-order (N, C, H, W) .npy is memory-mapped, not read); other integers must lie
-    in 0..255; floats in [0, 1] or, when any is negative, [-1, 1] are scaled to 0..255.
+    uint8 is used as is (a C-order (N, C, H, W) or (N, H, W) .npy is memory-mapped, not read); other integers
+    must lie in 0..255; floats in [0, 1] or, when any is negative, [-1, 1] are scaled to 0..255. The stored
+    array is read CONVERT_SLAB_BYTES at a time into the one uint8 result.
     """
     try:
         loaded = np.load(path, mmap_mode="r", allow_pickle=False)
-        if isinstance(loaded, np.lib.npyio.NpzFile):
-            with loaded:
-                array = np.asarray(loaded[pick_array(path, loaded.files, key)])
-        else:
-            array = loaded
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            return to_images(path, loaded.shape, loaded.dtype, lambda step: runs(loaded, step), mapped=loaded)
+        with loaded:
+            return npz_images(path, loaded.zip, pick_array(path, loaded.files, key))
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise GancliError(f"--data {path}: not a readable numpy file ({exc})") from None
-    if array.ndim == 3:
-        array = array[:, None]
-    if array.ndim == 4 and array.shape[1] not in ARRAY_CHANNELS and array.shape[3] in ARRAY_CHANNELS:
-        array = array.transpose(0, 3, 1, 2)
-    if array.ndim != 4 or array.shape[1] not in ARRAY_CHANNELS or 0 in array.shape:
+
+
+def runs(array: np.ndarray, step: int) -> Iterator[np.ndarray]:
+    """The array in consecutive runs of ``step`` images."""
+    return (array[i : i + step] for i in range(0, len(array), step))
+
+
+def read_npy_header(member: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, Fortran order, dtype) from the header of a .npy stream, which is left at the data."""
+    version = np.lib.format.read_magic(member)
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    return read_header(member)
+
+
+def npz_images(path: Path, archive: zipfile.ZipFile, name: str) -> np.ndarray:
+    """The array ``name`` of an .npz, refused by the sizes it declares (the zip's and the .npy header's) before
+    anything is decompressed, as a few compressed bytes may declare gigabytes; then streamed from the member."""
+    info = archive.getinfo(f"{name}.npy" if f"{name}.npy" in archive.namelist() else name)
+    if info.file_size > MAX_ARCHIVE_BYTES:
         raise GancliError(
-            f"--data {path}: expected images (N, H, W), (N, H, W, C) or (N, C, H, W) with C in 1–4, "
-            f"got shape {array.shape}"
+            f"--data {path}: array {name!r} declares {info.file_size} bytes uncompressed, "
+            f"over the {size_text(MAX_ARCHIVE_BYTES)} limit"
         )
-    return np.ascontiguousarray(to_uint8(array, path))
+    with archive.open(info) as member:
+        shape, fortran_order, dtype = read_npy_header(member)
+    declared = math.prod(shape) * dtype.itemsize
+    if declared > MAX_ARCHIVE_BYTES:
+        raise GancliError(
+            f"--data {path}: array {name!r} declares shape {shape} of {dtype}, {declared} bytes, "
+            f"over the {size_text(MAX_ARCHIVE_BYTES)} limit"
+        )
+    if declared > info.file_size:
+        raise GancliError(f"--data {path}: array {name!r} declares {declared} bytes but holds {info.file_size}")
+    if fortran_order:  # images are not contiguous in the stream: load it whole (within the limit above)
+        with archive.open(info) as member:
+            whole = np.lib.format.read_array(member, allow_pickle=False)
+        return to_images(path, shape, dtype, lambda step: runs(whole, step))
+
+    def stream(step: int) -> Iterator[np.ndarray]:
+        image_bytes = math.prod(shape[1:]) * dtype.itemsize
+        with archive.open(info) as member:
+            read_npy_header(member)
+            for start in range(0, shape[0], step):
+                count = min(step, shape[0] - start)
+                yield np.frombuffer(member.read(count * image_bytes), dtype).reshape(count, *shape[1:])
+
+    return to_images(path, shape, dtype, stream)
+
+
+def image_layout(path: Path, shape: tuple[int, ...]) -> tuple[tuple[int, ...], Callable[[np.ndarray], np.ndarray]]:
+    """The (N, C, H, W) shape of stored images and how to view a run of them so."""
+    if len(shape) == 3:
+        n, h, w = shape
+        images_shape, arrange = (n, 1, h, w), lambda run: run[:, None]
+    elif len(shape) == 4 and shape[1] not in ARRAY_CHANNELS and shape[3] in ARRAY_CHANNELS:
+        n, h, w, c = shape
+        images_shape, arrange = (n, c, h, w), lambda run: run.transpose(0, 3, 1, 2)
+    else:
+        images_shape, arrange = shape, lambda run: run
+    if len(images_shape) != 4 or images_shape[1] not in ARRAY_CHANNELS or 0 in images_shape:
+        raise GancliError(
+            f"--data {path}: expected images (N, H, W), (N, H, W, C) or (N, C, H, W) with C in 1–4, got shape {shape}"
+        )
+    return images_shape, arrange
+
+
+def to_images(
+    path: Path,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    stored: Callable[[int], Iterator[np.ndarray]],
+    mapped: np.ndarray | None = None,
+) -> np.ndarray:
+    """Stored images (``stored(step)`` yields them ``step`` at a time) as one uint8 (N, C, H, W) array; a
+    ``mapped`` uint8 array already in that layout is used in place."""
+    images_shape, arrange = image_layout(path, shape)
+    if mapped is not None and dtype == np.uint8 and arrange(mapped).flags.c_contiguous:
+        return arrange(mapped)
+    integer = np.issubdtype(dtype, np.integer) or dtype == np.bool_
+    if not integer and not np.issubdtype(dtype, np.floating):
+        raise GancliError(f"--data {path}: cannot use {dtype} pixels (use uint8, integers or floats)")
+    step = max(1, CONVERT_SLAB_BYTES // (math.prod(shape[1:]) * dtype.itemsize))
+    low, high = 0, 255
+    if dtype != np.uint8:
+        low, high = math.inf, -math.inf
+        for run in stored(step):
+            if not integer and not np.isfinite(run).all():
+                raise GancliError(f"--data {path}: the array holds NaN or infinite values")
+            low, high = min(low, run.min().item()), max(high, run.max().item())
+    if integer and (low < 0 or high > 255):
+        raise GancliError(f"--data {path}: integer pixels must lie in 0..255, found {low}..{high}")
+    if not integer and (low < -1.0 or high > 1.0):
+        raise GancliError(
+            f"--data {path}: float pixels must lie in [0, 1] or [-1, 1], found [{low:g}, {high:g}] "
+            "(scale them, or save uint8)"
+        )
+    offset = -1.0 if low < 0 else 0.0
+    scale = 255.0 / (1.0 - offset)
+    images = np.empty(images_shape, dtype=np.uint8)
+    for start, run in zip(range(0, len(images), step), stored(step), strict=True):
+        view = arrange(run)
+        images[start : start + len(run)] = view if integer else np.round((view.astype(np.float32) - offset) * scale)
+    return images
 
 
 def pick_array(path: Path, names: list[str], key: str) -> str:
@@ -219,29 +379,6 @@ def pick_array(path: Path, names: list[str], key: str) -> str:
     if len(names) != 1:
         raise GancliError(f"--data {path}: holds {', '.join(names) or 'no arrays'}; choose one with --set array=NAME")
     return names[0]
-
-
-def to_uint8(array: np.ndarray, path: Path) -> np.ndarray:
-    if array.dtype == np.uint8:
-        return array
-    if np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_:
-        low, high = int(array.min()), int(array.max())
-        if low < 0 or high > 255:
-            raise GancliError(f"--data {path}: integer pixels must lie in 0..255, found {low}..{high}")
-        return array.astype(np.uint8)
-    if not np.issubdtype(array.dtype, np.floating):
-        raise GancliError(f"--data {path}: cannot use {array.dtype} pixels (use uint8, integers or floats)")
-    values = array.astype(np.float32)
-    if not np.isfinite(values).all():
-        raise GancliError(f"--data {path}: the array holds NaN or infinite values")
-    low, high = float(values.min()), float(values.max())
-    if low < -1.0 or high > 1.0:
-        raise GancliError(
-            f"--data {path}: float pixels must lie in [0, 1] or [-1, 1], found [{low:g}, {high:g}] "
-            "(scale them, or save uint8)"
-        )
-    offset = -1.0 if low < 0 else 0.0
-    return np.round((values - offset) * (255.0 / (1.0 - offset))).astype(np.uint8)
 
 
 def conform(array: np.ndarray, request: DataRequest, fit: str) -> np.ndarray:
