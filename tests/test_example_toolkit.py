@@ -203,6 +203,11 @@ def test_a_swissroll_run_learns_and_energy_curve_scores_each_checkpoint(
     assert float(lines[-1][2]) == pytest.approx(energy_by_hand(np.load("last.npy"), reference), abs=2e-6)
 
 
-def test_energy_curve_says_what_is_wrong_in_one_line(installed: None, gancli) -> None:
+def test_energy_curve_says_what_is_wrong_in_one_line(installed: None, gancli, tmp_path: Path) -> None:
     one_line_error(gancli("energy-curve"), "no run directory under runs/")
     one_line_error(gancli("energy-curve", "--samples", "1"), "--samples must be at least 2")
+    (tmp_path / "no-metrics.toml").write_text("metrics = []\n")
+    tiny_images = ["--data", "digits", "--set", "source=sklearn", "--image-size", "8", "--arch", "mlp"]
+    tiny_images += ["--set", "mlp.hidden=16", "--latent-dim", "4", "--batch-size", "16", "--steps", "2"]
+    ok(gancli("train", *tiny_images, "--config", "no-metrics.toml", "--device", "cpu", "--out", "digits", "--quiet"))
+    one_line_error(gancli("energy-curve", "digits"), "energy-curve scores point data, and 'digits' holds images")
