@@ -434,7 +434,8 @@ BAD_FILES = {
 def test_a_bad_file_stops_training_with_one_line_naming_it(tmp_path: Path, gancli, name: str) -> None:
     root = folder(tmp_path / "imgs")
     (root / name).write_bytes(BAD_FILES[name]())
-    line = one_line_error(gancli("train", "--data", "imgs", *TINY), f"imgs/{name}", "--data imgs")
+    # --data is stored resolved, so errors name the absolute folder
+    line = one_line_error(gancli("train", "--data", "imgs", *TINY), f"--data {root}: {root / name}")
     assert line.endswith(")")  # the kind: (empty), (corrupt), (not-an-image)
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
     assert cached_files() == []
@@ -471,12 +472,12 @@ def test_only_bad_files_is_an_error_even_with_skip_bad(tmp_path: Path, gancli) -
     result = gancli("train", "--data", "imgs", *TINY, "--skip-bad")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.stderr.splitlines() == [
-        "skipped 1 unreadable image(s): imgs/empty.png (empty: file is empty)",
-        "error: --data imgs: no readable images found",
+        f"skipped 1 unreadable image(s): {tmp_path / 'imgs' / 'empty.png'} (empty: file is empty)",
+        f"error: --data {tmp_path / 'imgs'}: no readable images found",
     ]
     (tmp_path / "none").mkdir()
     (tmp_path / "none" / "notes.txt").write_text("hello")
-    one_line_error(gancli("train", "--data", "none", *TINY), "--data none", "no readable images found")
+    one_line_error(gancli("train", "--data", "none", *TINY), f"--data {tmp_path / 'none'}: no readable images found")
 
 
 # --- flags ---------------------------------------------------------------------------------------------
