@@ -211,8 +211,8 @@ def test_a_generator_step_neither_runs_d_on_real_data_nor_computes_d_gradients()
 
 def relativistic_average_loss():
     """The RaGAN loss of the example plugin package, read from its file (the one loss whose G reads D(x))."""
-    path = Path(__file__).resolve().parents[1] / "examples" / "gancli-relativistic" / "gancli_relativistic.py"
-    spec = importlib.util.spec_from_file_location("example_relativistic", path)
+    package = Path(__file__).resolve().parents[1] / "examples" / "gancli-relativistic" / "gancli_relativistic"
+    spec = importlib.util.spec_from_file_location("example_ragan", package / "ragan.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.RelativisticAverage(), module.relativistic
