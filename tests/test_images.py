@@ -413,7 +413,7 @@ def test_prepare_then_train_on_the_packed_file(tmp_path: Path, gancli) -> None:
     assert (dataset.images[3] == np.array([30, 20, 30], dtype=np.uint8)[:, None, None]).all()
     ok(gancli("train", "--data", "imgs.ganpack", *TINY, "--out", "run"))
     assert trained(tmp_path / "run")
-    assert json.loads((tmp_path / "run" / "config.json").read_text())["data"] == "imgs.ganpack"
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["data"] == str(tmp_path / "imgs.ganpack")
 
     (tmp_path / "cut.ganpack").write_bytes((tmp_path / "imgs.ganpack").read_bytes()[:-100])
     one_line_error(gancli("train", "--data", "cut.ganpack", *TINY), "cut.ganpack", "truncated")

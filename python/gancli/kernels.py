@@ -4,7 +4,8 @@ Decoding a folder of images, augmenting batches and writing sample grids run on 
 or epoch, so they live in Rust (parallel, GIL released). This module is the only one that imports
 ``_native``: it documents behaviour, hands numpy arrays over in the form the kernels read in place and
 parses the augmentation spec. Each argument is checked once: sizes, channels, fits and compressions by
-the Rust kernels (a ``ValueError`` saying what is wrong), array dtypes and ranks here.
+the Rust kernels (a ``ValueError`` saying what is wrong; an integer outside the argument's type, such as a
+negative size, is an ``OverflowError``), array dtypes and ranks here.
 See ``docs/kernels.md`` for the choices (filters, alpha, formats) and benchmark figures.
 """
 
