@@ -203,6 +203,29 @@ def test_a_torn_last_log_line_is_dropped_and_damage_elsewhere_is_named(gancli, t
     one_line_error(gancli("train", "--resume", "run", "--steps", "30"), "metrics.jsonl:2", "damaged record")
 
 
+def test_a_log_record_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
+    """The file-size limit makes the kernel refuse a write part-way, as a disk filling mid-record does."""
+    import resource
+
+    from gancli.train.rundir import append_record, read_jsonl
+
+    log = tmp_path / "metrics.jsonl"
+    append_record(log, {"step": 1, "loss_d": 0.5})
+    size = log.stat().st_size
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size + 20, hard))
+    try:
+        with pytest.raises(OSError) as refused:
+            append_record(log, {"step": 2, "loss_d": 0.25, "note": "x" * 100})
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+    assert refused.value.errno == errno.EFBIG
+    assert log.stat().st_size == size, "half a record was left in the log"
+    assert read_jsonl(log) == [{"step": 1, "loss_d": 0.5}]
+
+
 def test_keep_retains_the_newest_checkpoints_cleans_temporary_files_and_writes_readable_files(
     gancli, tmp_path: Path
 ) -> None:
@@ -238,6 +261,8 @@ def test_a_relative_data_path_is_stored_resolved(gancli, tmp_path: Path, monkeyp
     (tmp_path / "faces").mkdir()  # another folder of the same name, where a relative path would now point
     ok(gancli("train", "--resume", "run", "--steps", "4", "--quiet"))
     assert "step 4" in ok(gancli("grid", "run", "-o", "grid.png"))
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "data" / "faces" / "extra.png")
+    one_line_error(gancli("train", "--resume", "run", "--steps", "6"), "now holds 9 examples", "not the same dataset")
 
 
 # --- 3. numerical health --------------------------------------------------------------------------------

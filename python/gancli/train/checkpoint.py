@@ -191,6 +191,12 @@ def load_module(prefix: str, module: torch.nn.Module, tensors: dict[str, torch.T
         raise GancliError(f"checkpoint {origin}: {prefix} does not fit the configured network: {first}") from None
 
 
+def data_fingerprint(session: Session) -> dict[str, Any]:
+    """What a resumed run checks it trains on the same data: how many examples, of which shape (a folder of
+    the same name elsewhere, or one that has since changed, rarely agrees on both)."""
+    return {"examples": len(session.data), "shape": list(session.data.shape)}
+
+
 def save(session: Session, directory: Path) -> Path:
     """Checkpoint everything a resumed run needs to continue exactly: networks, optimizers, every generator."""
     game = session.game
@@ -209,6 +215,7 @@ def save(session: Session, directory: Path) -> Path:
         "d_updates": game.d_updates,
         "g_updates": game.g_updates,
         "rng_data": session.rng.bit_generator.state,
+        "data": data_fingerprint(session),
         "opt_g": flatten_optimizer("opt_g", game.opt_g.state_dict(), tensors),
         "opt_d": flatten_optimizer("opt_d", game.opt_d.state_dict(), tensors),
     }
@@ -238,6 +245,12 @@ def load(
     session.step = meta["step"]
     if not training:
         return
+    now = data_fingerprint(session)
+    if meta.get("data") != now:
+        raise GancliError(
+            f"checkpoint {json_path}: the run trained on {meta.get('data')}, but --data {session.config.data} "
+            f"now holds {now['examples']} examples of shape {tuple(now['shape'])}; it is not the same dataset"
+        )
     try:
         d_updates, g_updates = meta["d_updates"], meta["g_updates"]
         if not all(type(n) is int and n >= 0 for n in (d_updates, g_updates)):
