@@ -513,5 +513,20 @@ def test_bad_flags_are_one_line_errors_naming_the_flag(tmp_path: Path, gancli, f
     one_line_error(gancli("train", "--data", "imgs", *TINY, *flags), *needles)
 
 
+def test_image_source_checks_augment_for_every_image_dataset() -> None:
+    """A third-party dataset handing its images to ImageSource gets --augment checked and applied."""
+    from gancli.data import ImageSource
+
+    images = np.arange(16, dtype=np.uint8).reshape(1, 1, 4, 4)  # one image: every batch is two copies of it
+    with pytest.raises(GancliError, match=r"^--augment 'flip@2': bad augmentation 'flip@2': probability"):
+        ImageSource("mine", images, "flip@2")
+
+    def pixels(source: ImageSource) -> np.ndarray:
+        return np.round((source.batch(2, np.random.default_rng(0)).numpy() + 1) * 127.5)
+
+    assert (pixels(ImageSource("mine", images, "flip@1")) == np.flip(images, axis=-1)).all()
+    assert (pixels(ImageSource("mine", images)) == images).all()
+
+
 def test_augment_is_checked_for_digits_too(gancli) -> None:
     one_line_error(gancli("train", "--data", "digits", *TINY, "--augment", "flip@2"), "--augment 'flip@2'")

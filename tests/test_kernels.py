@@ -432,6 +432,7 @@ def test_augment_spec_parsing() -> None:
     assert spec.contrast_p == 0.0 and spec.saturation_p == 0.0
     assert kernels.AugmentSpec.parse(str(spec)) == spec
     assert kernels.AugmentSpec.parse("") == kernels.AugmentSpec()
+    assert not kernels.AugmentSpec() and kernels.AugmentSpec.parse("contrast@0.1")  # true when any op is on
     for bad, named in [
         ("flip,rotate=3", "rotate=3"),
         ("cutout=abc", "cutout=abc"),
