@@ -268,19 +268,35 @@ def test_a_relative_data_path_is_stored_resolved(gancli, tmp_path: Path, monkeyp
 # --- 3. numerical health --------------------------------------------------------------------------------
 
 
-def test_divergence_stops_the_run_and_no_non_finite_checkpoint_is_written(gancli, tmp_path: Path) -> None:
-    fast = [*TINY, "--lr", "100", "--log-every", "1", "--checkpoint-every", "1"]
-    error_after_start(gancli("train", *fast, "--out", "stop"), "step 2", "training diverged", "step 1", "--on-nan")
-
+def test_divergence_stops_the_run_or_rolls_back_once_and_no_non_finite_checkpoint_is_written(
+    gancli, tmp_path: Path
+) -> None:
+    """At lr 100 this run's D blows up at step 2; at 50 it trains: one rollback at half the lr saves it, and
+    at lr 1000 (then 500) a second divergence stops it."""
+    fast = [*TINY, "--lr", "100", "--log-every", "1"]
     error_after_start(
-        gancli("train", *fast, "--on-nan", "rollback", "--out", "back"), "after one rollback", "lower --lr"
+        gancli("train", *fast, "--checkpoint-every", "1", "--out", "stop"),
+        "step 2",
+        "training diverged",
+        "the last good checkpoint is step 1",
+        "--on-nan",
     )
+
+    result = gancli("train", *fast, "--on-nan", "rollback", "--out", "back")
+    assert "step 2: grad_norm_d is inf; rolled back to step 0 at half the lr" in ok(result)
     run = tmp_path / "back"
     (event,) = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
-    assert (event["event"], event["step"], event["from"], event["lr_g"], event["lr_d"]) == ("rollback", 1, 2, 50, 50)
-    meta = json.loads((run / "checkpoints" / "step-00000001.json").read_text())
+    assert (event["event"], event["step"], event["from"], event["lr_g"], event["lr_d"]) == ("rollback", 0, 2, 50, 50)
+    meta = json.loads((run / "checkpoints" / "step-00000020.json").read_text())
     assert meta["opt_g"]["param_groups"][0]["lr"] == meta["opt_d"]["param_groups"][0]["lr"] == 50
-    for name in ("stop", "back"):
+    assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()] == list(range(1, 21))
+
+    error_after_start(
+        gancli("train", *fast, "--lr", "1000", "--on-nan", "rollback", "--out", "again"),
+        "training diverged after one rollback at half the lr",
+        "lower --lr",
+    )
+    for name in ("stop", "back", "again"):
         for step in steps(tmp_path / name):
             assert all(np.isfinite(t).all() for t in tensors(tmp_path / name, step).values() if t.dtype.kind == "f")
 

@@ -105,6 +105,8 @@ def train_steps(session: Session, run: RunDir, show_progress: bool) -> dict[str,
     run.checkpoints.mkdir(parents=True, exist_ok=True)
     last_eval: dict[str, float] = {}
     rollbacks = sum(1 for event in read_jsonl(run.events) if event.get("event") == "rollback")
+    if config.on_nan == "rollback" and not checkpoint.listing(run.checkpoints):
+        save(session, run)  # somewhere to roll back to, should it diverge before its first checkpoint
     with progress_bar(show_progress, config.steps, session.step) as (progress, task):
 
         def say(text: str) -> None:
