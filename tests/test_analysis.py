@@ -53,22 +53,22 @@ def test_dynamics_draws_a_png(gancli, tmp_path: Path) -> None:
 
 
 def test_plot_and_compare_two_real_runs(gancli, tmp_path: Path) -> None:
-    ok(gancli("train", *TINY, "--out", "slow", "--lr", "1e-4"))
-    ok(gancli("train", *TINY, "--out", "fast", "--lr", "1e-3"))
-    ok(gancli("plot", "slow", "fast", "-o", "both.png"))
+    ok(gancli("train", *TINY, "--out", "runs/slow", "--lr", "1e-4"))
+    ok(gancli("train", *TINY, "--out", "runs/fast", "--lr", "1e-3"))
+    ok(gancli("plot", "runs/slow", "runs/fast", "-o", "both.png"))
     assert png_size(tmp_path / "both.png")[0] >= 1200
     ok(gancli("plot"))  # the newest run, to RUN/plot.png
-    assert (tmp_path / "fast" / "plot.png").is_file()
+    assert (tmp_path / "runs" / "fast" / "plot.png").is_file()
 
-    result = gancli("compare", "slow", "fast", "--json")
+    result = gancli("compare", "runs/slow", "runs/fast", "--json")
     ok(result)
     compared = json.loads(result.stdout)
     assert compared["differing"] == {"lr": [1e-4, 1e-3]}
     assert [r["step"] for r in compared["runs"]] == [20, 20]
     assert set(compared["runs"][0]["metrics"]) == {"modes_covered", "modes_total", "high_quality", "mode_kl"}
-    table = ok(gancli("compare", "slow", "fast"))
+    table = ok(gancli("compare", "runs/slow", "runs/fast"))
     assert "settings that differ" in table and "mode_kl" in table
-    one_line_error(gancli("compare", "slow", "nowhere"), "nowhere: not a gancli run directory")
+    one_line_error(gancli("compare", "runs/slow", "nowhere"), "nowhere: not a gancli run directory")
 
 
 def test_compare_takes_the_best_in_each_metric_s_own_direction(tmp_path: Path) -> None:

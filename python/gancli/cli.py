@@ -332,6 +332,94 @@ def evaluate(
     out.print_json(json.dumps({"step": session.step, **result}))
 
 
+RunsArg = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Run directories (default: the newest under runs/).", show_default=False),
+]
+
+
+def existing_runs(paths: list[Path] | None) -> list[Any]:
+    from gancli.train.lifecycle import newest_run
+    from gancli.train.rundir import RunDir
+
+    return [RunDir.existing(p) for p in paths] if paths else [newest_run()]
+
+
+@app.command()
+def plot(
+    run_paths: RunsArg = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="PNG to write (default RUN/plot.png).")] = None,
+) -> None:
+    """Plot losses, D(x) and D(G(z)), gradient norms and evaluation metrics over steps; several runs overlaid."""
+    from gancli.analysis.plots import runs_png
+    from gancli.io import atomic_write_bytes
+
+    runs = existing_runs(run_paths)
+    target = output or runs[0].path / "plot.png"
+    atomic_write_bytes(target, runs_png(runs))
+    out.print(f"wrote {target} ({len(runs)} run{'s' if len(runs) > 1 else ''})")
+
+
+@app.command()
+def compare(
+    run_paths: Annotated[list[Path], typer.Argument(help="Run directories to compare.", show_default=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Runs side by side: the settings that differ, the steps reached, each metric's last and best value."""
+    import json
+
+    from gancli.analysis.compare import comparison
+
+    runs = existing_runs(run_paths)
+    result = comparison(runs)
+    if as_json:
+        out.print_json(json.dumps(result))
+        return
+    names = [run.path.name for run in runs]
+    settings = Table("setting", *names, title="settings that differ")
+    for key, values in result["differing"].items():
+        settings.add_row(key, *(format_value(v) for v in values))
+    settings.add_row("steps reached", *(str(r["step"]) for r in result["runs"]), style="bold")
+    out.print(settings)
+    metrics = sorted({name for r in result["runs"] for name in r["metrics"]})
+    if metrics:
+        table = Table("metric (last / best @ step)", *names, title="evaluation")
+        for name in metrics:
+            cells = []
+            for r in result["runs"]:
+                m = r["metrics"].get(name)
+                cells.append(f"{format_value(m['last'])} / {format_value(m['best'])} @ {m['best_step']}" if m else "—")
+            table.add_row(name, *cells)
+        out.print(table)
+
+
+@app.command()
+def dynamics(
+    output: Annotated[Path, typer.Option("-o", "--output", help="PNG to write.")] = Path("dynamics.png"),
+    loss: Annotated[str, typer.Option(help="Loss plugin of the game.")] = "minimax",
+    rules: Annotated[
+        str, typer.Option(help="Update rules to draw, comma-separated.")
+    ] = "simultaneous,alternating,consensus,extragradient",
+    gamma: Annotated[float, typer.Option(help="γ of consensus optimization.")] = 1.0,
+    steps: Annotated[int, typer.Option(help="Steps of each trajectory.")] = 300,
+    lr: Annotated[float, typer.Option(help="Step size of both players.")] = 0.1,
+) -> None:
+    """The Dirac-GAN's gradient field with the trajectories of gancli's update rules, as a PNG."""
+    from gancli.analysis.dynamics import dynamics_png
+    from gancli.io import atomic_write_bytes
+
+    if steps < 1 or not 0 < lr <= 1:
+        raise GancliError(f"--steps must be at least 1 and --lr in (0, 1], got {steps} and {lr}")
+    registry = load_plugins().registry
+    chosen = []
+    for name in [r.strip() for r in rules.split(",") if r.strip()]:
+        reg = registry.get("update", name)
+        options = {"gamma": gamma} if reg.option("gamma") else {}
+        chosen.append((name, reg.create(options=options)))
+    atomic_write_bytes(output, dynamics_png(registry.get("loss", loss), chosen, steps, lr))
+    out.print(f"wrote {output} ({len(chosen)} rules, {steps} steps)")
+
+
 # --- data ---------------------------------------------------------------------------------------------------
 
 
