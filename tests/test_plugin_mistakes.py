@@ -162,6 +162,13 @@ def test_a_metric_that_raises_is_dropped_and_the_run_goes_on(installed_plugins, 
     one_line_error(gancli("eval", "run"), "plugin 'broken' (package gancli-broken)", "metric 'broken' failed")
 
 
+def test_two_metrics_reporting_the_same_name_keep_both_values(installed_plugins, gancli, tmp_path: Path) -> None:
+    installed_plugins(("shadow", "shadowing_metric", "gancli-shadow"))
+    ok(gancli("train", *TINY, "--out", "run"))
+    last = json.loads((tmp_path / "run" / "eval.jsonl").read_text().splitlines()[-1])
+    assert last["shadow.modes_covered"] == -1 and 0 <= last["modes_covered"] <= 8
+
+
 # --- one rule for recommends and matches ----------------------------------------------------------------------
 
 

@@ -96,18 +96,15 @@ def test_factories_receive_the_declared_defaults_overridden_by_options(builtins:
 # --- failures: duplicates, broken imports, raising hooks ----------------------------------------------------
 
 
-def test_a_name_registered_twice_is_an_error_naming_both_providers() -> None:
-    plugins = with_fixtures("twin_loss_a", "twin_loss_b")
-    expected = (
-        "loss 'twin' is registered twice: by plugin 'twin_loss_a' (package gancli) "
-        "and by plugin 'twin_loss_b' (package gancli)"
-    )
-    assert [(f.plugin, f.message) for f in failures_besides_builtins(plugins)] == [("twin_loss_b", expected)]
+def test_a_name_two_plugins_register_is_an_error_naming_both_providers(installed_plugins) -> None:
+    plugins = installed_plugins(("a", "twin_loss_a", "gancli-a"), ("b", "twin_loss_b", "gancli-b"))
+    expected = "loss 'twin' is registered twice: by plugin 'a' (package gancli-a) and by plugin 'b' (package gancli-b)"
+    assert [(f.plugin, f.message) for f in failures_besides_builtins(plugins)] == [("b", expected)]
     with pytest.raises(GancliError, match="registered twice") as excinfo:
         plugins.registry.get("loss", "twin")
     assert str(excinfo.value) == expected
     assert plugins.registry.get("loss", "hinge").plugin == "gancli.losses"
-    assert plugins.registry.get("loss", "twin-b-only").plugin == "twin_loss_b"  # the clash stops nothing else
+    assert plugins.registry.get("loss", "twin-b-only").plugin == "b"  # the clash stops nothing else
 
 
 def test_a_name_clashing_with_a_builtin_names_gancli_and_the_third_party_package(
@@ -118,6 +115,8 @@ def test_a_name_clashing_with_a_builtin_names_gancli_and_the_third_party_package
     (failure,) = plugins.failures
     assert (failure.plugin, failure.package) == ("twins", "gancli-twins")
     assert "by plugin 'twin_loss_b' (package gancli) and by plugin 'twins' (package gancli-twins)" in str(failure)
+    assert str(failure).endswith("gancli keeps its own, the plugin's is left out")
+    assert plugins.registry.get("loss", "twin").plugin == "twin_loss_b"  # a plugin cannot disable a built-in
 
 
 def test_a_plugin_that_fails_to_import_is_reported_and_the_rest_keep_working(

@@ -460,7 +460,8 @@ def plugins_list(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Every registered plugin object with the package that provides it, or every plugin package."""
+    """Every registered plugin object with the package that provides it, or every plugin package (plugins that
+    failed to load are reported as warnings when gancli starts)."""
     import json
 
     from gancli.plugins.registry import KINDS
@@ -495,8 +496,6 @@ def plugins_list(
             for command in plugins.commands.values():
                 table.add_row("command", command.name, command.package, command.help)
         out.print(table)
-    for failure in plugins.failures:  # beside JSON on stderr, so that the JSON stays parseable
-        (console if as_json else out).print(f"[red]failed:[/] {failure}", highlight=False, soft_wrap=True)
 
 
 def package_listing(plugins: Any) -> list[dict[str, Any]]:

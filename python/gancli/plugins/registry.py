@@ -14,6 +14,7 @@ from typing import Any
 
 from gancli.errors import GancliError, PluginError
 
+BUILTIN_PACKAGE = "gancli"
 KINDS = ("loss", "optimizer", "update", "architecture", "dataset", "metric")
 OPTION_TYPES = (int, float, str, bool)
 
@@ -142,13 +143,16 @@ class Registry:
     conflicts: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def add(self, reg: Registration) -> None:
-        """Add ``reg``; a name registered twice is kept from neither provider, and using it is an error."""
+        """Add ``reg``. A name gancli itself registers stays gancli's (the plugin's is refused, as a command named
+        like a built-in one is); a name two plugins register is kept from neither, and using it is an error."""
         existing = self.entries[reg.kind].get(reg.name)
         if existing is not None:
             message = (
                 f"{reg.kind} {reg.name!r} is registered twice: by plugin {existing.plugin!r} "
                 f"(package {existing.package}) and by plugin {reg.plugin!r} (package {reg.package})"
             )
+            if existing.package == BUILTIN_PACKAGE:
+                raise GancliError(f"{message}; gancli keeps its own, the plugin's is left out")
             self.conflicts[(reg.kind, reg.name)] = message
             raise GancliError(message)
         self.entries[reg.kind][reg.name] = reg

@@ -44,12 +44,17 @@ class Evaluation:
         for reg, metric in list(self.metrics):
             samples = self.session.generate(metric.samples_needed, seed)
             try:
-                results.update(metric.compute(samples, self.session.data))
+                values = metric.compute(samples, self.session.data)
             except Exception as exc:
                 error = reg.error(f"metric {reg.name!r} failed: {type(exc).__name__}: {exc}")
                 if self.strict:
                     raise error from exc
                 self.drop(reg, error)
+                continue
+            for name, value in values.items():
+                if name in results:  # two metrics report the same name: neither value may hide the other
+                    name = f"{reg.name}.{name}"
+                results[name] = value
         return results
 
     def drop(self, reg: Registration, error: PluginError) -> None:
