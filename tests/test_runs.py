@@ -111,8 +111,12 @@ def test_a_bit_flip_is_caught_and_the_newest_intact_checkpoint_is_used(gancli, t
     assert [r["step"] for r in records] == list(range(5, 45, 5)), "log lines after step 10 were not rewound"
 
 
-def test_checkpoint_without_resume_is_refused(gancli) -> None:
+def test_checkpoint_without_resume_or_from_another_run_is_refused(gancli) -> None:
     one_line_error(gancli("train", *TINY, "--checkpoint", "10", "--out", "run"), "--checkpoint", "--resume")
+    ok(gancli("train", *TINY, "--out", "run"))
+    ok(gancli("train", *TINY, "--steps", "10", "--out", "other"))
+    elsewhere = "run/checkpoints/step-00000020.json"
+    one_line_error(gancli("train", "--resume", "other", "--checkpoint", elsewhere), "--checkpoint", "other")
 
 
 @pytest.mark.parametrize(

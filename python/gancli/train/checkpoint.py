@@ -41,12 +41,10 @@ def checkpoint_name(step: int) -> str:
     return f"step-{step:08d}"
 
 
-def step_of(path: Path) -> int:
-    """The step in a ``step-NNNNNNNN.*`` file name."""
+def step_of(path: Path) -> int | None:
+    """The step in a ``step-NNNNNNNN.*`` file name; None for any other name."""
     match = STEP.match(path.name)
-    if match is None:
-        raise ValueError(f"{path.name} is not named step-NNNNNNNN.*")
-    return int(match.group(1))
+    return int(match.group(1)) if match else None
 
 
 def digest(data: bytes) -> str:

@@ -80,13 +80,15 @@ def resume(
         session = Session.build(resolved)
         if chosen is not None:
             found = run.checkpoint(chosen)
+            if found.resolve().parent != run.checkpoints.resolve():
+                raise GancliError(f"--checkpoint {chosen}: --resume continues from one of {run.checkpoints}")
             checkpoint.load(session, found, *checkpoint.read(found))
         elif checkpoint.listing(run.checkpoints):
             checkpoint.load(session, *checkpoint.newest_intact(run.checkpoints, warn))
-        for later in run.rewind(session.step):
-            warn(f"{later.name} (after step {session.step}) removed: the run goes on from step {session.step}")
         if session.step >= resolved.config.steps:
             raise GancliError(f"--resume {path}: already at step {session.step}; raise --steps to go on")
+        for later in run.rewind(session.step):
+            warn(f"{later.name} (after step {session.step}) removed: the run goes on from step {session.step}")
         atomic_write_json(run.config, resolved.to_dict())
     except BaseException:
         run.release()
@@ -100,8 +102,8 @@ def newest_run(parent: Path = RUNS) -> RunDir:
 
 
 def open_run(path: Path | None = None, chosen: str | None = None) -> tuple[Session, RunDir]:
-    """A run's networks on the CPU at a checkpoint (default: the latest) of ``path`` (default: the newest
-    run), for commands that sample or evaluate; nothing of it is written."""
+    """A run's networks on the CPU at a checkpoint (default: the newest intact one) of ``path`` (default: the
+    newest run), for commands that sample or evaluate; nothing of it is written."""
     run = RunDir.existing(path) if path is not None else newest_run()
     resolved = resolve(get_plugins().registry, {"device": "cpu"}, run.config)
     session = Session.build(resolved)

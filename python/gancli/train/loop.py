@@ -146,9 +146,11 @@ def train_steps(session: Session, run: RunDir, show_progress: bool) -> dict[str,
                     rollbacks += 1
                     say(f"warning: step {step}: {problem}; rolled back to step {session.step} at half the lr")
         if session.step < config.steps:
-            signum = interrupted()
-            saved = save(session, run) if health(session) is None else None
-            raise Stopped(signum, session.step, saved)
+            try:
+                saved: Path | None = save(session, run)
+            except checkpoint.NonFiniteError:
+                saved = None
+            raise Stopped(interrupted(), session.step, saved)
     return last_eval
 
 
@@ -171,13 +173,12 @@ def roll_back(session: Session, run: RunDir, problem: str, rollbacks: int) -> No
         last = f"the last good checkpoint is step {found[-1][0]}" if found else "there is no checkpoint yet"
         raise GancliError(f"step {step}: {problem}: training diverged{done}; {last}; {advice}")
     checkpoint.load(session, *checkpoint.newest_intact(run.checkpoints, lambda text: None))
-    for optimizer in (session.game.opt_g, session.game.opt_d):
+    game = session.game
+    for optimizer in (game.opt_g, game.opt_d):
         for group in optimizer.param_groups:
             group["lr"] *= 0.5
     run.rewind(session.step)
-    lrs = {
-        name: opt.param_groups[0]["lr"] for name, opt in (("lr_g", session.game.opt_g), ("lr_d", session.game.opt_d))
-    }
+    lrs = {"lr_g": game.opt_g.param_groups[0]["lr"], "lr_d": game.opt_d.param_groups[0]["lr"]}
     append_record(run.events, {"step": session.step, "event": "rollback", "from": step, "problem": problem, **lrs})
     checkpoint.save(session, run.checkpoints)
 

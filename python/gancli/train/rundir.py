@@ -147,7 +147,7 @@ class RunDir:
                 kept = [record for record in read_jsonl(log) if record["step"] <= step]
                 atomic_write_bytes(log, "".join(json.dumps(record) + "\n" for record in kept).encode())
         for sample in self.sample_frames():
-            if checkpoint.step_of(sample) > step:
+            if (checkpoint.step_of(sample) or 0) > step:
                 sample.unlink(missing_ok=True)
         later = [path for s, path in checkpoint.listing(self.checkpoints) if s > step]
         for path in later:
