@@ -435,17 +435,20 @@ def data_prepare(
     """Decode images once into a packed, memory-mappable file that `train --data` reads directly."""
     import numpy as np
 
-    from gancli import kernels
-    from gancli.data.images import PACKED_SUFFIX, decode_source
+    from gancli.data import PACKED_SUFFIX
+    from gancli.data.base import DataRequest
+    from gancli.data.images import check_request, decode_source
+    from gancli.data.packed import write_packed
 
     if not (source.is_dir() or source.suffix.lower() == ".zip"):
         raise GancliError(f"{source}: not a folder or a .zip of images")
     if output.suffix != PACKED_SUFFIX:
         raise GancliError(f"{output}: the packed file's name must end in {PACKED_SUFFIX}")
-    if channels not in (1, 3) or image_size < 1 or fit not in ("crop", "pad"):
-        raise GancliError("--channels must be 1 or 3, --image-size positive, --fit crop or pad")
+    if channels not in (1, 3) or fit not in ("crop", "pad"):
+        raise GancliError(f"--channels must be 1 or 3 and --fit crop or pad, got {channels} and {fit!r}")
+    check_request(DataRequest(image_size, channels), {"fit": fit})  # the size limit, as for train
     images, _, count = decode_source(source, image_size, channels, fit, skip_bad)
-    kernels.write_packed(output, np.asarray(images), source=str(source.resolve()), source_count=count)
+    write_packed(output, np.asarray(images), source=str(source.resolve()), source_count=count)
     out.print(f"wrote {output}: {len(images)} images of {channels}×{image_size}×{image_size} from {count} files")
 
 
