@@ -1,0 +1,69 @@
+"""The fuzzers' seed corpus and crash reproducers (fuzz/, docs/fuzzing.md) replayed as ordinary tests.
+
+Seeds must be valid, or the fuzzers start at the first error check instead of deep inside the decoders;
+each reproducer must now end in a one-line GancliError, the error a user sees, and not in another exception.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gancli import kernels
+from gancli.data.base import DataRequest
+from gancli.data.images import open_images
+from gancli.errors import GancliError
+
+CORPUS = Path(__file__).resolve().parent.parent / "fuzz" / "corpus"
+OPTIONS = {"fit": "crop", "array": ""}
+
+
+def files(folder: str) -> list[Path]:
+    found = sorted((CORPUS / folder).iterdir())
+    assert found, f"fuzz/corpus/{folder} is empty; run python fuzz/make_corpus.py"
+    return found
+
+
+# Crashes found by fuzzing whose fix is not in yet, with the exception each raises now. Strict, so a fix makes the
+# test fail until its entry goes; any other exception fails it at once.
+OPEN: dict[str, tuple[type[BaseException], str]] = {
+    "utf8-flag-invalid-name.zip": (UnicodeDecodeError, "zip_members lets zipfile's UnicodeDecodeError through"),
+    "empty-name.zip": (IndexError, "ZipInfo.is_dir() raises IndexError on an empty member name (Python 3.11)"),
+    "no-images.ganpack": (ValueError, "ImageSource's ValueError for N = 0 escapes open_images"),
+    "no-channels.ganpack": (OverflowError, "a packed shape with C = 0 reaches resize_images"),
+    "five-channels.ganpack": (ValueError, "a packed shape with C = 5 reaches resize_images"),
+}
+
+
+def replay(path: Path) -> object:
+    if path.name not in OPEN:
+        return path
+    raises, reason = OPEN[path.name]
+    return pytest.param(path, id=path.name, marks=pytest.mark.xfail(strict=True, raises=raises, reason=reason))
+
+
+@pytest.mark.parametrize("path", files("decode"), ids=lambda p: p.name)
+def test_every_image_seed_decodes(path: Path) -> None:
+    data = path.read_bytes()
+    assert kernels.image_format(data) == {"jpg": "jpeg"}.get(path.suffix[1:], path.suffix[1:])
+    image = kernels.decode_image(data, channels=3)
+    assert image.ndim == 3 and image.shape[2] == 3 and min(image.shape) > 0
+    assert image.std() > 0, "a seed should hold a pattern, not one flat colour"
+
+
+@pytest.mark.parametrize("path", files("zip") + files("packed"), ids=lambda p: p.name)
+def test_every_dataset_seed_opens(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GANCLI_CACHE", str(tmp_path))
+    source = open_images(str(path), DataRequest(image_size=8, channels=3, skip_bad=True), OPTIONS)
+    assert source.images.shape[1:] == (3, 8, 8) and source.images.dtype == np.uint8 and len(source.images) > 0
+
+
+@pytest.mark.parametrize(
+    "path", [replay(p) for p in files("regressions/zip") + files("regressions/packed")], ids=lambda p: p.name
+)
+def test_every_reproducer_is_a_one_line_error(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GANCLI_CACHE", str(tmp_path))
+    with pytest.raises(GancliError) as caught:
+        open_images(str(path), DataRequest(), OPTIONS)
+    assert str(path) in str(caught.value) and "\n" not in str(caught.value)
