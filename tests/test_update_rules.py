@@ -5,8 +5,10 @@ import importlib.util
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from gancli.analysis.dynamics import trajectory
 from gancli.losses.classic import Minimax, NonSaturating
 from gancli.losses.wasserstein import WeightClipping
 from gancli.optim.rules import Alternating, Consensus, Extragradient, Simultaneous
@@ -16,38 +18,9 @@ from torch import nn
 SQRT2 = math.sqrt(2)
 
 
-class DiracGenerator(nn.Module):
-    """G(z) = θ: the Dirac-GAN of Mescheder et al. (2018), whose only equilibrium is θ = ψ = 0."""
-
-    def __init__(self, theta: float) -> None:
-        super().__init__()
-        self.theta = nn.Parameter(torch.tensor(theta))
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.theta.expand(z.shape[0], 1)
-
-
-def dirac_game(loss, lr: float = 0.1) -> Game:
-    generator = DiracGenerator(1.0)
-    discriminator = nn.Linear(1, 1, bias=False)  # D(x) = ψ·x
-    with torch.no_grad():
-        discriminator.weight.fill_(1.0)
-    return Game(
-        generator,
-        discriminator,
-        loss,
-        torch.optim.SGD(generator.parameters(), lr=lr),
-        torch.optim.SGD(discriminator.parameters(), lr=lr),
-        sample_real=lambda: torch.zeros(4, 1),  # the real data sit at 0
-        sample_latent=lambda: torch.zeros(4, 1),
-    )
-
-
 def distance_after(rule, steps: int = 500) -> float:
-    game = dirac_game(Minimax())
-    for _ in range(steps):
-        rule.step(game)
-    return math.hypot(game.G.theta.item(), game.D.weight.item())
+    """Distance to the equilibrium of the Dirac-GAN (gancli dynamics' game) after ``steps`` of ``rule``."""
+    return float(np.hypot(*trajectory(rule, Minimax(), steps, lr=0.1)[-1]))
 
 
 def test_simultaneous_gradient_descent_spirals_away_on_the_dirac_gan():

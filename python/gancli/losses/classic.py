@@ -21,14 +21,14 @@ class Minimax(LogitLoss):
     def d_loss(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
         return F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
 
-    def g_loss(self, d_fake: torch.Tensor, d_real: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, d_fake: torch.Tensor, d_real: torch.Tensor | None) -> torch.Tensor:
         return -F.softplus(d_fake).mean()
 
 
 class NonSaturating(Minimax):
     """The "log D trick": G maximises log D(G(z)) instead, strong gradients early in training."""
 
-    def g_loss(self, d_fake: torch.Tensor, d_real: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, d_fake: torch.Tensor, d_real: torch.Tensor | None) -> torch.Tensor:
         return F.softplus(-d_fake).mean()
 
 
@@ -38,7 +38,7 @@ class LeastSquares(Loss):
     def d_loss(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
         return 0.5 * ((d_real - 1) ** 2).mean() + 0.5 * (d_fake**2).mean()
 
-    def g_loss(self, d_fake: torch.Tensor, d_real: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, d_fake: torch.Tensor, d_real: torch.Tensor | None) -> torch.Tensor:
         return 0.5 * ((d_fake - 1) ** 2).mean()
 
 
@@ -48,5 +48,5 @@ class Hinge(Loss):
     def d_loss(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
         return F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
 
-    def g_loss(self, d_fake: torch.Tensor, d_real: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, d_fake: torch.Tensor, d_real: torch.Tensor | None) -> torch.Tensor:
         return -d_fake.mean()

@@ -28,7 +28,7 @@ class EnergyBased(Loss):
     def d_loss(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
         return d_real.mean() + F.relu(self.margin - d_fake).mean()
 
-    def g_loss(self, d_fake: torch.Tensor, d_real: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, d_fake: torch.Tensor, d_real: torch.Tensor | None) -> torch.Tensor:
         return d_fake.mean()
 
 

@@ -22,7 +22,7 @@ class Wasserstein(Loss):
     def d_loss(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
         return d_fake.mean() - d_real.mean()
 
-    def g_loss(self, d_fake: torch.Tensor, d_real: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, d_fake: torch.Tensor, d_real: torch.Tensor | None) -> torch.Tensor:
         return -d_fake.mean()
 
 
