@@ -211,3 +211,19 @@ def test_energy_curve_says_what_is_wrong_in_one_line(installed: None, gancli, tm
     tiny_images += ["--set", "mlp.hidden=16", "--latent-dim", "4", "--batch-size", "16", "--steps", "2"]
     ok(gancli("train", *tiny_images, "--config", "no-metrics.toml", "--device", "cpu", "--out", "digits", "--quiet"))
     one_line_error(gancli("energy-curve", "digits"), "energy-curve scores point data, and 'digits' holds images")
+
+
+def test_a_resumed_optimistic_run_continues_with_the_rule_s_memory(installed: None, gancli, tmp_path: Path) -> None:
+    """The rule's previous field goes into the checkpoint (state_dict), so 10 steps, a stop and --resume to 20
+    equal 20 steps in one go; without it the resumed step would start from a plain simultaneous one."""
+    from safetensors.numpy import load_file
+
+    args = ["--data", "ring8", "--update", "optimistic", "--steps", "20", "--batch-size", "32", "--seed", "1"]
+    args += ["--set", "mlp.hidden=16", "--checkpoint-every", "10", "--eval-every", "1000", "--quiet", "--device", "cpu"]
+    ok(gancli("train", *args, "--out", "whole"))
+    ok(gancli("train", *[a if a != "20" else "10" for a in args], "--out", "split"))
+    ok(gancli("train", "--resume", "split", "--steps", "20", "--quiet"))
+    name = "checkpoints/step-00000020.safetensors"
+    whole, split = load_file(tmp_path / "whole" / name), load_file(tmp_path / "split" / name)
+    assert any(key.startswith("rule/previous/") for key in whole)
+    assert [k for k in whole if not np.array_equal(whole[k], split[k])] == []

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from gancli.optim.rules import UpdateRule
     from gancli.train.game import Game, total_norm
     from gancli.train.lifecycle import newest_run, open_run
+    from gancli.train.rundir import RunDir
 
 #: torch-backed names, imported on first access
 LAZY = {
@@ -43,6 +44,7 @@ LAZY = {
     "Metric": "gancli.metrics.base:Metric",
     "kl_from_uniform": "gancli.metrics.base:kl_from_uniform",
     "newest_run": "gancli.train.lifecycle:newest_run",
+    "RunDir": "gancli.train.rundir:RunDir",
     "open_run": "gancli.train.lifecycle:open_run",
 }
 
@@ -64,6 +66,7 @@ __all__ = [
     "Metric",
     "Option",
     "PluginError",
+    "RunDir",
     "UpdateRule",
     "check_requirements",
     "gradient_norms",

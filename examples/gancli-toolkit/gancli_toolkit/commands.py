@@ -30,8 +30,8 @@ def energy_curve(
     if session.data.is_image:
         raise GancliError(f"{run.path}: energy-curve scores point data, and {session.config.data!r} holds images")
     curve = []
-    for checkpoint in sorted(run.checkpoints.glob("step-*.json")):
-        at, _ = open_run(run.path, str(checkpoint))
+    for step in run.checkpoint_steps():
+        at, _ = open_run(run.path, str(step))
         curve.append((at.step, energy_to_data(at.generate(samples, seed), at.data)))
     best = min(curve, key=lambda point: point[1])
     typer.echo(f"{run.path}: energy distance to {session.config.data} ({samples} samples, seed {seed})")

@@ -20,8 +20,8 @@ from gancli.api import Game
 class Optimistic:
     """The field v_t = (∇_D L_D, ∇_G L_G) at one batch, corrected by the previous step's field.
 
-    The previous field lives in this object, not in the optimizers' state: ``--resume`` starts again with one
-    plain simultaneous step.
+    The previous field is this rule's memory: ``state_dict``/``load_state_dict`` put it in gancli's checkpoints,
+    so ``--resume`` continues with the field the uninterrupted run would have used.
     """
 
     def __init__(self, optimism: float) -> None:
@@ -37,6 +37,13 @@ class Optimistic:
         game.set_grads(corrected[: len(d_grads)], corrected[len(d_grads) :])
         game.step_d()
         game.step_g()
+
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"previous": self.previous} if self.previous is not None else {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.previous = state.get("previous")
 
 
 def optimistic(options: Mapping[str, Any]) -> Optimistic:

@@ -78,6 +78,36 @@ def unflatten_optimizer(prefix: str, rest: dict[str, Any], tensors: dict[str, to
     return {"state": state, "param_groups": rest["param_groups"]}
 
 
+TENSOR_LIST = "tensor_list"  # marks, in the JSON, a value that was a list of tensors
+
+
+def flatten_rule(state: dict[str, Any], tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
+    """Move an update rule's tensors (and lists of tensors, such as a previous gradient field) into
+    ``tensors``; return the JSON-able rest."""
+    rest: dict[str, Any] = {}
+    for key, value in state.items():
+        if isinstance(value, torch.Tensor):
+            tensors[f"rule/{key}"] = value
+            rest[key] = {TENSOR_LIST: None}
+        elif isinstance(value, list | tuple) and value and all(isinstance(v, torch.Tensor) for v in value):
+            tensors.update({f"rule/{key}/{i}": v for i, v in enumerate(value)})
+            rest[key] = {TENSOR_LIST: len(value)}
+        else:
+            rest[key] = value
+    return rest
+
+
+def unflatten_rule(rest: dict[str, Any], tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
+    state = {}
+    for key, value in rest.items():
+        if isinstance(value, dict) and set(value) == {TENSOR_LIST}:
+            count = value[TENSOR_LIST]
+            state[key] = tensors[f"rule/{key}"] if count is None else [tensors[f"rule/{key}/{i}"] for i in range(count)]
+        else:
+            state[key] = value
+    return state
+
+
 def write(directory: Path, step: int, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
     """Write one checkpoint's files; returns the path of its JSON file."""
     bad = non_finite(tensors)
@@ -217,6 +247,8 @@ def save(session: Session, directory: Path) -> Path:
         "opt_g": flatten_optimizer("opt_g", game.opt_g.state_dict(), tensors),
         "opt_d": flatten_optimizer("opt_d", game.opt_d.state_dict(), tensors),
     }
+    if callable(getattr(session.rule, "state_dict", None)):  # a rule with memory, e.g. the previous gradients
+        meta["rule"] = flatten_rule(session.rule.state_dict(), tensors)
     if session.device.type == "cuda":
         tensors["rng/cuda"] = torch.cuda.get_rng_state(session.device)
     return write(directory, session.step, tensors, meta)
@@ -260,6 +292,8 @@ def load(
         session.latent_generator.set_state(tensors["rng/latent"])
         if "rng/cuda" in tensors and session.device.type == "cuda":
             torch.cuda.set_rng_state(tensors["rng/cuda"], session.device)
+        if "rule" in meta and callable(getattr(session.rule, "load_state_dict", None)):
+            session.rule.load_state_dict(unflatten_rule(meta["rule"], tensors))
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as exc:
         raise GancliError(f"checkpoint {json_path} is damaged: {type(exc).__name__} {exc}") from None
     game.d_updates, game.g_updates = d_updates, g_updates

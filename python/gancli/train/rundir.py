@@ -131,6 +131,10 @@ class RunDir:
                 return candidate
         raise GancliError(f"--checkpoint {chosen}: no such checkpoint in {self.checkpoints}")
 
+    def checkpoint_steps(self) -> list[int]:
+        """The steps at which the run has a checkpoint, oldest first (intact or not: loading checks)."""
+        return [step for step, _ in checkpoint.listing(self.checkpoints)]
+
     def write_sample(self, step: int, png: bytes) -> Path:
         path = self.samples / f"{checkpoint.checkpoint_name(step)}.png"
         atomic_write_bytes(path, png)
