@@ -38,7 +38,6 @@ class Optimistic:
         game.step_d()
         game.step_g()
 
-
     def state_dict(self) -> dict[str, Any]:
         return {"previous": self.previous} if self.previous is not None else {}
 
