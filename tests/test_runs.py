@@ -181,7 +181,7 @@ def test_ctrl_c_before_anything_was_saved_says_so_and_leaves_the_directory_free(
 ) -> None:
     from gancli.train.session import Session
 
-    def interrupted(resolved: object) -> None:
+    def interrupted(*args: object) -> None:
         raise KeyboardInterrupt  # Ctrl-C while the dataset loads
 
     with monkeypatch.context() as patch:

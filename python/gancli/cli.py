@@ -147,9 +147,16 @@ def train(
     resume: Path | None = None,
     checkpoint: str | None = None,
     quiet: bool = False,
+    nproc: int | None = None,
     **flags: Any,
 ) -> None:
     """Train a GAN; writes checkpoints, sample images and metrics to a run directory."""
+    if nproc is not None and nproc != 1 and "WORLD_SIZE" not in os.environ:
+        from gancli.train.distributed import launch
+
+        given = {"set": set_, "config": config, "out": out_dir, "resume": resume, "checkpoint": checkpoint}
+        code = launch(nproc, as_arguments({**flags, **given, "quiet": quiet or None}))
+        raise typer.Exit(code)
     from gancli.train import lifecycle
     from gancli.train.loop import train as run_training
 
@@ -159,11 +166,31 @@ def train(
         raise GancliError("--checkpoint says where --resume RUN continues from; it needs --resume")
     else:
         session, run = lifecycle.start(flags, config, set_ or [], out_dir)
-    show_config(session, run.path)
+    main = session.ranks.is_main
+    if main:
+        show_config(session, run.path)
     result = run_training(session, run, show_progress=not quiet)
     if result:
         console.print("evaluation: " + ", ".join(f"{k} {format_value(v)}" for k, v in result.items()))
-    console.print(f"run directory: [bold]{run.path}[/]   samples: {run.samples}   grid: gancli grid {run.path}")
+    if main:
+        console.print(f"run directory: [bold]{run.path}[/]   samples: {run.samples}   grid: gancli grid {run.path}")
+
+
+def as_arguments(values: dict[str, Any]) -> list[str]:
+    """The command-line arguments that give ``train`` these values again (for the processes --nproc starts)."""
+    arguments: list[str] = []
+    for name, value in values.items():
+        option = "--" + name.replace("_", "-")
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            arguments.append(option if value else "--no-" + option[2:])
+        elif isinstance(value, list):
+            for item in value:
+                arguments += [option, str(item)]
+        else:
+            arguments += [option, str(value)]
+    return arguments
 
 
 def train_signature() -> inspect.Signature:
@@ -198,6 +225,13 @@ def train_signature() -> inspect.Signature:
             None,
         ),
         "quiet": (bool, typer.Option("--quiet", "-q", help="No progress bar.", rich_help_panel=OUTPUT), False),
+        "nproc": (
+            int | None,
+            typer.Option(
+                help="Train on N processes (torchrun; gloo on the CPU, nccl on GPUs).", rich_help_panel=TRAINING
+            ),
+            None,
+        ),
     }
     params = [train_option(spec) for spec in FLAG_FIELDS]
     params += [

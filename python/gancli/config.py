@@ -66,6 +66,7 @@ class RunConfig:
     minibatch_std: bool = field(default=False, metadata=flag("Minibatch standard-deviation feature in D.", REMEDIES))
     ema: float = field(default=0.0, metadata=flag("Decay of the generator's moving average.", REMEDIES))
     amp: bool = field(default=False, metadata=flag("bf16 autocast on CUDA."))
+    sync_bn: bool = field(default=False, metadata=flag("BatchNorm statistics over every process's shard (CUDA)."))
     compile: bool = field(default=False, metadata=flag("torch.compile G and D."))
     metrics: list[str] | None = None  # None: every metric that applies to the data
     log_every: int = field(default=10, metadata=flag("Steps between metric records.", OUTPUT))

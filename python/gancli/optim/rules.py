@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 import torch
 
-from gancli.train.game import Game, grads_of
+from gancli.train.game import Game
 
 
 class UpdateRule(Protocol):
@@ -50,7 +50,9 @@ class Consensus:
     """Consensus optimization (Mescheder et al. 2017, "The Numerics of GANs"): follow v + γ·∇(½‖v‖²).
 
     The extra term pulls both players towards points where the field is small, damping the rotation
-    around the equilibrium that makes simultaneous gradient descent circle or diverge.
+    around the equilibrium that makes simultaneous gradient descent circle or diverge. ∇½‖v‖² = Jᵀv (J the
+    field's Jacobian) is taken as a vector-Jacobian product with the field averaged over the processes, so that
+    on several processes the averaged step is J̄ᵀv̄ of the global batch, not the mean of each shard's own.
     """
 
     def __init__(self, gamma: float) -> None:
@@ -58,8 +60,14 @@ class Consensus:
 
     def step(self, game: Game) -> None:
         d_grads, g_grads = game.gradient_field(game.sample_real(), game.sample_latent(), create_graph=True)
-        half_norm = 0.5 * sum((g**2).sum() for g in [*d_grads, *g_grads])
-        regulariser = grads_of(half_norm, game.d_params + game.g_params, create_graph=False)
+        field = [*d_grads, *g_grads]
+        mean_field = game.average([g.detach() for g in field])
+        params = game.d_params + game.g_params
+        connected = [(g, m) for g, m in zip(field, mean_field, strict=True) if g.requires_grad]
+        products = torch.autograd.grad(
+            [g for g, _ in connected], params, grad_outputs=[m for _, m in connected], allow_unused=True
+        )
+        regulariser = [torch.zeros_like(p) if r is None else r for p, r in zip(params, products, strict=True)]
         d_reg, g_reg = regulariser[: len(d_grads)], regulariser[len(d_grads) :]
         game.set_grads(
             [g + self.gamma * r for g, r in zip(d_grads, d_reg, strict=True)],
@@ -78,6 +86,7 @@ class Extragradient:
         params = game.d_params + game.g_params
         start = [p.detach().clone() for p in params]
         d_grads, g_grads = game.gradient_field(real, z)
+        d_grads, g_grads = game.average(d_grads), game.average(g_grads)  # every process looks ahead alike
         with torch.no_grad():
             for opt, ps, gs in ((game.opt_d, game.d_params, d_grads), (game.opt_g, game.g_params, g_grads)):
                 torch._foreach_add_(ps, gs, alpha=-opt.param_groups[0]["lr"])

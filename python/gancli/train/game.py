@@ -42,8 +42,11 @@ class Game:
         sample_real: Callable[[], torch.Tensor],
         sample_latent: Callable[[], torch.Tensor],
         settings: GameSettings = GameSettings(),
+        average: Callable[[Grads], list[torch.Tensor]] = list,
     ) -> None:
         self.G, self.D, self.loss = generator, discriminator, loss
+        #: the mean of tensors over the processes of a distributed run (on one process, the tensors as they are)
+        self.average = average
         self.opt_g, self.opt_d = opt_g, opt_d
         self.sample_real, self.sample_latent = sample_real, sample_latent
         self.settings = settings
@@ -113,15 +116,23 @@ class Game:
         self.opt_d.zero_grad(set_to_none=True)
         self.opt_g.zero_grad(set_to_none=True)
 
+    def average_grads(self, params: Sequence[torch.Tensor]) -> None:
+        """Replace each gradient by its mean over the processes, so every rank applies the same step."""
+        with_grads = [p for p in params if p.grad is not None]
+        for p, mean in zip(with_grads, self.average([p.grad for p in with_grads]), strict=True):
+            p.grad = mean
+
     def step_d(self) -> None:
-        """Apply D's gradients, then the loss's post-step hook (e.g. clipping)."""
+        """Apply D's gradients (averaged over the processes), then the loss's post-step hook (e.g. clipping)."""
+        self.average_grads(self.d_params)
         self.stats["grad_norm_d"] = total_norm(self.d_params)
         self.opt_d.step()
         self.loss.after_d_step(self.D)
         self.d_updates += 1
 
     def step_g(self) -> None:
-        """Apply G's gradients and move the generator's moving average."""
+        """Apply G's gradients (averaged over the processes) and move the generator's moving average."""
+        self.average_grads(self.g_params)
         self.stats["grad_norm_g"] = total_norm(self.g_params)
         self.opt_g.step()
         self.g_updates += 1
@@ -131,7 +142,10 @@ class Game:
     def gradient_field(
         self, real: torch.Tensor, z: torch.Tensor, create_graph: bool = False
     ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        """The simultaneous gradient field v = (∇_D L_D, ∇_G L_G) at one batch, for joint update rules."""
+        """The simultaneous gradient field v = (∇_D L_D, ∇_G L_G) at one batch, for joint update rules.
+
+        On several processes this is the field of this process's shard: ``step_d``/``step_g`` average what they
+        apply, and a rule that uses the field itself first (a look-ahead step) averages it with ``average``."""
         fake = self.G(z)
         d_grads = grads_of(self.d_loss(real, fake), self.d_params, create_graph)
         g_grads = grads_of(self.g_loss(fake, real, z), self.g_params, create_graph)

@@ -17,9 +17,9 @@ from gancli.config import resolve
 from gancli.errors import GancliError
 from gancli.io import atomic_write_json
 from gancli.plugins.manager import get_plugins
-from gancli.train import checkpoint
+from gancli.train import checkpoint, distributed
 from gancli.train.rundir import RunDir
-from gancli.train.session import Session
+from gancli.train.session import Session, pick_device
 
 RUNS = Path("runs")
 #: what ``--resume`` may change: how long and where the run goes on, how often it reports and what it keeps,
@@ -38,7 +38,13 @@ def start(
     process's lock, build it. The returned run holds the lock until ``run.release()`` (the training loop's end)."""
     resolved = resolve(get_plugins().registry, flags, config_file, set_items)
     config = resolved.config
-    path = out or default_run_dir(config.data, config.loss)
+    ranks = distributed.join(pick_device(config.device))
+    if not ranks.is_main:  # rank 0 claims the directory and writes the files; the others train beside it
+        path = ranks.from_main(None)
+        session = Session.build(resolved, ranks)
+        ranks.barrier()
+        return session, RunDir(path)
+    path = ranks.from_main(out or default_run_dir(config.data, config.loss))
     fresh = not path.exists()
     run = RunDir.locked(path)
     try:
@@ -47,8 +53,9 @@ def start(
         data_path = Path(config.data).expanduser()
         if resolved.plugins["dataset"].name != config.data and data_path.exists():
             config.data = str(data_path.resolve())  # the folder it is, whatever directory later commands run in
-        session = Session.build(resolved)
+        session = Session.build(resolved, ranks)
         atomic_write_json(run.config, resolved.to_dict())
+        ranks.barrier()
     except BaseException:
         run.release()
         if fresh:
@@ -74,10 +81,11 @@ def resume(
     if changed or config_file or list(set_items):
         names = ", ".join(f"--{k.replace('_', '-')}" for k in changed) or "--set/--config"
         raise GancliError(f"--resume continues the saved experiment; {names} cannot change it")
-    run = RunDir.locked(path)
+    resolved = resolve(get_plugins().registry, flags, RunDir(path).config)
+    ranks = distributed.join(pick_device(resolved.config.device))
+    run = RunDir.locked(path) if ranks.is_main else RunDir(path)
     try:
-        resolved = resolve(get_plugins().registry, flags, run.config)
-        session = Session.build(resolved)
+        session = Session.build(resolved, ranks)
         if chosen is not None:
             found = run.checkpoint(chosen)
             if found.resolve().parent != run.checkpoints.resolve():
@@ -87,9 +95,11 @@ def resume(
             checkpoint.load(session, *checkpoint.newest_intact(run.checkpoints, warn))
         if session.step >= resolved.config.steps:
             raise GancliError(f"--resume {path}: already at step {session.step}; raise --steps to go on")
-        for later in run.rewind(session.step):
-            warn(f"{later.name} (after step {session.step}) removed: the run goes on from step {session.step}")
-        atomic_write_json(run.config, resolved.to_dict())
+        ranks.barrier()  # every rank has read its checkpoint before rank 0 removes what came after it
+        if ranks.is_main:
+            for later in run.rewind(session.step):
+                warn(f"{later.name} (after step {session.step}) removed: the run goes on from step {session.step}")
+            atomic_write_json(run.config, resolved.to_dict())
     except BaseException:
         run.release()
         raise

@@ -7,6 +7,7 @@ writes sample images from fixed noise, evaluates metrics, and checkpoints.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
 import time
@@ -35,8 +36,10 @@ def should(step: int, every: int, last: int) -> bool:
 
 
 def record_of(session: Session) -> dict[str, Any]:
-    stats = {k: round(float(v), 6) for k, v in session.game.stats.items()}
-    return {"step": session.step, **stats}
+    """The logged statistics of the latest step, averaged over the processes' shards (the global batch's)."""
+    names = list(session.game.stats)
+    values = session.ranks.average([session.game.stats[name].float().reshape(()) for name in names])
+    return {"step": session.step, **{name: round(float(v), 6) for name, v in zip(names, values, strict=True)}}
 
 
 def progress_line(record: dict[str, Any]) -> str:
@@ -101,13 +104,18 @@ def train(session: Session, run: RunDir, show_progress: bool = True) -> dict[str
 
 
 def train_steps(session: Session, run: RunDir, show_progress: bool) -> dict[str, float]:
-    config = session.config
+    """The loop. On several processes every rank steps, and rank 0 alone logs, samples, evaluates and saves;
+    the ranks agree at each step whether to stop and at each check whether something diverged."""
+    config, ranks = session.config, session.ranks
+    main = ranks.is_main
     run.checkpoints.mkdir(parents=True, exist_ok=True)
     last_eval: dict[str, float] = {}
     rollbacks = sum(1 for event in read_jsonl(run.events) if event.get("event") == "rollback")
     if config.on_nan == "rollback" and not checkpoint.listing(run.checkpoints):
-        save(session, run)  # somewhere to roll back to, should it diverge before its first checkpoint
-    with progress_bar(show_progress, config.steps, session.step) as (progress, task):
+        if main:
+            save(session, run)  # somewhere to roll back to, should it diverge before its first checkpoint
+        ranks.barrier()
+    with progress_bar(show_progress and main, config.steps, session.step) as (progress, task):
 
         def say(text: str) -> None:
             progress.console.print(text, markup=False, soft_wrap=True)
@@ -115,42 +123,49 @@ def train_steps(session: Session, run: RunDir, show_progress: bool) -> dict[str,
         evaluate = Evaluation(session, strict=False, warn=say)
         clock, clock_step = time.perf_counter(), session.step
         with stop_on_interrupt() as interrupted:
-            while session.step < config.steps and not interrupted():
+            while session.step < config.steps and not ranks.any(bool(interrupted())):
                 with autocast(session):
                     session.rule.step(session.game)
                 session.step += 1
                 step = session.step
                 problem = None
-                if should(step, config.log_every, config.steps):
+                logging = should(step, config.log_every, config.steps)
+                if logging:
                     record = record_of(session)
-                    append_record(run.metrics, record)
-                    now = time.perf_counter()
-                    rate = (step - clock_step) / max(now - clock, 1e-9)
-                    clock, clock_step = now, step
-                    progress.update(task, completed=step, stats=progress_line(record), rate=f"{rate:.1f} it/s")
                     problem = health(session)
-                if problem is None and should(step, config.sample_every, config.steps):
+                    if main:
+                        append_record(run.metrics, record)
+                        now = time.perf_counter()
+                        rate = (step - clock_step) / max(now - clock, 1e-9)
+                        clock, clock_step = now, step
+                        progress.update(task, completed=step, stats=progress_line(record), rate=f"{rate:.1f} it/s")
+                if main and problem is None and should(step, config.sample_every, config.steps):
                     samples = session.generate(64, config.seed + SAMPLE_SEED_OFFSET)
                     run.write_sample(step, samples_png(samples, session.data))
-                if problem is None and should(step, config.eval_every, config.steps):
+                if main and problem is None and should(step, config.eval_every, config.steps):
                     last_eval = evaluate(config.seed + EVAL_SEED_OFFSET)
                     if last_eval:
                         append_record(run.evals, {"step": step, **last_eval})
-                if problem is None and should(step, config.checkpoint_every, config.steps):
+                checkpointing = should(step, config.checkpoint_every, config.steps)
+                if main and problem is None and checkpointing:
                     try:
                         save(session, run)
                     except checkpoint.NonFiniteError as exc:
                         problem = str(exc)
-                if problem is not None:
+                if (logging or checkpointing) and ranks.any(problem is not None):
+                    problem = problem or "another process found a non-finite loss or weight"
                     roll_back(session, run, problem, rollbacks)
                     rollbacks += 1
                     say(f"warning: step {step}: {problem}; rolled back to step {session.step} at half the lr")
         if session.step < config.steps:
-            try:
-                saved: Path | None = save(session, run)
-            except checkpoint.NonFiniteError:
-                saved = None
-            raise Stopped(interrupted(), session.step, saved)
+            saved: Path | None = None
+            if main:
+                with contextlib.suppress(checkpoint.NonFiniteError):
+                    saved = save(session, run)
+            raise Stopped(interrupted() or signal.SIGTERM, session.step, saved)
+        gap = ranks.largest_gap([*session.generator.parameters(), *session.discriminator.parameters()])
+        if gap > 0:  # the same averaged steps from the same start: the ranks must hold the same networks
+            raise GancliError(f"the {ranks.world} processes ended with different weights (largest gap {gap:g})")
     return last_eval
 
 
@@ -177,10 +192,13 @@ def roll_back(session: Session, run: RunDir, problem: str, rollbacks: int) -> No
     for optimizer in (game.opt_g, game.opt_d):
         for group in optimizer.param_groups:
             group["lr"] *= 0.5
-    run.rewind(session.step)
-    lrs = {"lr_g": game.opt_g.param_groups[0]["lr"], "lr_d": game.opt_d.param_groups[0]["lr"]}
-    append_record(run.events, {"step": session.step, "event": "rollback", "from": step, "problem": problem, **lrs})
-    checkpoint.save(session, run.checkpoints)
+    session.ranks.barrier()  # every rank has read the checkpoint before rank 0 rewrites it
+    if session.ranks.is_main:
+        run.rewind(session.step)
+        lrs = {"lr_g": game.opt_g.param_groups[0]["lr"], "lr_d": game.opt_d.param_groups[0]["lr"]}
+        event = {"step": session.step, "event": "rollback", "from": step, "problem": problem, **lrs}
+        append_record(run.events, event)
+        checkpoint.save(session, run.checkpoints)
 
 
 @contextmanager

@@ -22,6 +22,7 @@ from gancli.losses.base import Loss
 from gancli.nets.common import apply_spectral_norm
 from gancli.nets.spec import MINIBATCH_STD, ArchSpec
 from gancli.plugins.registry import Registration
+from gancli.train.distributed import SINGLE, Ranks, local_device
 from gancli.train.game import Game, GameSettings
 
 
@@ -45,6 +46,7 @@ class Session:
     rule: Any
     rng: np.random.Generator
     latent_generator: torch.Generator
+    ranks: Ranks = SINGLE
     step: int = 0
 
     @property
@@ -52,9 +54,15 @@ class Session:
         return self.resolved.config
 
     @classmethod
-    def build(cls, resolved: Resolved) -> Session:
+    def build(cls, resolved: Resolved, ranks: Ranks = SINGLE) -> Session:
+        """The run's objects; on several processes (``ranks``), each rank's share of every global batch."""
         config, chosen = resolved.config, resolved.plugins
-        device = pick_device(config.device)
+        device = local_device(pick_device(config.device))
+        if config.batch_size % (ranks.world * config.pack):
+            raise GancliError(
+                f"--batch-size {config.batch_size} must split evenly over {ranks.world} processes "
+                f"in groups of --pack {config.pack}"
+            )
         torch.manual_seed(config.seed)
         rng = np.random.default_rng(config.seed)
         latent_generator = torch.Generator().manual_seed(config.seed + 1)
@@ -81,6 +89,11 @@ class Session:
         check_shapes(chosen["architecture"], spec, generator, discriminator)
         if config.spectral_norm:
             apply_spectral_norm(discriminator)
+        if config.sync_bn and ranks.is_distributed:
+            if device.type != "cuda":
+                raise GancliError("--sync-bn needs CUDA: torch's SyncBatchNorm runs on GPUs only")
+            generator = nn.SyncBatchNorm.convert_sync_batchnorm(generator)
+            discriminator = nn.SyncBatchNorm.convert_sync_batchnorm(discriminator)
         generator.to(device)
         discriminator.to(device)
 
@@ -88,17 +101,20 @@ class Session:
         opt_d = create("optimizer", discriminator.parameters(), config.lr_discriminator)
         rule = create("update")
 
+        # every rank draws the same global batch from the same generators and keeps its own shard: disjoint data
+        # for each rank, and the very batches a single process would train on
         def sample_real() -> torch.Tensor:
-            return data.batch(config.batch_size, rng).to(device, non_blocking=True)
+            return ranks.shard(data.batch(config.batch_size, rng)).to(device, non_blocking=True)
 
         def sample_latent() -> torch.Tensor:
-            return torch.randn(config.batch_size, config.latent_dim, generator=latent_generator).to(device)
+            noise = torch.randn(config.batch_size, config.latent_dim, generator=latent_generator)
+            return ranks.shard(noise).to(device)
 
         settings = GameSettings(config.d_steps, config.pack, config.r1, config.diversity, config.ema)
-        game = Game(generator, discriminator, loss, opt_g, opt_d, sample_real, sample_latent, settings)
+        game = Game(generator, discriminator, loss, opt_g, opt_d, sample_real, sample_latent, settings, ranks.average)
         if config.compile:
             game.G, game.D = torch.compile(generator), torch.compile(discriminator)
-        return cls(resolved, device, data, loss, generator, discriminator, game, rule, rng, latent_generator)
+        return cls(resolved, device, data, loss, generator, discriminator, game, rule, rng, latent_generator, ranks)
 
     # --- sampling -----------------------------------------------------------------------------------------
 

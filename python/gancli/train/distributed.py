@@ -1,0 +1,126 @@
+"""Training on several processes: ``torchrun --nproc-per-node N -m gancli train …`` (or ``gancli train --nproc N``).
+
+Data parallelism as DistributedDataParallel does it — every rank holds both players, sees its shard of each global
+batch and steps with the gradients averaged over all ranks — but with the averaging done by the ``Game`` at the
+points where gradients are applied rather than by DDP's module wrapper. A GAN step does not fit that wrapper: G's
+step runs D forward and backward without updating D, and the joint update rules take gradients with
+``torch.autograd.grad``, which never fires DDP's hooks. Every rank draws the same global batch from the same seeded
+generators and keeps its slice, so the ranks see disjoint data (a distributed sampler) and the run equals the
+single-process run on the same global batch, to float tolerance. Rank 0 alone writes files and shows progress.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from gancli.errors import GancliError
+
+
+@dataclass(frozen=True)
+class Ranks:
+    """This process's place in the run: ``rank`` of ``world`` processes (a single process is rank 0 of 1)."""
+
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        """Whether this process writes the run's files and shows its progress."""
+        return self.rank == 0
+
+    @property
+    def is_distributed(self) -> bool:
+        return self.world > 1
+
+    def shard(self, batch: torch.Tensor) -> torch.Tensor:
+        """This rank's slice of a global batch (all of it on one process)."""
+        if not self.is_distributed:
+            return batch
+        size = batch.shape[0] // self.world
+        return batch[self.rank * size : (self.rank + 1) * size]
+
+    def average(self, tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        """The mean of each tensor over all ranks, in one collective (the tensors as they are on one process)."""
+        if not self.is_distributed or not tensors:
+            return list(tensors)
+        flat = torch.cat([t.detach().reshape(-1) for t in tensors])
+        dist.all_reduce(flat)
+        flat /= self.world
+        out, offset = [], 0
+        for t in tensors:
+            out.append(flat[offset : offset + t.numel()].view_as(t))
+            offset += t.numel()
+        return out
+
+    def barrier(self) -> None:
+        if self.is_distributed:
+            dist.barrier()
+
+    def any(self, flag: bool) -> bool:
+        """Whether ``flag`` holds on any rank: how the ranks agree to stop, or that something diverged."""
+        if not self.is_distributed:
+            return flag
+        value = torch.tensor([int(flag)])
+        dist.all_reduce(value, op=dist.ReduceOp.MAX)
+        return bool(value.item())
+
+    def from_main(self, obj: Any) -> Any:
+        """Rank 0's ``obj`` on every rank (a run directory's name rank 0 chose, say)."""
+        if not self.is_distributed:
+            return obj
+        box = [obj]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def largest_gap(self, params: Sequence[torch.Tensor]) -> float:
+        """The largest difference between this rank's ``params`` and rank 0's (0 when the ranks agree)."""
+        if not self.is_distributed:
+            return 0.0
+        flat = torch.cat([p.detach().reshape(-1).float() for p in params])
+        reference = flat.clone()
+        dist.broadcast(reference, src=0)
+        gap = (flat - reference).abs().max().reshape(1)
+        dist.all_reduce(gap, op=dist.ReduceOp.MAX)
+        return float(gap.item())
+
+
+SINGLE = Ranks()
+
+
+def join(device: torch.device) -> Ranks:
+    """Join the process group torchrun describes in the environment (gloo on the CPU, nccl on CUDA); one process
+    when there is none."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return SINGLE
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return Ranks(dist.get_rank(), dist.get_world_size())
+
+
+def local_device(device: torch.device) -> torch.device:
+    """On CUDA, each process of a node takes its own GPU (torchrun's LOCAL_RANK)."""
+    if device.type == "cuda" and device.index is None and "LOCAL_RANK" in os.environ:
+        return torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+    return device
+
+
+def leave() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def launch(nproc: int, arguments: Sequence[str]) -> int:
+    """``gancli train --nproc N ARGS``: ``torchrun --nproc-per-node N -m gancli train ARGS``; returns its status."""
+    if nproc < 1:
+        raise GancliError(f"--nproc must be at least 1, got {nproc}")
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"]
+    return subprocess.run([*command, "-m", "gancli", "train", *arguments], check=False).returncode
