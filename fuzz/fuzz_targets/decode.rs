@@ -19,12 +19,16 @@ const MAX_PIXELS: u64 = 1 << 22;
 
 fuzz_target!(|data: &[u8]| {
     let n = data.len();
-    let channels = if n % 2 == 0 {
+    let channels = if n.is_multiple_of(2) {
         Channels::Rgb
     } else {
         Channels::Gray
     };
-    let fit = if n / 2 % 2 == 0 { Fit::Crop } else { Fit::Pad };
+    let fit = if (n / 2).is_multiple_of(2) {
+        Fit::Crop
+    } else {
+        Fit::Pad
+    };
     let size = (n / 4 % 24) as u32 + 1;
 
     let sniffed = sniff(&data[..n.min(SNIFF_LEN)]);

@@ -26,11 +26,7 @@ fuzz_target!(|data: &[u8]| {
         Fit::Pad
     };
     let image = c * h * w;
-    let n = if image == 0 {
-        0
-    } else {
-        (pixels.len() / image).min(4)
-    };
+    let n = pixels.len().checked_div(image).unwrap_or(0).min(4);
     let input = &pixels[..n * image];
 
     let target = Target::new(size, channels, fit, DEFAULT_MAX_PIXELS).expect("a valid target");
