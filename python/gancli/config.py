@@ -65,7 +65,14 @@ class RunConfig:
     spectral_norm: bool = field(default=False, metadata=flag("Spectral normalisation in D.", REMEDIES))
     minibatch_std: bool = field(default=False, metadata=flag("Minibatch standard-deviation feature in D.", REMEDIES))
     ema: float = field(default=0.0, metadata=flag("Decay of the generator's moving average.", REMEDIES))
-    amp: bool = field(default=False, metadata=flag("bf16 autocast on CUDA."))
+    precision: str = field(
+        default="fp32", metadata=flag("fp32, bf16 (autocast) or fp16 (autocast with loss scaling, alternating rule).")
+    )
+    amp: bool = field(default=False, metadata=flag("bf16 autocast: the same as --precision bf16."))
+    channels_last: bool = field(default=False, metadata=flag("Channels-last memory format for image networks."))
+    prefetch: bool | None = field(
+        default=None, metadata=flag("Draw the next batches in a background thread (default: on CUDA).", DATA)
+    )
     sync_bn: bool = field(default=False, metadata=flag("BatchNorm statistics over every process's shard (CUDA)."))
     compile: bool = field(default=False, metadata=flag("torch.compile G and D."))
     metrics: list[str] | None = None  # None: every metric that applies to the data
@@ -88,6 +95,12 @@ class RunConfig:
     def lr_discriminator(self) -> float:
         return self.lr if self.lr_d is None else self.lr_d
 
+    @property
+    def autocast_dtype(self) -> str | None:
+        """The dtype autocast computes in, None for full precision (``--amp`` is ``--precision bf16``)."""
+        precision = "bf16" if self.amp and self.precision == "fp32" else self.precision
+        return {"fp32": None, "bf16": "bfloat16", "fp16": "float16"}[precision]
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -96,6 +109,8 @@ FIELD_TYPES: dict[str, Any] = get_type_hints(RunConfig)
 FIELD_NAMES = [f.name for f in fields(RunConfig)]
 FLAG_FIELDS = [f for f in fields(RunConfig) if f.metadata.get("flag")]
 FILE_ONLY_KEYS = ("set", "plugins")  # keys of a config file besides the fields: --set items, provenance
+
+PRECISIONS = ("fp32", "bf16", "fp16")
 
 #: each plugin kind a run chooses one of, in the order they are resolved, and the field that names it
 KIND_FIELDS = {"dataset": "data", "loss": "loss", "architecture": "arch", "optimizer": "optimizer", "update": "update"}
@@ -186,6 +201,12 @@ class Resolved:
             for kind, reg in self.plugins.items()
         }
 
+    @property
+    def autocast_dtype(self) -> str | None:
+        """The dtype autocast computes in, None for full precision (``--amp`` is ``--precision bf16``)."""
+        precision = "bf16" if self.amp and self.precision == "fp32" else self.precision
+        return {"fp32": None, "bf16": "bfloat16", "fp16": "float16"}[precision]
+
     def to_dict(self) -> dict[str, Any]:
         """What ``RUN/config.json`` holds: every setting, and the plugins that provided them."""
         return {**self.config.to_dict(), "plugins": self.provenance()}
@@ -272,6 +293,8 @@ def check_values(config: RunConfig) -> None:
         value = getattr(config, name)
         if not 0 <= value <= most:
             raise GancliError(f"--{name.replace('_', '-')} must be between 0 and {most}, got {value}")
+    if config.precision not in PRECISIONS:
+        raise GancliError(f"--precision must be one of {', '.join(PRECISIONS)}, got {config.precision!r}")
     if config.on_nan not in ON_NAN:
         raise GancliError(f"--on-nan must be {' or '.join(ON_NAN)}, got {config.on_nan!r}")
     if config.batch_size % config.pack:

@@ -227,6 +227,8 @@ def data_fingerprint(session: Session) -> dict[str, Any]:
 
 def save(session: Session, directory: Path) -> Path:
     """Checkpoint everything a resumed run needs to continue exactly: networks, optimizers, every generator."""
+    if session.loader is not None:
+        session.loader.pause()  # the data generator's state must be that of the next batch the step takes
     game = session.game
     tensors = {
         **module_tensors("G", session.generator),
@@ -247,6 +249,9 @@ def save(session: Session, directory: Path) -> Path:
         "opt_g": flatten_optimizer("opt_g", game.opt_g.state_dict(), tensors),
         "opt_d": flatten_optimizer("opt_d", game.opt_d.state_dict(), tensors),
     }
+    for name, scaler in (("scaler_d", game.scaler_d), ("scaler_g", game.scaler_g)):
+        if scaler is not None:
+            meta[name] = scaler.state_dict()
     if callable(getattr(session.rule, "state_dict", None)):  # a rule with memory, e.g. the previous gradients
         meta["rule"] = flatten_rule(session.rule.state_dict(), tensors)
     if session.device.type == "cuda":
@@ -267,6 +272,8 @@ def load(
 ) -> None:
     """Put a checkpoint read by :func:`read` into ``session``; a JSON field of the wrong shape is reported as
     damage by path."""
+    if session.loader is not None:
+        session.loader.pause()  # batches drawn ahead belong to the state being replaced
     game = session.game
     load_module("G", session.generator, tensors, json_path)
     load_module("D", session.discriminator, tensors, json_path)
@@ -292,6 +299,9 @@ def load(
         session.latent_generator.set_state(tensors["rng/latent"])
         if "rng/cuda" in tensors and session.device.type == "cuda":
             torch.cuda.set_rng_state(tensors["rng/cuda"], session.device)
+        for name, scaler in (("scaler_d", game.scaler_d), ("scaler_g", game.scaler_g)):
+            if scaler is not None and name in meta:
+                scaler.load_state_dict(meta[name])
         if "rule" in meta and callable(getattr(session.rule, "load_state_dict", None)):
             session.rule.load_state_dict(unflatten_rule(meta["rule"], tensors))
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as exc:

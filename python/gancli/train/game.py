@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from gancli.errors import GancliError
 from gancli.losses import Loss
 from gancli.losses.base import gradient_norms
 
@@ -43,10 +44,13 @@ class Game:
         sample_latent: Callable[[], torch.Tensor],
         settings: GameSettings = GameSettings(),
         average: Callable[[Grads], list[torch.Tensor]] = list,
+        scalers: tuple[torch.amp.GradScaler | None, torch.amp.GradScaler | None] = (None, None),
     ) -> None:
         self.G, self.D, self.loss = generator, discriminator, loss
         #: the mean of tensors over the processes of a distributed run (on one process, the tensors as they are)
         self.average = average
+        #: D's and G's loss scalers under --precision fp16 (small gradients survive in half precision)
+        self.scaler_d, self.scaler_g = scalers
         self.opt_g, self.opt_d = opt_g, opt_d
         self.sample_real, self.sample_latent = sample_real, sample_latent
         self.settings = settings
@@ -86,7 +90,7 @@ class Game:
             total = total + r1
         self.stats["d_real"] = self.loss.readout(d_real)
         self.stats["d_fake"] = self.loss.readout(d_fake)
-        return total
+        return scaled(total, self.scaler_d)
 
     def g_loss(self, fake: torch.Tensor, real: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
         """G's loss on a fake batch, with the diversity term.
@@ -105,7 +109,7 @@ class Game:
         self.stats["d_fake_g"] = self.loss.readout(d_fake)
         if self.settings.diversity > 0 and z is not None:
             total = total + self.settings.diversity * mode_seeking_penalty(fake, z)
-        return total
+        return scaled(total, self.scaler_g)
 
     def generate(self, z: torch.Tensor | None = None) -> torch.Tensor:
         return self.G(self.sample_latent() if z is None else z)
@@ -125,16 +129,14 @@ class Game:
     def step_d(self) -> None:
         """Apply D's gradients (averaged over the processes), then the loss's post-step hook (e.g. clipping)."""
         self.average_grads(self.d_params)
-        self.stats["grad_norm_d"] = total_norm(self.d_params)
-        self.opt_d.step()
+        apply(self.opt_d, self.d_params, self.scaler_d, self.stats, "grad_norm_d")
         self.loss.after_d_step(self.D)
         self.d_updates += 1
 
     def step_g(self) -> None:
         """Apply G's gradients (averaged over the processes) and move the generator's moving average."""
         self.average_grads(self.g_params)
-        self.stats["grad_norm_g"] = total_norm(self.g_params)
-        self.opt_g.step()
+        apply(self.opt_g, self.g_params, self.scaler_g, self.stats, "grad_norm_g")
         self.g_updates += 1
         if self.G_ema is not None:
             update_ema(self.G_ema, self.G, self.settings.ema)
@@ -146,6 +148,11 @@ class Game:
 
         On several processes this is the field of this process's shard: ``step_d``/``step_g`` average what they
         apply, and a rule that uses the field itself first (a look-ahead step) averages it with ``average``."""
+        if self.scaler_d is not None:
+            raise GancliError(
+                "--precision fp16 scales the losses for backward(); this update rule takes gradients itself: "
+                "use --precision bf16, or --update alternating"
+            )
         fake = self.G(z)
         d_grads = grads_of(self.d_loss(real, fake), self.d_params, create_graph)
         g_grads = grads_of(self.g_loss(fake, real, z), self.g_params, create_graph)
@@ -154,6 +161,29 @@ class Game:
     def set_grads(self, d_grads: Grads, g_grads: Grads) -> None:
         for p, g in zip(self.d_params + self.g_params, [*d_grads, *g_grads], strict=True):
             p.grad = g.detach()
+
+
+def scaled(loss: torch.Tensor, scaler: torch.amp.GradScaler | None) -> torch.Tensor:
+    return loss if scaler is None else scaler.scale(loss)
+
+
+def apply(
+    optimizer: torch.optim.Optimizer,
+    params: Sequence[torch.Tensor],
+    scaler: torch.amp.GradScaler | None,
+    stats: dict[str, torch.Tensor],
+    norm_name: str,
+) -> None:
+    """One optimizer step on the gradients, recording their norm; with a loss scaler the gradients are unscaled
+    first, and a step whose gradients overflowed is skipped while the scale backs off."""
+    if scaler is None:
+        stats[norm_name] = total_norm(params)
+        optimizer.step()
+        return
+    scaler.unscale_(optimizer)
+    stats[norm_name] = total_norm(params)
+    scaler.step(optimizer)
+    scaler.update()
 
 
 def grads_of(loss: torch.Tensor, params: Sequence[torch.Tensor], create_graph: bool) -> list[torch.Tensor]:

@@ -65,11 +65,12 @@ def progress_bar(enabled: bool, total: int, start: int) -> Iterator[tuple[Progre
         yield progress, progress.add_task("train", total=total, completed=start, stats="", rate="")
 
 
-def autocast(session: Session):
-    """bf16 autocast on CUDA when --amp is on (bf16 needs no loss scaling)."""
-    if session.config.amp and session.device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return nullcontext()
+def autocast(session: Session) -> Any:
+    """Mixed precision by --precision (or --amp): bf16 needs no loss scaling, fp16 has the Game's scalers."""
+    dtype = session.config.autocast_dtype
+    if dtype is None:
+        return nullcontext()
+    return torch.autocast(session.device.type, dtype=getattr(torch, dtype))
 
 
 class Stopped(KeyboardInterrupt):

@@ -24,6 +24,7 @@ from gancli.nets.spec import MINIBATCH_STD, ArchSpec
 from gancli.plugins.registry import Registration
 from gancli.train.distributed import SINGLE, Ranks, local_device
 from gancli.train.game import Game, GameSettings
+from gancli.train.prefetch import Prefetcher
 
 
 def pick_device(name: str) -> torch.device:
@@ -47,6 +48,8 @@ class Session:
     rng: np.random.Generator
     latent_generator: torch.Generator
     ranks: Ranks = SINGLE
+    #: the background loader of real batches (--prefetch), paused whenever the data generator's state is read
+    loader: Prefetcher | None = None
     step: int = 0
 
     @property
@@ -94,27 +97,46 @@ class Session:
                 raise GancliError("--sync-bn needs CUDA: torch's SyncBatchNorm runs on GPUs only")
             generator = nn.SyncBatchNorm.convert_sync_batchnorm(generator)
             discriminator = nn.SyncBatchNorm.convert_sync_batchnorm(discriminator)
-        generator.to(device)
-        discriminator.to(device)
+        memory = torch.channels_last if config.channels_last and spec.is_image else torch.contiguous_format
+        generator.to(device, memory_format=memory)
+        discriminator.to(device, memory_format=memory)
 
         opt_g = create("optimizer", generator.parameters(), config.lr_generator)
         opt_d = create("optimizer", discriminator.parameters(), config.lr_discriminator)
         rule = create("update")
 
         # every rank draws the same global batch from the same generators and keeps its own shard: disjoint data
-        # for each rank, and the very batches a single process would train on
+        # for each rank, and the very batches a single process would train on; on CUDA from pinned memory, so the
+        # copy to the GPU runs while the step goes on
+        pinned = device.type == "cuda"
+
+        def draw_real() -> torch.Tensor:
+            batch = ranks.shard(data.batch(config.batch_size, rng))
+            batch = batch.contiguous(memory_format=memory) if batch.dim() == 4 else batch
+            return batch.pin_memory() if pinned else batch
+
+        loader = Prefetcher(draw_real, rng) if (config.prefetch is None and pinned) or config.prefetch else None
+        next_real = loader or draw_real
+
         def sample_real() -> torch.Tensor:
-            return ranks.shard(data.batch(config.batch_size, rng)).to(device, non_blocking=True)
+            return next_real().to(device, non_blocking=pinned)
 
         def sample_latent() -> torch.Tensor:
             noise = torch.randn(config.batch_size, config.latent_dim, generator=latent_generator)
             return ranks.shard(noise).to(device)
 
+        scalers = (None, None)
+        if config.autocast_dtype == "float16":
+            scalers = (torch.amp.GradScaler(device.type), torch.amp.GradScaler(device.type))
         settings = GameSettings(config.d_steps, config.pack, config.r1, config.diversity, config.ema)
-        game = Game(generator, discriminator, loss, opt_g, opt_d, sample_real, sample_latent, settings, ranks.average)
+        game = Game(
+            generator, discriminator, loss, opt_g, opt_d, sample_real, sample_latent, settings, ranks.average, scalers
+        )
         if config.compile:
             game.G, game.D = torch.compile(generator), torch.compile(discriminator)
-        return cls(resolved, device, data, loss, generator, discriminator, game, rule, rng, latent_generator, ranks)
+        return cls(
+            resolved, device, data, loss, generator, discriminator, game, rule, rng, latent_generator, ranks, loader
+        )
 
     # --- sampling -----------------------------------------------------------------------------------------
 

@@ -1,0 +1,98 @@
+"""The GPU path's options, exercised on the CPU (where they run the same code): --precision bf16/fp16 (fp16
+with loss scalers saved in checkpoints), --channels-last, and --prefetch (batches drawn in a background thread
+that must not change a single batch, nor what --resume continues with)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from cli_helpers import ok, one_line_error
+from gancli.errors import GancliError
+from gancli.train.prefetch import Prefetcher
+from safetensors.numpy import load_file
+
+RING = ["--data", "ring8", "--batch-size", "64", "--latent-dim", "2", "--set", "mlp.hidden=16", "--seed", "3"]
+RING += ["--log-every", "10", "--eval-every", "1000", "--checkpoint-every", "10", "--quiet", "--device", "cpu"]
+DIGITS = ["--data", "digits", "--set", "source=sklearn", "--image-size", "16", "--batch-size", "16", "--seed", "1"]
+DIGITS += ["--set", "dcgan.g_width=8", "--set", "dcgan.d_width=8", "--latent-dim", "8", "--log-every", "1"]
+DIGITS += ["--eval-every", "1000", "--checkpoint-every", "1000", "--quiet", "--device", "cpu", "--metrics", "[]"]
+
+
+def tensors(run: Path, step: int) -> dict[str, np.ndarray]:
+    return load_file(run / "checkpoints" / f"step-{step:08d}.safetensors")
+
+
+def differing(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> list[str]:
+    assert a.keys() == b.keys()
+    return [k for k in a if not np.array_equal(a[k], b[k])]
+
+
+def test_prefetching_changes_no_batch_and_resumes_exactly(gancli, tmp_path: Path) -> None:
+    ok(gancli("train", *RING, "--steps", "30", "--out", "plain"))
+    ok(gancli("train", *RING, "--steps", "30", "--prefetch", "--out", "ahead"))
+    ok(gancli("train", *RING, "--steps", "20", "--prefetch", "--out", "split"))
+    ok(gancli("train", "--resume", "split", "--steps", "30", "--quiet"))
+    assert differing(tensors(tmp_path / "plain", 30), tensors(tmp_path / "ahead", 30)) == []
+    assert differing(tensors(tmp_path / "plain", 30), tensors(tmp_path / "split", 30)) == []
+
+
+def test_a_loader_error_reaches_the_training_thread() -> None:
+    rng = np.random.default_rng(0)
+    calls = []
+
+    def draw() -> torch.Tensor:
+        calls.append(rng.integers(10))
+        if len(calls) == 3:
+            raise GancliError("image 3 is unreadable")
+        return torch.zeros(1)
+
+    loader = Prefetcher(draw, rng)
+    loader(), loader()
+    with pytest.raises(GancliError, match="image 3 is unreadable"):
+        loader()
+
+
+def test_pausing_rewinds_to_the_first_batch_not_handed_out() -> None:
+    rng = np.random.default_rng(5)
+    loader = Prefetcher(lambda: torch.tensor(rng.integers(1 << 30)), rng)
+    first = [int(loader()) for _ in range(3)]
+    loader.pause()  # the thread had drawn ahead: those draws are undone
+    second = [int(loader()) for _ in range(3)]
+    loader.pause()
+    expected = np.random.default_rng(5).integers(1 << 30, size=6).tolist()
+    assert first + second == expected
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_mixed_precision_trains_and_keeps_its_scalers(gancli, tmp_path: Path, precision: str) -> None:
+    ok(gancli("train", *RING, "--steps", "20", "--precision", precision, "--out", "run"))
+    last = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert all(np.isfinite(v) for v in last.values())
+    meta = json.loads((tmp_path / "run" / "checkpoints" / "step-00000020.json").read_text())
+    assert ("scaler_d" in meta) == (precision == "fp16")
+    if precision == "fp16":
+        assert meta["scaler_d"]["scale"] > 0
+        ok(gancli("train", *RING, "--steps", "10", "--precision", "fp16", "--out", "split"))
+        ok(gancli("train", "--resume", "split", "--steps", "20", "--quiet"))
+        assert differing(tensors(tmp_path / "run", 20), tensors(tmp_path / "split", 20)) == []
+
+
+def test_fp16_with_a_rule_that_takes_its_own_gradients_is_refused(gancli) -> None:
+    result = gancli("train", *RING, "--steps", "5", "--precision", "fp16", "--update", "consensus", "--out", "run")
+    assert result.exit_code == 1 and "--precision fp16 scales the losses" in result.output
+    one_line_error(gancli("train", *RING, "--precision", "fp8", "--out", "other"), "--precision must be one of")
+
+
+def test_channels_last_trains_the_same_networks(gancli, tmp_path: Path) -> None:
+    (tmp_path / "no-metrics.toml").write_text("metrics = []\n")
+    args = [a for a in DIGITS if a not in ("--metrics", "[]")] + ["--config", "no-metrics.toml", "--steps", "5"]
+    ok(gancli("train", *args, "--out", "contiguous"))
+    ok(gancli("train", *args, "--channels-last", "--out", "last"))
+    first, second = ((tmp_path / name / "metrics.jsonl").read_text().splitlines() for name in ("contiguous", "last"))
+    for a, b in zip(first, second, strict=True):  # other convolution kernels: equal up to float rounding
+        ra, rb = json.loads(a), json.loads(b)
+        assert all(abs(ra[k] - rb[k]) <= 1e-3 * max(1.0, abs(ra[k])) for k in ra), (ra, rb)
