@@ -25,24 +25,6 @@ def files(folder: str) -> list[Path]:
     return found
 
 
-# Crashes found by fuzzing whose fix is not in yet, with the exception each raises now. Strict, so a fix makes the
-# test fail until its entry goes; any other exception fails it at once.
-OPEN: dict[str, tuple[type[BaseException], str]] = {
-    "utf8-flag-invalid-name.zip": (UnicodeDecodeError, "zip_members lets zipfile's UnicodeDecodeError through"),
-    "empty-name.zip": (IndexError, "ZipInfo.is_dir() raises IndexError on an empty member name (Python 3.11)"),
-    "no-images.ganpack": (ValueError, "ImageSource's ValueError for N = 0 escapes open_images"),
-    "no-channels.ganpack": (OverflowError, "a packed shape with C = 0 reaches resize_images"),
-    "five-channels.ganpack": (ValueError, "a packed shape with C = 5 reaches resize_images"),
-}
-
-
-def replay(path: Path) -> object:
-    if path.name not in OPEN:
-        return path
-    raises, reason = OPEN[path.name]
-    return pytest.param(path, id=path.name, marks=pytest.mark.xfail(strict=True, raises=raises, reason=reason))
-
-
 @pytest.mark.parametrize("path", files("decode"), ids=lambda p: p.name)
 def test_every_image_seed_decodes(path: Path) -> None:
     data = path.read_bytes()
@@ -59,9 +41,7 @@ def test_every_dataset_seed_opens(path: Path, tmp_path: Path, monkeypatch: pytes
     assert source.images.shape[1:] == (3, 8, 8) and source.images.dtype == np.uint8 and len(source.images) > 0
 
 
-@pytest.mark.parametrize(
-    "path", [replay(p) for p in files("regressions/zip") + files("regressions/packed")], ids=lambda p: p.name
-)
+@pytest.mark.parametrize("path", files("regressions/zip") + files("regressions/packed"), ids=lambda p: p.name)
 def test_every_reproducer_is_a_one_line_error(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GANCLI_CACHE", str(tmp_path))
     with pytest.raises(GancliError) as caught:

@@ -46,7 +46,15 @@ SNIFF_BYTES = 32
 """Leading bytes of a zip member without an image extension read to tell whether it is an image."""
 # Zip reading fails with BadZipFile for bad structure or CRC, zlib.error for a corrupt deflate stream,
 # EOFError when truncated, RuntimeError when encrypted and NotImplementedError for unknown compression.
-ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, OSError)
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    RuntimeError,
+    NotImplementedError,
+    OSError,
+    UnicodeDecodeError,  # a member name flagged UTF-8 that is not
+)
 
 
 def cache_dir() -> Path:
@@ -114,7 +122,7 @@ def zip_members(path: Path) -> list[zipfile.ZipInfo]:
         with zipfile.ZipFile(path) as archive:
             members = []
             for info in archive.infolist():
-                if info.is_dir() or is_hidden(info.filename):
+                if info.filename.endswith("/") or is_hidden(info.filename):  # is_dir() fails on a name ''
                     continue
                 if Path(info.filename).suffix.lower().lstrip(".") in kernels.IMAGE_EXTENSIONS:
                     members.append(info)

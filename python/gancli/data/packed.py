@@ -21,6 +21,7 @@ MAGIC = b"GANPACK\x00"
 VERSION = 1
 _ALIGN = 4096
 # magic, version, data offset, N, C, H, W, source count, pixel checksum, source description length
+PACKED_CHANNELS = (1, 2, 3, 4)  # gray, gray + alpha, RGB, RGBA, as arrays may hold
 _HEADER = struct.Struct("<8sIIQIIIQQI")
 _CHECKSUM = struct.Struct("<Q")
 _MAX_SOURCE_BYTES = 1 << 20
@@ -73,6 +74,8 @@ def write_packed(path: PathLike, images: np.ndarray, *, source: str, source_coun
     array = np.ascontiguousarray(images)
     if array.dtype != np.uint8 or array.ndim != 4:
         raise ValueError(f"images must be uint8 (N, C, H, W), got {array.dtype} with shape {array.shape}")
+    if 0 in array.shape or array.shape[1] not in PACKED_CHANNELS:
+        raise ValueError(f"images must be at least one, with 1 to 4 channels, got shape {array.shape}")
     if source_count < 0:
         raise ValueError(f"source_count must be non-negative, not {source_count}")
     target = Path(path)
@@ -111,6 +114,8 @@ def read_packed(path: PathLike, *, verify: bool = True) -> PackedDataset:
         if checksum(fixed + text) != header_sum:
             raise bad("corrupt header (checksum mismatch)")
         size = os.fstat(f.fileno()).st_size
+    if n < 1 or h < 1 or w < 1 or c not in PACKED_CHANNELS:
+        raise bad(f"holds {n} images of {c}×{h}×{w}: a packed dataset has images, with 1 to 4 channels")
     pixels = n * c * h * w
     if offset < _HEADER.size + text_len + _CHECKSUM.size or size != offset + pixels:
         raise bad(f"file has {size} bytes, the header promises {offset + pixels} (truncated or extended)")
