@@ -81,6 +81,16 @@ def test_mixed_precision_trains_and_keeps_its_scalers(gancli, tmp_path: Path, pr
         assert differing(tensors(tmp_path / "run", 20), tensors(tmp_path / "split", 20)) == []
 
 
+def test_fp16_overflows_while_the_scaler_backs_off_are_no_divergence(gancli, tmp_path: Path) -> None:
+    """A DCGAN's first fp16 steps overflow at the scaler's starting scale (65,536): those steps are skipped and
+    the scale halves, which --on-nan must not take for a diverging run."""
+    (tmp_path / "no-metrics.toml").write_text("metrics = []\n")
+    args = [a for a in DIGITS if a not in ("--metrics", "[]")] + ["--config", "no-metrics.toml", "--steps", "4"]
+    ok(gancli("train", *args, "--precision", "fp16", "--checkpoint-every", "4", "--out", "run"))
+    meta = json.loads((tmp_path / "run" / "checkpoints" / "step-00000004.json").read_text())
+    assert meta["scaler_d"]["scale"] < 65536.0  # it did overflow and back off
+
+
 def test_fp16_with_a_rule_that_takes_its_own_gradients_is_refused(gancli) -> None:
     result = gancli("train", *RING, "--steps", "5", "--precision", "fp16", "--update", "consensus", "--out", "run")
     assert result.exit_code == 1 and "--precision fp16 scales the losses" in result.output

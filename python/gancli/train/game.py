@@ -175,13 +175,15 @@ def apply(
     norm_name: str,
 ) -> None:
     """One optimizer step on the gradients, recording their norm; with a loss scaler the gradients are unscaled
-    first, and a step whose gradients overflowed is skipped while the scale backs off."""
+    first, and a step whose gradients overflowed is skipped while the scale backs off (the scaler's search for
+    its scale, not a divergence: the norm logged is then the last finite one)."""
     if scaler is None:
         stats[norm_name] = total_norm(params)
         optimizer.step()
         return
     scaler.unscale_(optimizer)
-    stats[norm_name] = total_norm(params)
+    norm = total_norm(params)
+    stats[norm_name] = torch.where(torch.isfinite(norm), norm, stats.get(norm_name, torch.zeros_like(norm)))
     scaler.step(optimizer)
     scaler.update()
 
