@@ -11,12 +11,12 @@ from __future__ import annotations
 import io
 import shutil
 import struct
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
-from gancli.data.packed import write_packed
+from gancli.data import packed
+from gancli.kernels import checksum
 from PIL import Image
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -125,12 +125,10 @@ def zips(pictures: dict[str, bytes]) -> dict[str, bytes]:
 
 
 def packed_file(shape: tuple[int, int, int, int], seed: int = 1) -> bytes:
-    """A packed file of random pixels, as gancli writes it."""
+    """A packed file of random pixels, laid out as gancli writes it (also in shapes write_packed now refuses)."""
     images = np.random.default_rng(seed).integers(0, 256, size=shape, dtype=np.uint8)
-    with tempfile.TemporaryDirectory() as scratch:
-        path = Path(scratch) / "seed.ganpack"
-        write_packed(path, images, source="seed", source_count=shape[0])
-        return path.read_bytes()
+    header = packed._header_bytes(images, "seed", shape[0], checksum(images))
+    return header + images.tobytes()
 
 
 def packed_files() -> dict[str, bytes]:
@@ -162,6 +160,11 @@ def regressions() -> dict[str, dict[str, bytes]]:
             ),
             # An empty member name: Python 3.11's ZipInfo.is_dir() raises IndexError.
             "empty-name.zip": with_central_name(one_member, b"name.png", b""),
+            # The fuzzer's own (after the fix of empty-name.zip): a nameless member that zipfile takes for
+            # encrypted, whose error message calls is_dir() and fails the same way.
+            "encrypted-empty-name.zip": bytes.fromhex(
+                "504b03041400000000008c217d5d00000000000000000000000000000000504b010214031400000000008c217d5d000000000000000000000000000000000000000000000000800100000000504b050600000000010001002e0000001e0000000000"
+            ),
         },
         "packed": {
             # Valid files gancli itself writes, of shapes open_images cannot use.

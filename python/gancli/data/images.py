@@ -122,7 +122,8 @@ def zip_members(path: Path) -> list[zipfile.ZipInfo]:
         with zipfile.ZipFile(path) as archive:
             members = []
             for info in archive.infolist():
-                if info.filename.endswith("/") or is_hidden(info.filename):  # is_dir() fails on a name ''
+                # a nameless member is no image file, and zipfile's own is_dir() and messages fail on it
+                if not info.filename or info.filename.endswith("/") or is_hidden(info.filename):
                     continue
                 if Path(info.filename).suffix.lower().lstrip(".") in kernels.IMAGE_EXTENSIONS:
                     members.append(info)
