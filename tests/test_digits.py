@@ -117,23 +117,28 @@ def test_registered_through_the_plugin_manager() -> None:
 
 
 def test_the_default_run_learns_digits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`gancli train` as a new user runs it, at a fifth of its step budget: digits become recognisable
-    (an untrained G: none; 1,500 steps: 45 % of 10 of 10 classes, real digits 77 %; bench_default.py)."""
+    """`gancli train` as a new user runs it, at 400 of its 1,500 steps: digits become recognisable.
+
+    Step 300 sat on the ramp where recognition takes off, and when it takes off varies by ±100 steps from one
+    trajectory to the next: over seeds 0-7 (one thread), seed 0 with two threads and seed 0 with ATen, MKL and
+    oneDNN held to AVX2 (another CPU's rounding), `recognised` was 0.08-0.31 at step 300 but 0.25-0.38 at
+    step 400, with 5-9 classes covered; at step 100 it is 0.000-0.005 (real digits: 0.77).
+    """
     from gancli import cli
     from typer.testing import CliRunner
 
     monkeypatch.chdir(tmp_path)
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the figures below are one thread's; two contend badly on a busy 2-core machine
+    torch.set_num_threads(1)  # two threads contend badly on a busy 2-core machine
     try:
-        result = CliRunner().invoke(cli.build_app(), ["train", "--steps", "300", "--eval-every", "300", "--quiet"])
+        result = CliRunner().invoke(cli.build_app(), ["train", "--steps", "400", "--eval-every", "400", "--quiet"])
     finally:
         torch.set_num_threads(threads)
     assert result.exit_code == 0, result.output
     run = tmp_path / "runs" / "digits-nonsaturating-1"
     config = json.loads((run / "config.json").read_text())
     assert (config["arch"], config["data"], config["sample_every"]) == ("dcgan", "digits", 100)
-    assert len(list((run / "samples").glob("*.png"))) == 3
+    assert len(list((run / "samples").glob("*.png"))) == 4
     final = json.loads((run / "eval.jsonl").read_text().splitlines()[-1])
-    assert final["step"] == 300
-    assert final["recognised"] > 0.15 and final["classes_covered"] >= 3, final  # 300 steps: 0.245, 4 classes
+    assert final["step"] == 400
+    assert final["recognised"] > 0.1 and final["classes_covered"] >= 3, final
