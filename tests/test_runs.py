@@ -355,3 +355,24 @@ def test_a_corrupt_sample_image_under_animate_is_named(gancli, tmp_path: Path) -
 def test_a_config_file_with_metrics_of_the_wrong_type_is_named(gancli, tmp_path: Path) -> None:
     (tmp_path / "exp.toml").write_text('data = "ring8"\nmetrics = [1]\n')
     one_line_error(gancli("train", "--config", "exp.toml"), "--config exp.toml", "metrics")
+
+
+def test_grid_and_sample_need_only_the_networks_not_the_data(gancli, tmp_path: Path) -> None:
+    """A run on an image folder that has since gone: its samples still render and save; eval, which compares
+    with the data, says the data is missing."""
+    import shutil
+
+    from PIL import Image
+
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    for i in range(6):
+        Image.fromarray(np.full((20, 20, 3), 40 * i, dtype=np.uint8)).save(folder / f"{i}.png")
+    args = ["--data", "faces", "--arch", "mlp", "--image-size", "16", "--batch-size", "4", "--steps", "2"]
+    ok(gancli("train", *args, "--latent-dim", "4", "--set", "mlp.hidden=8", "--quiet", "--out", "run"))
+    shutil.rmtree(folder)
+    ok(gancli("grid", "run", "-o", "grid.png", "--n", "4"))
+    ok(gancli("sample", "run", "-o", "samples.npy", "--n", "5"))
+    assert np.load(tmp_path / "samples.npy").shape == (5, 3, 16, 16)
+    assert (tmp_path / "grid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    one_line_error(gancli("eval", "run"), "faces: no such file or folder")

@@ -314,7 +314,9 @@ def grid(
     from gancli.render import samples_png
     from gancli.train.lifecycle import open_run
 
-    session, run = open_run(run_path, checkpoint)
+    session, run = open_run(run_path, checkpoint, data=False)  # an image grid needs only the networks
+    if not session.data.is_image:  # a scatter draws the samples over the real points
+        session, run = open_run(run_path, checkpoint)
     target = output or run.path / "grid.png"
     png = samples_png(session.generate(n, seed), session.data, nrow=nrow, compression=compression)
     atomic_write_bytes(target, png)
@@ -340,7 +342,7 @@ def sample(
         raise GancliError("--n must be at least 1")
     from gancli.train.lifecycle import open_run
 
-    session, _ = open_run(run_path, checkpoint)
+    session, _ = open_run(run_path, checkpoint, data=False)
     buffer = io.BytesIO()
     np.save(buffer, session.generate(n, seed).numpy().astype(np.float32))
     atomic_write_bytes(output, buffer.getvalue())

@@ -253,6 +253,9 @@ def select(registry: Registry, kind: str, spec: str, provenance: Mapping[str, Ma
         return registry.select(kind, spec)
     except GancliError as exc:
         used = provenance.get(kind, {})
+        if used.get("name") in registry.entries[kind] and used.get("name") != spec:
+            # a saved run's path that is gone: the plugin that opened it (which names the path if asked to again)
+            return registry.get(kind, used["name"])
         if used.get("name") == spec and used.get("package") and not registry.find(spec):
             package = used["package"]
             raise GancliError(

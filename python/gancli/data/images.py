@@ -421,6 +421,8 @@ def open_images(spec: str, request: DataRequest, options: Mapping[str, Any]) -> 
 
     check_request(request, options)
     path = Path(spec)
+    if not path.exists():  # a saved run's data that has since moved or gone
+        raise GancliError(f"--data {path}: no such file or folder")
     fit = options["fit"]
     suffix = path.suffix.lower()
     if suffix == PACKED_SUFFIX:

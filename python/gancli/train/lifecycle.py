@@ -19,7 +19,7 @@ from gancli.io import atomic_write_json
 from gancli.plugins.manager import get_plugins
 from gancli.train import checkpoint, distributed
 from gancli.train.rundir import RunDir
-from gancli.train.session import Session, pick_device
+from gancli.train.session import RecordedData, Session, pick_device
 
 RUNS = Path("runs")
 #: what ``--resume`` may change: how long and where the run goes on, how often it reports and what it keeps,
@@ -111,16 +111,20 @@ def newest_run(parent: Path = RUNS) -> RunDir:
     return RunDir.newest(parent)
 
 
-def open_run(path: Path | None = None, chosen: str | None = None) -> tuple[Session, RunDir]:
+def open_run(path: Path | None = None, chosen: str | None = None, data: bool = True) -> tuple[Session, RunDir]:
     """A run's networks on the CPU at a checkpoint (default: the newest intact one) of ``path`` (default: the
-    newest run), for commands that sample or evaluate; nothing of it is written."""
+    newest run), for commands that sample or evaluate; nothing of it is written. Without ``data`` the dataset is
+    not opened (it may be gone): the session's data then only knows the shape the checkpoint recorded."""
     run = RunDir.existing(path) if path is not None else newest_run()
     resolved = resolve(get_plugins().registry, {"device": "cpu"}, run.config)
-    session = Session.build(resolved)
     if chosen is not None:
-        checkpoint.restore(session, run.checkpoint(chosen), training=False)
+        json_path = run.checkpoint(chosen)
+        meta, tensors = checkpoint.read(json_path)
     else:
-        checkpoint.load(session, *checkpoint.newest_intact(run.checkpoints, warn), training=False)
+        json_path, meta, tensors = checkpoint.newest_intact(run.checkpoints, warn)
+    recorded = None if data else RecordedData.of(resolved.config.data, meta, json_path)
+    session = Session.build(resolved, data=recorded)
+    checkpoint.load(session, json_path, meta, tensors, training=False)
     return session, run
 
 

@@ -57,8 +57,9 @@ class Session:
         return self.resolved.config
 
     @classmethod
-    def build(cls, resolved: Resolved, ranks: Ranks = SINGLE) -> Session:
-        """The run's objects; on several processes (``ranks``), each rank's share of every global batch."""
+    def build(cls, resolved: Resolved, ranks: Ranks = SINGLE, data: DataSource | None = None) -> Session:
+        """The run's objects; on several processes (``ranks``), each rank's share of every global batch. ``data``
+        stands in for the dataset plugin's (a command that only samples does not open the data)."""
         config, chosen = resolved.config, resolved.plugins
         device = local_device(pick_device(config.device))
         if config.batch_size % (ranks.world * config.pack):
@@ -75,7 +76,7 @@ class Session:
             return reg.create(*args, options=config.options.get(reg.name, {}))
 
         request = DataRequest(config.image_size, config.channels, config.augment, config.skip_bad)
-        data: DataSource = create("dataset", config.data, request)
+        data = create("dataset", config.data, request) if data is None else data
         loss: Loss = create("loss")
 
         requirements = set(loss.requirements)
@@ -157,6 +158,30 @@ class Session:
         finally:
             model.train(was_training)
         return torch.cat(out)
+
+
+class RecordedData(DataSource):
+    """The data of a run as its checkpoint recorded it (how many examples, of which shape), for commands that
+    sample from the networks without needing the data itself, which may be gone or slow to open."""
+
+    def __init__(self, name: str, examples: int, shape: tuple[int, ...]) -> None:
+        self.name, self.examples, self.shape = name, examples, shape
+        self.is_image = len(shape) == 3
+
+    @classmethod
+    def of(cls, name: str, meta: dict[str, Any], origin: Any) -> RecordedData:
+        recorded = meta.get("data")
+        try:
+            examples, shape = int(recorded["examples"]), tuple(int(n) for n in recorded["shape"])
+        except (TypeError, KeyError, ValueError):
+            raise GancliError(f"checkpoint {origin} is damaged: its data entry {recorded!r}") from None
+        return cls(name, examples, shape)
+
+    def __len__(self) -> int:
+        return self.examples
+
+    def batch(self, size: int, rng: np.random.Generator) -> torch.Tensor:
+        raise GancliError(f"--data {self.name}: this command does not open the run's data")
 
 
 def check_shapes(reg: Registration, spec: ArchSpec, generator: nn.Module, discriminator: nn.Module) -> None:
