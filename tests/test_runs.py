@@ -376,3 +376,15 @@ def test_grid_and_sample_need_only_the_networks_not_the_data(gancli, tmp_path: P
     assert np.load(tmp_path / "samples.npy").shape == (5, 3, 16, 16)
     assert (tmp_path / "grid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     one_line_error(gancli("eval", "run"), "faces: no such file or folder")
+
+
+def test_keep_best_keeps_the_best_checkpoint_beside_the_newest(gancli, tmp_path: Path) -> None:
+    args = [*TINY, "--steps", "60", "--eval-every", "5", "--keep", "1", "--lr", "3e-3"]
+    ok(gancli("train", *args, "--keep-best", "mode_kl", "--out", "run"))
+    evaluations = [json.loads(line) for line in (tmp_path / "run" / "eval.jsonl").read_text().splitlines()]
+    lowest = min(evaluations, key=lambda e: (e["mode_kl"], e["step"]))
+    bests = [json.loads(line) for line in (tmp_path / "run" / "events.jsonl").read_text().splitlines()]
+    assert bests[-1]["event"] == "best" and bests[-1]["value"] == lowest["mode_kl"]
+    assert steps(tmp_path / "run") == sorted({bests[-1]["step"], 60})  # the best (lower KL is better) and the newest
+    warned = ok(gancli("train", *TINY, "--keep-best", "modes", "--out", "typo"))
+    assert warned.count("--keep-best modes: no metric reports it (they report modes_covered,") == 1

@@ -81,6 +81,9 @@ class RunConfig:
     checkpoint_every: int = field(default=1000, metadata=flag("Steps between checkpoints.", OUTPUT))
     eval_every: int = field(default=1000, metadata=flag("Steps between evaluations.", OUTPUT))
     keep: int = field(default=3, metadata=flag("Checkpoints kept: the newest K.", OUTPUT))
+    keep_best: str = field(
+        default="", metadata=flag("Also keep the checkpoint with the best value of this metric (e.g. mode_kl).", OUTPUT)
+    )
     on_nan: str = field(
         default="stop",
         metadata=flag("On a NaN/inf loss or weight: stop, or rollback to the last checkpoint at half the lr once."),

@@ -7,10 +7,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from gancli.metrics.base import improves
 from gancli.train.rundir import RunDir, read_jsonl
-
-#: metrics for which smaller is better: KL divergences and distances
-LOWER_IS_BETTER = ("kl", "fd", "kid", "distance")
 
 
 def flat_config(run: RunDir) -> dict[str, Any]:
@@ -22,10 +20,6 @@ def flat_config(run: RunDir) -> dict[str, Any]:
     for plugin, values in options.items():
         flat.update({f"{plugin}.{name}": value for name, value in values.items()})
     return flat
-
-
-def lower_is_better(metric: str) -> bool:
-    return any(word in metric.lower() for word in LOWER_IS_BETTER)
 
 
 def comparison(runs: Sequence[RunDir]) -> dict[str, Any]:
@@ -47,8 +41,7 @@ def comparison(runs: Sequence[RunDir]) -> dict[str, Any]:
                     continue
                 entry = metrics.setdefault(name, {"last": value, "best": value, "best_step": record["step"]})
                 entry["last"] = value
-                better = value < entry["best"] if lower_is_better(name) else value > entry["best"]
-                if better:
+                if improves(name, value, entry["best"]):
                     entry["best"], entry["best_step"] = value, record["step"]
         step = max((r["step"] for r in records), default=0)
         results.append({"run": str(run.path), "step": step, "metrics": metrics})

@@ -34,3 +34,17 @@ def kl_from_uniform(counts: np.ndarray) -> float:
         return float(np.log(len(counts)))
     share = counts[counts > 0] / counts.sum()
     return float(np.sum(share * np.log(share * len(counts))))
+
+
+#: words in a metric's name that mean smaller is better: divergences and distances
+LOWER_IS_BETTER = ("kl", "fd", "kid", "distance")
+
+
+def lower_is_better(metric: str) -> bool:
+    """Whether a smaller value of ``metric`` is the better one (a KL divergence, a Fréchet distance), where the
+    larger is for the rest (modes covered, share recognised, precision)."""
+    return any(word in metric.lower() for word in LOWER_IS_BETTER)
+
+
+def improves(metric: str, value: float, best: float | None) -> bool:
+    return best is None or (value < best if lower_is_better(metric) else value > best)

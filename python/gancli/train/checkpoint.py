@@ -136,9 +136,10 @@ def remove(json_path: Path) -> None:
     json_path.with_suffix(".safetensors").unlink(missing_ok=True)
 
 
-def prune(directory: Path, keep: int) -> list[Path]:
-    """Delete all but the ``keep`` newest checkpoints; returns the JSONs of those deleted."""
-    old = [path for _, path in listing(directory)[:-keep]]
+def prune(directory: Path, keep: int, also: int | None = None) -> list[Path]:
+    """Delete all but the ``keep`` newest checkpoints and the one of step ``also`` (the best); returns the JSONs of
+    those deleted."""
+    old = [path for step, path in listing(directory)[:-keep] if step != also]
     for path in old:
         remove(path)
     return old

@@ -24,7 +24,8 @@ from gancli.train.session import RecordedData, Session, pick_device
 RUNS = Path("runs")
 #: what ``--resume`` may change: how long and where the run goes on, how often it reports and what it keeps,
 #: not what it is
-RESUMABLE = {"steps", "device", "sample_every", "checkpoint_every", "eval_every", "log_every", "keep", "on_nan"}
+RESUMABLE = {"steps", "device", "sample_every", "checkpoint_every", "eval_every", "log_every", "keep", "keep_best"}
+RESUMABLE |= {"on_nan"}
 
 
 def warn(text: str) -> None:

@@ -11,7 +11,7 @@ import contextlib
 import math
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from gancli.errors import GancliError
+from gancli.metrics.base import improves
 from gancli.render import samples_png
 from gancli.train import checkpoint
 from gancli.train.evaluation import Evaluation
@@ -122,6 +123,8 @@ def train_steps(session: Session, run: RunDir, show_progress: bool) -> dict[str,
             progress.console.print(text, markup=False, soft_wrap=True)
 
         evaluate = Evaluation(session, strict=False, warn=say)
+        best = Best(run, config.keep_best) if config.keep_best else None
+        new_best = False
         clock, clock_step = time.perf_counter(), session.step
         with stop_on_interrupt() as interrupted:
             while session.step < config.steps and not ranks.any(bool(interrupted())):
@@ -147,10 +150,15 @@ def train_steps(session: Session, run: RunDir, show_progress: bool) -> dict[str,
                     last_eval = evaluate(config.seed + EVAL_SEED_OFFSET)
                     if last_eval:
                         append_record(run.evals, {"step": step, **last_eval})
+                    if best and best.offer(step, last_eval, say):
+                        event = {"step": step, "event": "best", "metric": best.metric, "value": best.value}
+                        append_record(run.events, event)
+                        new_best = True
                 checkpointing = should(step, config.checkpoint_every, config.steps)
-                if main and problem is None and checkpointing:
+                if main and problem is None and (checkpointing or new_best):
+                    new_best = False
                     try:
-                        save(session, run)
+                        save(session, run, best)
                     except checkpoint.NonFiniteError as exc:
                         problem = str(exc)
                 if (logging or checkpointing) and ranks.any(problem is not None):
@@ -162,7 +170,7 @@ def train_steps(session: Session, run: RunDir, show_progress: bool) -> dict[str,
             saved: Path | None = None
             if main:
                 with contextlib.suppress(checkpoint.NonFiniteError):
-                    saved = save(session, run)
+                    saved = save(session, run, best)
             raise Stopped(interrupted() or signal.SIGTERM, session.step, saved)
         gap = ranks.largest_gap([*session.generator.parameters(), *session.discriminator.parameters()])
         if gap > 0:  # the same averaged steps from the same start: the ranks must hold the same networks
@@ -170,10 +178,34 @@ def train_steps(session: Session, run: RunDir, show_progress: bool) -> dict[str,
     return last_eval
 
 
-def save(session: Session, run: RunDir) -> Path:
-    """Checkpoint, then keep only the newest ``--keep``."""
+class Best:
+    """``--keep-best METRIC``: the step with the metric's best value so far, which retention keeps beside the
+    newest ``--keep``; each new best is recorded in RUN/events.jsonl, where a resumed run finds it again."""
+
+    def __init__(self, run: RunDir, metric: str) -> None:
+        self.metric, self.value, self.step, self.warned = metric, None, None, False
+        for event in read_jsonl(run.events):
+            if event.get("event") == "best" and event.get("metric") == metric:
+                self.value, self.step = event["value"], event["step"]
+
+    def offer(self, step: int, results: dict[str, float], say: Callable[[str], None]) -> bool:
+        """Whether ``results`` at ``step`` beat the best so far (say so once if the metric is not reported)."""
+        value = results.get(self.metric)
+        if value is None:
+            if not self.warned:
+                say(f"warning: --keep-best {self.metric}: no metric reports it (they report {', '.join(results)})")
+                self.warned = True
+            return False
+        if not improves(self.metric, value, self.value):
+            return False
+        self.value, self.step = value, step
+        return True
+
+
+def save(session: Session, run: RunDir, best: Best | None = None) -> Path:
+    """Checkpoint, then keep only the newest ``--keep`` and the best (``--keep-best``)."""
     path = checkpoint.save(session, run.checkpoints)
-    checkpoint.prune(run.checkpoints, session.config.keep)
+    checkpoint.prune(run.checkpoints, session.config.keep, best.step if best else None)
     return path
 
 
