@@ -1,9 +1,10 @@
 """Training learns: the mixtures' recommended runs cover their modes through the real command line, and the
-remedies against mode collapse and saturation make a visible difference. Seeds are fixed and runs go on the
-CPU with one thread, so each figure repeats on this machine; the bounds sit below the figures measured
-(docs/pitfalls.md) with a margin for another CPU's rounding.
+remedies against mode collapse and saturation do what they are for. Runs go on the CPU with one thread
+and a fixed seed, so each repeats on one machine, but another CPU rounds differently and follows another
+trajectory: each bound is set from the spread over several seeds and a run with ATen, MKL and oneDNN held to
+AVX2 (a stand-in for another CPU), with a margin, and each docstring gives that spread.
 
-Each run takes 10–50 s of CPU; the file about two and a half minutes.
+Each run takes 5–40 s of CPU; the file about a minute and a half.
 """
 
 from __future__ import annotations
@@ -12,14 +13,18 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from cli_helpers import ok
 from gancli import cli
 from gancli.config import resolve
 from gancli.data import POINT_SETTINGS
 from gancli.data.mixtures import GaussianMixture, ring
 from gancli.metrics.modes import ModeCoverage
+from gancli.nets.common import MINIBATCH_STD, ArchSpec
+from gancli.nets.mlp import discriminator
 from gancli.plugins import get_plugins
 from rich.console import Console
 from typer.testing import CliRunner
@@ -28,19 +33,25 @@ RING = GaussianMixture("ring8", ring(8, 1.0), 0.01)
 
 
 @pytest.fixture
-def gancli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+def one_thread():
+    """Runs this small go fastest on one thread, and two contend badly on a busy 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def gancli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, one_thread):
     """Run ``gancli ARGS`` in-process from ``tmp_path`` on one CPU thread; returns the click Result."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(cli, "out", Console(width=250))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     app, runner = cli.build_app(), CliRunner()
 
     def invoke(*args: str):
         return runner.invoke(app, [str(a) for a in args], prog_name="gancli")
 
-    yield invoke
-    torch.set_num_threads(threads)
+    return invoke
 
 
 def evaluations(run: Path) -> list[dict]:
@@ -61,7 +72,8 @@ def test_no_high_quality_sample_is_the_worst_mode_kl_not_the_best() -> None:
 def test_a_plain_ring8_run_covers_every_mode(gancli, tmp_path: Path) -> None:
     """`gancli train --data ring8` with nothing else: the dataset's recommended run, 3,000 steps (~25 s).
 
-    Measured: 8/8 modes, 93 % high quality (3 % at step 1,000), mode KL 0.010.
+    Over seeds 0–5 and seed 0 held to AVX2: 8/8 modes, 89–96 % high quality, mode KL 0.006–0.022; at step
+    1,000, 25–68 % high quality, a gain of 0.28–0.69.
     """
     ok(gancli("train", "--data", "ring8", "--device", "cpu", "--seed", "0", "--quiet", "--out", "run"))
     config = json.loads((tmp_path / "run" / "config.json").read_text())
@@ -70,12 +82,12 @@ def test_a_plain_ring8_run_covers_every_mode(gancli, tmp_path: Path) -> None:
     assert (first["step"], last["step"]) == (1000, 3000)
     assert last["modes_covered"] >= 7 and last["modes_total"] == 8
     assert last["high_quality"] >= 0.6 and last["mode_kl"] < 0.1
-    assert last["high_quality"] > first["high_quality"] + 0.3  # it learned: 3 % of the samples at step 1,000
+    assert last["high_quality"] > first["high_quality"] + 0.1  # still learning after step 1,000
 
 
 def test_the_mixtures_recommended_learning_rate_reaches_the_run() -> None:
     """No loss of the DCGAN family may shadow it: grid25 at RunConfig's 2e-4 covered 11/25 modes in 20,000
-    steps (4 min), at 1e-3 25/25 in 6,000."""
+    steps (4 min), at 1e-3 18–25/25 in 6,000 (seeds 0–4)."""
     registry = get_plugins().registry
     for data in ("ring8", "grid25"):
         for loss in ("nonsaturating", "minimax", "lsgan", "hinge"):
@@ -83,38 +95,68 @@ def test_the_mixtures_recommended_learning_rate_reaches_the_run() -> None:
 
 
 def test_grid25_covers_most_modes_at_a_small_budget(gancli, tmp_path: Path) -> None:
-    """6,000 of the recommended 10,000 steps (~50 s); measured 25/25 modes, 91 % high quality."""
-    args = ["--data", "grid25", "--steps", "6000", "--eval-every", "3000", "--seed", "0"]
+    """6,000 of the recommended 15,000 steps (~35 s), partway up the climb, where runs still differ widely.
+    Over seeds 0–4 and seed 0 held to AVX2, at step 6,000: 18–25 modes, 65–93 % high quality, mode KL
+    0.08–0.35; at step 2,000: 1–9 modes, 5–26 % high quality."""
+    args = ["--data", "grid25", "--steps", "6000", "--eval-every", "2000", "--seed", "0"]
     ok(gancli("train", *args, "--device", "cpu", "--quiet", "--out", "run"))
-    halfway, last = evaluations(tmp_path / "run")
-    assert last["step"] == 6000 and last["modes_total"] == 25
-    assert last["modes_covered"] >= 20 and last["high_quality"] >= 0.75 and last["mode_kl"] < 0.2
-    assert last["modes_covered"] >= halfway["modes_covered"]
+    first, *_, last = evaluations(tmp_path / "run")
+    assert (first["step"], last["step"], last["modes_total"]) == (2000, 6000, 25)
+    assert last["modes_covered"] >= 12 and last["high_quality"] >= 0.4 and last["mode_kl"] < 0.6
+    assert last["modes_covered"] > first["modes_covered"]
 
 
-def test_minibatch_std_undoes_the_mode_collapse_of_a_plain_gan(gancli, tmp_path: Path) -> None:
-    """ring8, 2,000 steps each: a plain GAN (no minibatch std, no average) covers a few modes;
-    the recommended run covers all eight. Measured: 3/8 modes (50 % HQ) against 8/8 (88 %)."""
-    common = ["--data", "ring8", "--steps", "2000", "--seed", "0", "--device", "cpu", "--quiet"]
-    ok(gancli("train", *common, "--no-minibatch-std", "--ema", "0", "--out", "plain"))
-    ok(gancli("train", *common, "--out", "remedy"))
-    plain, remedy = evaluations(tmp_path / "plain")[-1], evaluations(tmp_path / "remedy")[-1]
-    assert plain["modes_covered"] <= 5
-    assert remedy["modes_covered"] == 8 and remedy["high_quality"] >= 0.7
-    assert remedy["mode_kl"] < plain["mode_kl"]
+def test_minibatch_std_lets_d_tell_a_collapsed_batch_from_a_varied_one(one_thread) -> None:
+    """The remedy's mechanism, on ring8's recommended D: a real batch spans the eight modes, a fake one sits on
+    a single mode drawn at random, so each fake point is distributed as a real one and only the batch's spread
+    gives the fakes away. After 1,000 D steps (~5 s) D with minibatch std judges every point right, D without
+    it half: over seeds 0–5, 1.000 against 0.47–0.55 (seeds 0 and 1 held to AVX2, at 500 steps: 1.000
+    against 0.47); the feature takes over between steps 300 and 500.
+
+    A whole run does not show the remedy reliably at a test's budget: at 2,000 steps on ring8 a plain GAN
+    covered 2–8 modes, all 8 in 3 of 6 runs, and the recommended run 7–8 (seeds 0–4 and seed 0 held to AVX2);
+    on grid25 at 6,000 steps 15–25 against 20–25 (seeds 0–2 and AVX2; seed 0: plain 25, recommended 22).
+    """
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    single_modes = [GaussianMixture(f"mode {k}", RING.modes[[k]], RING.std) for k in range(len(RING))]
+    size, mlp = POINT_SETTINGS["batch_size"], POINT_SETTINGS["options"]["mlp"]
+
+    def collapsed() -> torch.Tensor:
+        return single_modes[rng.integers(len(single_modes))].batch(size, rng)
+
+    def judged_right(requirements: frozenset[str]) -> float:
+        D = discriminator(ArchSpec((2,), 2, (2,), requirements), mlp["hidden"], mlp["layers"])
+        optimizer = torch.optim.Adam(D.parameters(), lr=POINT_SETTINGS["lr"], betas=(0.5, 0.999))
+        for _ in range(1000):
+            loss = F.softplus(-D(RING.batch(size, rng))).mean() + F.softplus(D(collapsed())).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        with torch.no_grad():
+            right = [(D(RING.batch(size, rng)) > 0).float().mean() for _ in range(64)]
+            right += [(D(collapsed()) < 0).float().mean() for _ in range(64)]
+        return float(torch.stack(right).mean())
+
+    with_std, without = judged_right(frozenset({MINIBATCH_STD})), judged_right(frozenset())
+    assert with_std > 0.95 and without < 0.65, (with_std, without)
 
 
 def test_the_minimax_generator_starves_when_d_wins_and_the_nonsaturating_one_does_not(gancli, tmp_path) -> None:
-    """Five D steps per G step on ring8: D soon rejects the fakes (D(G(z)) ≈ 0.05); G's gradient under the
-    minimax loss, log(1 − D(G(z))), is scaled by D(G(z)) and shrinks; under log D(G(z)) it is scaled by
-    1 − D(G(z)). Measured over steps 100–300 (metrics.jsonl): median ‖∇G‖ 2.8 against 37."""
-    common = ["--data", "ring8", "--d-steps", "5", "--steps", "300", "--no-minibatch-std"]
-    common += ["--ema", "0", "--seed", "0", "--device", "cpu", "--quiet", "--eval-every", "300"]
+    """Five D steps per G step on ring8: D soon rejects the fakes; G's gradient under the minimax loss,
+    log(1 − D(G(z))), is scaled by D(G(z)) and shrinks; under log D(G(z)) it is scaled by 1 − D(G(z)).
+
+    The starvation sets in near step 300, so the medians are over steps 301–600 (metrics.jsonl). Over seeds
+    0–7 and seed 0 held to AVX2: minimax D(G(z)) ≤ 0.046 and ‖∇G‖ ≤ 3.0 (seed 0's G stops dead),
+    nonsaturating ‖∇G‖ ≥ 43, a ratio of 16 or more. Over steps 100–300 the ratio was 3.5–150.
+    """
+    common = ["--data", "ring8", "--d-steps", "5", "--steps", "600", "--no-minibatch-std"]
+    common += ["--ema", "0", "--seed", "0", "--device", "cpu", "--quiet", "--eval-every", "600"]
     ok(gancli("train", *common, "--loss", "minimax", "--out", "minimax"))
     ok(gancli("train", *common, "--loss", "nonsaturating", "--out", "nonsaturating"))
 
     def late(run: str, key: str) -> float:
-        values = sorted(r[key] for r in metrics(tmp_path / run) if r["step"] >= 100)
+        values = sorted(r[key] for r in metrics(tmp_path / run) if r["step"] > 300)
         return values[len(values) // 2]
 
     assert late("minimax", "d_fake") < 0.15  # D is confident
