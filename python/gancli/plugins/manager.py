@@ -204,24 +204,23 @@ class Plugins:
                 continue
             for info in staging.registered_commands:
                 name = info.name or typer.main.get_command_name(info.callback.__name__)
-                if name in taken:
-                    self.fail(plugin, package, f"command {name!r} is taken by {taken[name]}; the plugin's is left out")
-                    continue
-                taken[name] = f"plugin {plugin!r} (package {package})"
                 info.callback = reporting_errors(info.callback, plugin, package, name)
-                info.gancli_plugin = plugin  # type: ignore[attr-defined]
-                app.registered_commands.append(info)
-                help_text = info.help or inspect.getdoc(info.callback) or ""
-                self.commands[name] = PluginCommand(name, plugin, package, help_text.split("\n")[0])
+                doc = info.help or inspect.getdoc(info.callback)
+                self._claim(taken, plugin, package, name, info, app.registered_commands, doc)
             for group in staging.registered_groups:
-                name = group.name or "?"
-                if name in taken:
-                    self.fail(plugin, package, f"command {name!r} is taken by {taken[name]}; the plugin's is left out")
-                    continue
-                taken[name] = f"plugin {plugin!r} (package {package})"
-                group.gancli_plugin = plugin  # type: ignore[attr-defined]
-                app.registered_groups.append(group)
-                self.commands[name] = PluginCommand(name, plugin, package, group.help or "")
+                self._claim(taken, plugin, package, group.name or "?", group, app.registered_groups, group.help)
+
+    def _claim(
+        self, taken: dict[str, str], plugin: str, package: str, name: str, entry: Any, target: list[Any], doc: Any
+    ) -> None:
+        """Add a plugin's command or command group to the CLI under ``name``, unless that name is taken."""
+        if name in taken:
+            self.fail(plugin, package, f"command {name!r} is taken by {taken[name]}; the plugin's is left out")
+            return
+        taken[name] = f"plugin {plugin!r} (package {package})"
+        entry.gancli_plugin = plugin  # marks what a rebuilt CLI replaces
+        target.append(entry)
+        self.commands[name] = PluginCommand(name, plugin, package, str(doc or "").split("\n")[0])
 
     def warn_failures(self) -> None:
         for failure in self.failures:
