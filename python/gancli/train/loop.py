@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from gancli.errors import GancliError
 from gancli.metrics.base import improves
 from gancli.render import samples_png
-from gancli.train import checkpoint
+from gancli.train import checkpoint, distributed
 from gancli.train.evaluation import Evaluation
 from gancli.train.rundir import RunDir, append_record, read_jsonl
 from gancli.train.session import Session
@@ -97,12 +97,13 @@ def health(session: Session) -> str | None:
 
 
 def train(session: Session, run: RunDir, show_progress: bool = True) -> dict[str, float]:
-    """Train from ``session.step`` to ``config.steps``; returns the last evaluation. Releases the run's lock
-    when it ends, however it ends."""
+    """Train from ``session.step`` to ``config.steps``; returns the last evaluation. Releases the run's lock,
+    and leaves the process group of a distributed run (whose threads must not outlive it), however it ends."""
     try:
         return train_steps(session, run, show_progress)
     finally:
         run.release()
+        distributed.leave()
 
 
 def train_steps(session: Session, run: RunDir, show_progress: bool) -> dict[str, float]:
