@@ -12,10 +12,21 @@ from typer.testing import CliRunner, Result
 
 
 @pytest.fixture
-def gancli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[..., Result]]:
+def one_thread() -> Iterator[None]:
+    """One torch thread, as the tests' figures were measured: runs this small go fastest on one thread, and two
+    contend badly on a busy 2-core machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def gancli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, one_thread: None) -> Callable[..., Result]:
     """Run ``gancli ARGS`` in-process from ``tmp_path`` (runs/ lands there, the decoded-image cache in
     ``tmp_path/cache``) on one torch thread, as the figures in the tests were measured; returns the click Result."""
-    import torch
     from gancli import cli
     from rich.console import Console
 
@@ -23,16 +34,13 @@ def gancli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable
     monkeypatch.setenv("GANCLI_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.setattr(cli, "out", Console(width=250))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     runner = CliRunner()
 
     def invoke(*args: object) -> Result:
         # built for each call, so that plugins installed by the test (``installed_plugins``) add their commands
         return runner.invoke(cli.build_app(), [str(a) for a in args], prog_name="gancli")
 
-    yield invoke
-    torch.set_num_threads(threads)
+    return invoke
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from gancli.data.base import DataRequest
 from gancli.data.digits import load_mnist, load_sklearn, open_digits
 from gancli.errors import GancliError
@@ -116,7 +115,7 @@ def test_registered_through_the_plugin_manager() -> None:
     assert data.shape == (1, 16, 16)
 
 
-def test_the_default_run_learns_digits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_default_run_learns_digits(gancli, tmp_path: Path) -> None:
     """`gancli train` as a new user runs it, at 400 of its 1,500 steps: digits become recognisable.
 
     Step 300 sat on the ramp where recognition takes off, and when it takes off varies by ±100 steps from one
@@ -124,16 +123,7 @@ def test_the_default_run_learns_digits(tmp_path: Path, monkeypatch: pytest.Monke
     oneDNN held to AVX2 (another CPU's rounding), `recognised` was 0.08-0.31 at step 300 but 0.25-0.38 at
     step 400, with 5-9 classes covered; at step 100 it is 0.000-0.005 (real digits: 0.77).
     """
-    from gancli import cli
-    from typer.testing import CliRunner
-
-    monkeypatch.chdir(tmp_path)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # two threads contend badly on a busy 2-core machine
-    try:
-        result = CliRunner().invoke(cli.build_app(), ["train", "--steps", "400", "--eval-every", "400", "--quiet"])
-    finally:
-        torch.set_num_threads(threads)
+    result = gancli("train", "--steps", "400", "--eval-every", "400", "--quiet")  # one thread, in tmp_path
     assert result.exit_code == 0, result.output
     run = tmp_path / "runs" / "digits-nonsaturating-1"
     config = json.loads((run / "config.json").read_text())

@@ -18,7 +18,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 from cli_helpers import ok
-from gancli import cli
 from gancli.config import resolve
 from gancli.data import POINT_SETTINGS
 from gancli.data.mixtures import GaussianMixture, ring
@@ -26,32 +25,8 @@ from gancli.metrics.modes import ModeCoverage
 from gancli.nets.common import MINIBATCH_STD, ArchSpec
 from gancli.nets.mlp import discriminator
 from gancli.plugins import get_plugins
-from rich.console import Console
-from typer.testing import CliRunner
 
 RING = GaussianMixture("ring8", ring(8, 1.0), 0.01)
-
-
-@pytest.fixture
-def one_thread():
-    """Runs this small go fastest on one thread, and two contend badly on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture
-def gancli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, one_thread):
-    """Run ``gancli ARGS`` in-process from ``tmp_path`` on one CPU thread; returns the click Result."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli, "out", Console(width=250))
-    app, runner = cli.build_app(), CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(app, [str(a) for a in args], prog_name="gancli")
-
-    return invoke
 
 
 def evaluations(run: Path) -> list[dict]:

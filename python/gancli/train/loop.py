@@ -100,7 +100,9 @@ def train(session: Session, run: RunDir, show_progress: bool = True) -> dict[str
     """Train from ``session.step`` to ``config.steps``; returns the last evaluation. Releases the run's lock,
     and leaves the process group of a distributed run (whose threads must not outlive it), however it ends."""
     try:
-        return train_steps(session, run, show_progress)
+        result = train_steps(session, run, show_progress)
+        session.ranks.barrier()  # no rank leaves the group while another still finishes its last collective
+        return result
     finally:
         run.release()
         distributed.leave()
