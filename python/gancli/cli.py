@@ -1,5 +1,5 @@
-"""The ``gancli`` command line: parse flags, resolve the configuration, hand over to the training loop or
-to the read-only commands that render, sample and evaluate a run directory.
+"""The ``gancli`` command line: parse flags, hand over to ``train.lifecycle`` (which resolves the configuration
+and starts, resumes or opens a run) and the training loop, and report; errors become one line here.
 
 Heavy imports (torch) happen inside the commands, which keep the module cheap to import.
 """
