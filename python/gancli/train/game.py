@@ -43,12 +43,11 @@ class Game:
         sample_real: Callable[[], torch.Tensor],
         sample_latent: Callable[[], torch.Tensor],
         settings: GameSettings = GameSettings(),
-        average: Callable[[Grads], list[torch.Tensor]] = list,
+        average: Callable[[Grads], list[torch.Tensor]] | None = None,
         scalers: tuple[torch.amp.GradScaler | None, torch.amp.GradScaler | None] = (None, None),
     ) -> None:
         self.G, self.D, self.loss = generator, discriminator, loss
-        #: the mean of tensors over the processes of a distributed run (on one process, the tensors as they are)
-        self.average = average
+        self._average = average  # the mean over the processes of a distributed run; None on one process
         #: D's and G's loss scalers under --precision fp16 (small gradients survive in half precision)
         self.scaler_d, self.scaler_g = scalers
         self.opt_g, self.opt_d = opt_g, opt_d
@@ -120,8 +119,15 @@ class Game:
         self.opt_d.zero_grad(set_to_none=True)
         self.opt_g.zero_grad(set_to_none=True)
 
+    def average(self, tensors: Grads) -> list[torch.Tensor]:
+        """The mean of each tensor over the processes of a distributed run (on one process, the tensors)."""
+        return list(tensors) if self._average is None else self._average(tensors)
+
     def average_grads(self, params: Sequence[torch.Tensor]) -> None:
-        """Replace each gradient by its mean over the processes, so every rank applies the same step."""
+        """Replace each gradient by its mean over the processes, so every rank applies the same step (nothing to
+        do, and no work on the training step, on one process)."""
+        if self._average is None:
+            return
         with_grads = [p for p in params if p.grad is not None]
         for p, mean in zip(with_grads, self.average([p.grad for p in with_grads]), strict=True):
             p.grad = mean

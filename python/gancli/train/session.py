@@ -131,7 +131,16 @@ class Session:
             scalers = (torch.amp.GradScaler(device.type), torch.amp.GradScaler(device.type))
         settings = GameSettings(config.d_steps, config.pack, config.r1, config.diversity, config.ema)
         game = Game(
-            generator, discriminator, loss, opt_g, opt_d, sample_real, sample_latent, settings, ranks.average, scalers
+            generator,
+            discriminator,
+            loss,
+            opt_g,
+            opt_d,
+            sample_real,
+            sample_latent,
+            settings,
+            ranks.average if ranks.is_distributed else None,
+            scalers,
         )
         if config.compile:
             game.G, game.D = torch.compile(generator), torch.compile(discriminator)
