@@ -20,7 +20,11 @@ from gancli.plugins.registry import Option, without_options
 if TYPE_CHECKING:
     from gancli.data.base import DataRequest, DataSource, ImageSource, KnownMixture, LabelledImages
     from gancli.losses.base import LogitLoss, Loss, gradient_norms
+    from gancli.diagnostics.base import Diagnostic, Finding
+    from gancli.features.base import FeatureExtractor
+    from gancli.features.space import FeatureSpace
     from gancli.metrics.base import Metric, kl_from_uniform
+    from gancli.metrics.feature import FeatureMetric
     from gancli.nets.common import parameter_count
     from gancli.optim.rules import UpdateRule
     from gancli.train.game import Game, total_norm
@@ -43,6 +47,11 @@ LAZY = {
     "KnownMixture": "gancli.data.base:KnownMixture",
     "Metric": "gancli.metrics.base:Metric",
     "kl_from_uniform": "gancli.metrics.base:kl_from_uniform",
+    "FeatureExtractor": "gancli.features.base:FeatureExtractor",
+    "FeatureSpace": "gancli.features.space:FeatureSpace",
+    "FeatureMetric": "gancli.metrics.feature:FeatureMetric",
+    "Diagnostic": "gancli.diagnostics.base:Diagnostic",
+    "Finding": "gancli.diagnostics.base:Finding",
     "newest_run": "gancli.train.lifecycle:newest_run",
     "RunDir": "gancli.train.rundir:RunDir",
     "open_run": "gancli.train.lifecycle:open_run",
@@ -56,6 +65,11 @@ __all__ = [
     "ArchSpec",
     "DataRequest",
     "DataSource",
+    "Diagnostic",
+    "FeatureExtractor",
+    "FeatureMetric",
+    "FeatureSpace",
+    "Finding",
     "Game",
     "GancliError",
     "ImageSource",

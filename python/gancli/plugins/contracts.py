@@ -55,6 +55,18 @@ def is_metric(obj: Any) -> bool:
     return isinstance(obj, Metric)
 
 
+def is_feature_extractor(obj: Any) -> bool:
+    from gancli.features.base import FeatureExtractor
+
+    return isinstance(obj, FeatureExtractor)
+
+
+def is_diagnostic(obj: Any) -> bool:
+    from gancli.diagnostics.base import Diagnostic
+
+    return isinstance(obj, Diagnostic)
+
+
 #: kind → (the check, what the factory should have returned)
 CONTRACTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "loss": (is_loss, "a gancli.api.Loss"),
@@ -63,6 +75,8 @@ CONTRACTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "architecture": (is_network_pair, "a (generator, discriminator) pair of torch.nn.Module"),
     "dataset": (is_data_source, "a gancli.api.DataSource"),
     "metric": (is_metric, "a gancli.api.Metric"),
+    "features": (is_feature_extractor, "a gancli.api.FeatureExtractor"),
+    "diagnostic": (is_diagnostic, "a gancli.api.Diagnostic"),
 }
 
 

@@ -71,5 +71,22 @@ def register_metrics(register: Any) -> None:
 
 
 @hookspec
+def register_feature_extractors(register: Any) -> None:
+    """Called once at start-up to collect feature extractors: the spaces image metrics compare samples in.
+
+    ``factory(spec, options) -> gancli.features.FeatureExtractor``; ``spec`` is what the user typed after
+    ``--features`` (an extractor that loads a file passes ``matches=callable(spec) -> bool``, like datasets).
+    """
+
+
+@hookspec
+def register_diagnostics(register: Any) -> None:
+    """Called once at start-up to collect live diagnostics: watchers that name a pitfall while a run trains.
+
+    ``factory(options) -> gancli.diagnostics.Diagnostic``.
+    """
+
+
+@hookspec
 def register_commands(app: Any) -> None:
     """Called when the CLI is built: add Typer commands to ``app``."""

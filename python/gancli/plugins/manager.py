@@ -41,6 +41,8 @@ HOOK_KINDS = {
     "register_architectures": "architecture",
     "register_datasets": "dataset",
     "register_metrics": "metric",
+    "register_feature_extractors": "features",
+    "register_diagnostics": "diagnostic",
 }
 HOOKS = (*HOOK_KINDS, "register_commands")
 

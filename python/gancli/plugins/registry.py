@@ -15,7 +15,7 @@ from typing import Any
 from gancli.errors import GancliError, PluginError
 
 BUILTIN_PACKAGE = "gancli"
-KINDS = ("loss", "optimizer", "update", "architecture", "dataset", "metric")
+KINDS = ("loss", "optimizer", "update", "architecture", "dataset", "metric", "features", "diagnostic")
 OPTION_TYPES = (int, float, str, bool)
 
 #: a factory, or the "module:attribute" it is imported from when first needed
