@@ -51,6 +51,9 @@ class RunConfig:
     lr: float = field(default=2e-4, metadata=flag("Learning rate of both players."))
     lr_g: float | None = field(default=None, metadata=flag("Generator learning rate (default: --lr)."))
     lr_d: float | None = field(default=None, metadata=flag("Discriminator learning rate (default: --lr)."))
+    lr_schedule: str = field(
+        default="constant", metadata=flag("constant, or linear/cosine decay of both learning rates to 0 by --steps.")
+    )
     d_steps: int = field(default=1, metadata=flag("Discriminator steps per generator step (k)."))
     latent_dim: int = field(default=64, metadata=flag("Size of the latent z."))
     seed: int = field(default=0, metadata=flag("Random seed (CPU runs repeat exactly)."))
@@ -114,6 +117,7 @@ FLAG_FIELDS = [f for f in fields(RunConfig) if f.metadata.get("flag")]
 FILE_ONLY_KEYS = ("set", "plugins")  # keys of a config file besides the fields: --set items, provenance
 
 PRECISIONS = ("fp32", "bf16", "fp16")
+LR_SCHEDULES = ("constant", "linear", "cosine")
 
 #: each plugin kind a run chooses one of, in the order they are resolved, and the field that names it
 KIND_FIELDS = {"dataset": "data", "loss": "loss", "architecture": "arch", "optimizer": "optimizer", "update": "update"}
@@ -301,6 +305,8 @@ def check_values(config: RunConfig) -> None:
             raise GancliError(f"--{name.replace('_', '-')} must be between 0 and {most}, got {value}")
     if config.precision not in PRECISIONS:
         raise GancliError(f"--precision must be one of {', '.join(PRECISIONS)}, got {config.precision!r}")
+    if config.lr_schedule not in LR_SCHEDULES:
+        raise GancliError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}, got {config.lr_schedule!r}")
     if config.on_nan not in ON_NAN:
         raise GancliError(f"--on-nan must be {' or '.join(ON_NAN)}, got {config.on_nan!r}")
     if config.batch_size % config.pack:

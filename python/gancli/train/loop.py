@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from gancli.errors import GancliError
 from gancli.metrics.base import improves
 from gancli.render import samples_png
-from gancli.train import checkpoint, distributed
+from gancli.train import checkpoint, distributed, schedule
 from gancli.train.evaluation import Evaluation
 from gancli.train.rundir import RunDir, append_record, read_jsonl
 from gancli.train.session import Session
@@ -129,8 +129,10 @@ def train_steps(session: Session, run: RunDir, show_progress: bool) -> dict[str,
         best = Best(run, config.keep_best) if config.keep_best else None
         new_best = False
         clock, clock_step = time.perf_counter(), session.step
+        optimizers = (session.game.opt_g, session.game.opt_d)
         with stop_on_interrupt() as interrupted:
             while session.step < config.steps and not ranks.any(bool(interrupted())):
+                schedule.set_rates(optimizers, config.lr_schedule, session.step, config.steps)
                 with autocast(session):
                     session.rule.step(session.game)
                 session.step += 1
@@ -228,6 +230,8 @@ def roll_back(session: Session, run: RunDir, problem: str, rollbacks: int) -> No
     for optimizer in (game.opt_g, game.opt_d):
         for group in optimizer.param_groups:
             group["lr"] *= 0.5
+            if "initial_lr" in group:  # the base rate of --lr-schedule
+                group["initial_lr"] *= 0.5
     session.ranks.barrier()  # every rank has read the checkpoint before rank 0 rewrites it
     if session.ranks.is_main:
         run.rewind(session.step)
