@@ -23,14 +23,30 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(threads)
 
 
+@pytest.fixture(scope="session")
+def trained_models() -> Path:
+    """The user's cache of trained feature extractors (digits-cnn), shared by every test: an entry is keyed by
+    its code and data, so it is the very network a fresh cache would train, trained once instead of per test."""
+    from gancli.io import cache_dir
+
+    models = cache_dir() / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    return models
+
+
 @pytest.fixture
-def gancli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, one_thread: None) -> Callable[..., Result]:
+def gancli(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, one_thread: None, trained_models: Path
+) -> Callable[..., Result]:
     """Run ``gancli ARGS`` in-process from ``tmp_path`` (runs/ lands there, the decoded-image cache in
-    ``tmp_path/cache``) on one torch thread, as the figures in the tests were measured; returns the click Result."""
+    ``tmp_path/cache``, trained extractors shared) on one torch thread, as the figures in the tests were
+    measured; returns the click Result."""
     from gancli import cli
     from rich.console import Console
 
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "models").symlink_to(trained_models)
     monkeypatch.setenv("GANCLI_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.setattr(cli, "out", Console(width=250))

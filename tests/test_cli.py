@@ -82,7 +82,7 @@ def test_grid_sample_and_eval_read_the_latest_checkpoint(gancli, tmp_path: Path)
     a, b, c = (np.load(tmp_path / f"{x}.npy") for x in "abc")
     assert a.shape == (50, 2) and a.dtype == np.float32
     assert np.array_equal(a, b) and not np.array_equal(a, c)
-    result = json.loads(ok(gancli("eval", "run")))
+    result = json.loads(ok(gancli("eval", "run", "--json")))
     assert result["step"] == 20 and 0 <= result["modes_covered"] <= 8
 
 

@@ -19,10 +19,10 @@ from gancli.plugins.registry import Option, without_options
 
 if TYPE_CHECKING:
     from gancli.data.base import DataRequest, DataSource, ImageSource, KnownMixture, LabelledImages
-    from gancli.losses.base import LogitLoss, Loss, gradient_norms
     from gancli.diagnostics.base import Diagnostic, Finding
     from gancli.features.base import FeatureExtractor
     from gancli.features.space import FeatureSpace
+    from gancli.losses.base import LogitLoss, Loss, gradient_norms
     from gancli.metrics.base import Metric, kl_from_uniform
     from gancli.metrics.feature import FeatureMetric
     from gancli.nets.common import parameter_count

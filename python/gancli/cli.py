@@ -16,6 +16,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
@@ -78,7 +79,7 @@ class ReportingGroup(TyperGroup):
 
 
 def fail(message: str) -> NoReturn:
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)  # a [...] is text
     raise typer.Exit(1) from None
 
 
@@ -354,18 +355,55 @@ def evaluate(
     run_path: RunArg = None,
     seed: Annotated[int, typer.Option(help="Seed of the latent noise.")] = 0,
     checkpoint: CheckpointOpt = None,
+    every: Annotated[bool, typer.Option("--all", help="Evaluate every checkpoint the run kept.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    features: Annotated[
+        str | None, typer.Option(help="Feature space: digits-cnn, random-cnn, inception:PATH (default: the run's).")
+    ] = None,
+    eval_samples: Annotated[
+        int | None, typer.Option(help="Images the feature-space metrics score (default: the run's).")
+    ] = None,
 ) -> None:
-    """Compute the run's metrics (e.g. modes covered) from a checkpoint; prints JSON."""
+    """Score a run's samples: each metric beside the same figure for held-out real data, the floor to compare
+    with; then the diagnostics the run raised while training."""
     import json
 
     from gancli.train.evaluation import Evaluation
-    from gancli.train.lifecycle import open_run
+    from gancli.train.lifecycle import load_step, open_run
 
-    session, run = open_run(run_path, checkpoint)
-    result = Evaluation(session, strict=True)(seed)
-    if not result:
-        raise GancliError(f"{run.path}: no metric applies to dataset {session.config.data!r}")
-    out.print_json(json.dumps({"step": session.step, **result}))
+    if every and checkpoint is not None:
+        raise GancliError("--all and --checkpoint: choose one")
+    overrides = {"features": features, "eval_samples": eval_samples}
+    session, run = open_run(run_path, checkpoint, overrides={k: v for k, v in overrides.items() if v is not None})
+    evaluation = Evaluation(session, strict=True)
+    rows = []
+    for step in run.checkpoint_steps() if every else [None]:
+        if step is not None:
+            load_step(session, run, step)
+        result = evaluation(seed)
+        if not result:
+            raise GancliError(f"{run.path}: no metric applies to dataset {session.config.data!r}")
+        rows.append({"step": session.step, **result})
+    if as_json:
+        out.print_json(json.dumps(rows if every else rows[0]))
+    else:
+        out.print(evaluation_table(rows, f"{run.path} · features: {session.config.features}"))
+
+
+REAL_SUFFIX = "_real"
+
+
+def evaluation_table(rows: list[dict[str, Any]], title: str) -> Table:
+    """Metrics down, checkpoints across, and the real data's own figure (``NAME_real``) in the last column."""
+    last = rows[-1]
+    table = Table("metric", *(f"step {row['step']}" for row in rows), "real data", title=title)
+    for name in last:
+        if name == "step" or (name.endswith(REAL_SUFFIX) and name.removesuffix(REAL_SUFFIX) in last):
+            continue
+        floor = last.get(name + REAL_SUFFIX)
+        cells = [format_value(row[name]) if name in row else "" for row in rows]
+        table.add_row(name, *cells, "" if floor is None else format_value(floor))
+    return table
 
 
 RunsArg = Annotated[

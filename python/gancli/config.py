@@ -15,6 +15,7 @@ Nothing here imports torch.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import math
 import tomllib
@@ -83,6 +84,13 @@ class RunConfig:
     sample_every: int = field(default=500, metadata=flag("Steps between sample images.", OUTPUT))
     checkpoint_every: int = field(default=1000, metadata=flag("Steps between checkpoints.", OUTPUT))
     eval_every: int = field(default=1000, metadata=flag("Steps between evaluations.", OUTPUT))
+    features: str = field(
+        default="random-cnn",
+        metadata=flag("Feature space of the image metrics: digits-cnn, random-cnn, inception:PATH.", OUTPUT),
+    )
+    eval_samples: int = field(
+        default=1000, metadata=flag("Generated (and real) images the feature-space metrics score.", OUTPUT)
+    )
     keep: int = field(default=3, metadata=flag("Checkpoints kept: the newest K.", OUTPUT))
     keep_best: str = field(
         default="", metadata=flag("Also keep the checkpoint with the best value of this metric (e.g. mode_kl).", OUTPUT)
@@ -90,6 +98,13 @@ class RunConfig:
     on_nan: str = field(
         default="stop",
         metadata=flag("On a NaN/inf loss or weight: stop, or rollback to the last checkpoint at half the lr once."),
+    )
+    stop_when_plateau: bool = field(
+        default=False,
+        metadata=flag("End the run cleanly (checkpoint saved) when the plateau diagnostic finds no metric improving."),
+    )
+    tensorboard: bool = field(
+        default=False, metadata=flag("Also write scalars and sample images to RUN/tensorboard/ (TensorBoard).", OUTPUT)
     )
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -120,7 +135,14 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 LR_SCHEDULES = ("constant", "linear", "cosine")
 
 #: each plugin kind a run chooses one of, in the order they are resolved, and the field that names it
-KIND_FIELDS = {"dataset": "data", "loss": "loss", "architecture": "arch", "optimizer": "optimizer", "update": "update"}
+KIND_FIELDS = {
+    "dataset": "data",
+    "loss": "loss",
+    "architecture": "arch",
+    "optimizer": "optimizer",
+    "update": "update",
+    "features": "features",
+}
 
 
 @dataclass(frozen=True)
@@ -195,6 +217,7 @@ class Resolved:
     config: RunConfig
     plugins: dict[str, Registration]  # kind → registration, for each kind in KIND_FIELDS
     metrics: list[Registration]  # the metrics asked for (all registered ones when the config names none)
+    diagnostics: list[Registration] = field(default_factory=list)  # every registered diagnostic
 
     def provenance(self) -> dict[str, dict[str, str]]:
         """Which plugin of which package (and version) provided each kind: saved with the run."""
@@ -236,7 +259,8 @@ def resolve(
     chosen: dict[str, Registration] = {}
     for kind, field_name in KIND_FIELDS.items():
         spec = user.get(field_name, recommended.get(field_name, getattr(RunConfig, field_name)))
-        reg = chosen[kind] = select(registry, kind, spec, loaded.provenance)
+        saved = {} if flags.get(field_name) is not None else loaded.provenance  # a flag means what it says
+        reg = chosen[kind] = select(registry, kind, spec, saved)
         recommends = dict(reg.recommends)
         option_layers.append(recommends.pop("options", {}))
         already_chosen = list(KIND_FIELDS.values())[: len(chosen)]
@@ -247,11 +271,12 @@ def resolve(
     config = RunConfig(**{**recommended, **user})
     check_values(config)
     metrics = registry.all("metric") if config.metrics is None else [registry.get("metric", n) for n in config.metrics]
+    diagnostics = registry.all("diagnostic")
     options = merge_options(*option_layers, user.pop("options", {}))
     config.options = resolve_options(
-        registry, [*chosen.values(), *metrics], options, parse_set([*loaded.set_items, *set_items])
+        registry, [*chosen.values(), *metrics, *diagnostics], options, parse_set([*loaded.set_items, *set_items])
     )
-    return Resolved(config, chosen, metrics)
+    return Resolved(config, chosen, metrics, diagnostics)
 
 
 def select(registry: Registry, kind: str, spec: str, provenance: Mapping[str, Mapping[str, str]]) -> Registration:
@@ -291,7 +316,7 @@ ON_NAN = ("stop", "rollback")
 def check_values(config: RunConfig) -> None:
     """Refuse values no run can use, naming the flag: out of range, NaN or infinite."""
     positive = ["steps", "batch_size", "d_steps", "latent_dim", "pack", "log_every", "sample_every"]
-    positive += ["checkpoint_every", "eval_every", "keep"]
+    positive += ["checkpoint_every", "eval_every", "keep", "eval_samples"]
     for name in positive:
         if getattr(config, name) < 1:
             raise GancliError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(config, name)}")
@@ -321,6 +346,8 @@ def check_values(config: RunConfig) -> None:
         raise GancliError(f"--channels must be 1 or 3, got {config.channels}")
     if config.device not in ("auto", "cpu") and not config.device.startswith("cuda"):
         raise GancliError(f"--device must be auto, cpu or cuda[:N], got {config.device!r}")
+    if config.tensorboard and not importlib.util.find_spec("tensorboard"):
+        raise GancliError("--tensorboard needs the tensorboard package: pip install 'gancli[tensorboard]'")
 
 
 def resolve_options(

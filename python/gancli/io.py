@@ -14,6 +14,11 @@ from typing import Any, BinaryIO
 TEMP_SUFFIX = ".tmp"
 
 
+def cache_dir() -> Path:
+    """Where gancli keeps what it can make again: decoded image folders, the digits-cnn extractor."""
+    return Path(os.environ.get("GANCLI_CACHE", Path.home() / ".cache" / "gancli"))
+
+
 @functools.cache
 def file_mode() -> int:
     """The mode ``open()`` gives a new file under the process umask (mkstemp's own 0600 would hide runs from

@@ -44,7 +44,13 @@ GRID_SETTINGS = {**POINT_SETTINGS, "steps": 15000}
 DIGITS_SIZE = 32
 #: `gancli train` with no flags: a DCGAN that draws recognisable digits in about 3.5 minutes on 2 CPU cores
 #: (benchmarks/bench_default.py), with sample images every 100 steps for `gancli grid --animate`
-DEFAULT_BUDGET = {"steps": 1500, "sample_every": 100, "checkpoint_every": 500, "eval_every": 500}
+DEFAULT_BUDGET = {
+    "steps": 1500,
+    "sample_every": 100,
+    "checkpoint_every": 500,
+    "eval_every": 500,
+    "features": "digits-cnn",
+}
 
 
 def is_image_path(spec: str) -> bool:

@@ -21,11 +21,13 @@ from gancli.errors import GancliError
 
 
 class Digits(ImageSource):
-    """Digit images with their labels (0–9), which class-aware checks may use."""
+    """Digit images with their labels (0–9), which class-aware checks may use, and the ``source`` they came
+    from (``mnist`` or ``sklearn``), in the source's order."""
 
-    def __init__(self, name: str, images: np.ndarray, labels: np.ndarray, augment: str = "") -> None:
+    def __init__(self, name: str, images: np.ndarray, labels: np.ndarray, source: str, augment: str = "") -> None:
         super().__init__(name, images, augment)
         self.labels = labels
+        self.source = source
 
 
 def load_mnist() -> tuple[np.ndarray, np.ndarray]:
@@ -74,4 +76,4 @@ def open_digits(spec: str, request: DataRequest, options: Mapping[str, Any]) -> 
     size = request.image_size or DIGITS_SIZE
     if size < 1:
         raise GancliError(f"dataset 'digits': --image-size must be positive, got {size}")
-    return Digits(spec, resize(images, size, request.channels or 1), labels, request.augment)
+    return Digits(spec, resize(images, size, request.channels or 1), labels, source, request.augment)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import sys
 import zipfile
 import zlib
@@ -34,6 +33,7 @@ import numpy as np
 from gancli.data import ARRAY_SUFFIXES, PACKED_SUFFIX
 from gancli.data.base import DataRequest, ImageSource
 from gancli.errors import GancliError
+from gancli.io import cache_dir
 
 if TYPE_CHECKING:
     from gancli import kernels
@@ -55,10 +55,6 @@ ZIP_ERRORS = (
     OSError,
     UnicodeDecodeError,  # a member name flagged UTF-8 that is not
 )
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("GANCLI_CACHE", Path.home() / ".cache" / "gancli"))
 
 
 def cache_prefix(path: Path, size: int, channels: int, fit: str) -> str:

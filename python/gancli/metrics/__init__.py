@@ -1,7 +1,8 @@
 """Evaluation metrics: the built-in metric plugin, and the interface every metric implements (``Metric``).
 
 Registered by reference, so listing them imports no torch: ``modes`` (coverage of a known mixture's modes)
-and ``recognition`` (digits a classifier recognises) each live in their own module.
+and ``recognition`` (digits a classifier recognises) each live in their own module; ``fd``, ``kid`` and
+``prdc`` compare images in the run's feature space (``--features``), in ``metrics/feature.py``.
 """
 
 from __future__ import annotations
@@ -38,4 +39,21 @@ def register_metrics(register: Any) -> None:
             Option("confidence", float, 0.9, "class probability at which a sample counts as recognised"),
             Option("min_share", float, 0.02, "share of the recognised samples a class needs to count as covered"),
         ],
+    )
+    register(
+        "fd",
+        "gancli.metrics.feature:frechet",
+        "Fréchet distance of the samples to real images in the --features space (torchmetrics), and the real floor",
+    )
+    register(
+        "kid",
+        "gancli.metrics.feature:kernel_distance",
+        "kernel distance (unbiased MMD², cubic kernel; torchmetrics) in the --features space, and the real floor",
+        options=[Option("subset", int, 1000, "images per subset (at most half the scored images)")],
+    )
+    register(
+        "prdc",
+        "gancli.metrics.feature:manifold",
+        "precision, recall, density and coverage (k-nearest-neighbour supports) in the --features space",
+        options=[Option("k", int, 5, "neighbours that set each image's ball")],
     )

@@ -51,8 +51,9 @@ def is_data_source(obj: Any) -> bool:
 
 def is_metric(obj: Any) -> bool:
     from gancli.metrics.base import Metric
+    from gancli.metrics.feature import FeatureMetric
 
-    return isinstance(obj, Metric)
+    return isinstance(obj, Metric | FeatureMetric)
 
 
 def is_feature_extractor(obj: Any) -> bool:
@@ -74,7 +75,7 @@ CONTRACTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "update": (is_update_rule, "an update rule, an object with a step(game) method"),
     "architecture": (is_network_pair, "a (generator, discriminator) pair of torch.nn.Module"),
     "dataset": (is_data_source, "a gancli.api.DataSource"),
-    "metric": (is_metric, "a gancli.api.Metric"),
+    "metric": (is_metric, "a gancli.api.Metric or gancli.api.FeatureMetric"),
     "features": (is_feature_extractor, "a gancli.api.FeatureExtractor"),
     "diagnostic": (is_diagnostic, "a gancli.api.Diagnostic"),
 }

@@ -32,6 +32,8 @@ BUILTIN_PLUGINS = (
     "gancli.nets",
     "gancli.data",
     "gancli.metrics",
+    "gancli.features",
+    "gancli.diagnostics",
 )
 
 HOOK_KINDS = {

@@ -1,22 +1,30 @@
 """Evaluating a run: the metric plugins, created once, scored on samples from fixed noise.
 
-Metrics the configuration does not name run only where they apply (``Metric.applies_to``); a metric named
-explicitly always runs. During training a metric that fails is reported with its plugin's name and package and
-dropped for the rest of the run, so a broken metric never costs a run its training or its checkpoints;
-``gancli eval`` (``strict``) stops on it instead.
+Metrics the configuration does not name run only where they apply (``applies_to``); a metric named explicitly
+always runs. Feature-space metrics (``FeatureMetric``) are scored in the space of the run's ``--features``
+extractor, built once: its real reference and held-out images are embedded a single time, and each call embeds
+its samples once for all of them. During training a metric (or the extractor) that fails is reported with its
+plugin's name and package and dropped for the rest of the run, so a broken metric never costs a run its
+training or its checkpoints; ``gancli eval`` (``strict``) stops on it instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import torch
 
 from gancli.errors import PluginError
+from gancli.features.space import FeatureSpace
 from gancli.metrics.base import Metric
+from gancli.metrics.feature import FeatureMetric
 from gancli.plugins.registry import Registration
 
 if TYPE_CHECKING:
     from gancli.train.session import Session
+
+T = TypeVar("T")
 
 
 class Evaluation:
@@ -24,27 +32,68 @@ class Evaluation:
         self.session = session
         self.strict = strict
         self.warn = warn
-        self._metrics: list[tuple[Registration, Metric]] | None = None
+        self._metrics: list[tuple[Registration, Metric | FeatureMetric]] | None = None
+        self._space: FeatureSpace | None = None
 
     @property
-    def metrics(self) -> list[tuple[Registration, Metric]]:
+    def metrics(self) -> list[tuple[Registration, Metric | FeatureMetric]]:
         """The metrics this run is scored by, created on first use."""
         if self._metrics is None:
             config = self.session.config
             self._metrics = []
             for reg in self.session.resolved.metrics:
-                metric: Metric = reg.create(options=config.options.get(reg.name, {}))
+                metric: Metric | FeatureMetric = reg.create(options=config.options.get(reg.name, {}))
                 if config.metrics is not None or metric.applies_to(self.session.data):
                     self._metrics.append((reg, metric))
         return self._metrics
 
+    @property
+    def space(self) -> FeatureSpace:
+        """The run's feature space, built on first use; a failure names the extractor's plugin."""
+        if self._space is None:
+            config = self.session.config
+            reg = self.session.resolved.plugins["features"]
+            extractor = reg.create(config.features, options=config.options.get(reg.name, {}))
+            space = FeatureSpace(extractor, self.session.data, config.eval_samples)
+            self.extracting(lambda: (space.reference, space.held_out))
+            self._space = space
+        return self._space
+
+    def extracting(self, compute: Callable[..., T], *args: Any) -> T:
+        """``compute(*args)``, whose failures are the extractor's: named after its plugin."""
+        reg = self.session.resolved.plugins["features"]
+        try:
+            return compute(*args)
+        except Exception as exc:
+            raise reg.error(f"features {reg.name!r} failed: {type(exc).__name__}: {exc}") from exc
+
+    def generate(self, samples: dict[int, torch.Tensor], count: int, seed: int) -> torch.Tensor:
+        """``count`` samples from the noise of ``seed``, generated once per call for all metrics."""
+        if count not in samples:
+            samples[count] = self.session.generate(count, seed)
+        return samples[count]
+
     def __call__(self, seed: int) -> dict[str, float]:
         """Every metric's values on samples from the noise of ``seed``."""
         results: dict[str, float] = {}
+        samples: dict[int, torch.Tensor] = {}
+        fake_features: torch.Tensor | None = None
         for reg, metric in list(self.metrics):
-            samples = self.session.generate(metric.samples_needed, seed)
             try:
-                values = metric.compute(samples, self.session.data)
+                if isinstance(metric, FeatureMetric):
+                    space = self.space
+                    if fake_features is None:
+                        fake = self.generate(samples, space.size, seed)
+                        fake_features = self.extracting(space.embed, fake)
+                    values = metric.score(space, fake_features)
+                else:
+                    batch = self.generate(samples, metric.samples_needed, seed)
+                    values = metric.compute(batch, self.session.data)
+            except PluginError as error:
+                if self.strict:
+                    raise
+                self.drop(reg, error)
+                continue
             except Exception as exc:
                 error = reg.error(f"metric {reg.name!r} failed: {type(exc).__name__}: {exc}")
                 if self.strict:

@@ -112,12 +112,18 @@ def newest_run(parent: Path = RUNS) -> RunDir:
     return RunDir.newest(parent)
 
 
-def open_run(path: Path | None = None, chosen: str | None = None, data: bool = True) -> tuple[Session, RunDir]:
+def open_run(
+    path: Path | None = None,
+    chosen: str | None = None,
+    data: bool = True,
+    overrides: Mapping[str, Any] | None = None,
+) -> tuple[Session, RunDir]:
     """A run's networks on the CPU at a checkpoint (default: the newest intact one) of ``path`` (default: the
     newest run), for commands that sample or evaluate; nothing of it is written. Without ``data`` the dataset is
-    not opened (it may be gone): the session's data then only knows the shape the checkpoint recorded."""
+    not opened (it may be gone): the session's data then only knows the shape the checkpoint recorded.
+    ``overrides`` replace settings that do not change the networks (``eval``'s ``--features``)."""
     run = RunDir.existing(path) if path is not None else newest_run()
-    resolved = resolve(get_plugins().registry, {"device": "cpu"}, run.config)
+    resolved = resolve(get_plugins().registry, {**(overrides or {}), "device": "cpu"}, run.config)
     if chosen is not None:
         json_path = run.checkpoint(chosen)
         meta, tensors = checkpoint.read(json_path)
@@ -127,6 +133,13 @@ def open_run(path: Path | None = None, chosen: str | None = None, data: bool = T
     session = Session.build(resolved, data=recorded)
     checkpoint.load(session, json_path, meta, tensors, training=False)
     return session, run
+
+
+def load_step(session: Session, run: RunDir, step: int) -> None:
+    """Put the networks of ``run``'s checkpoint at ``step`` into an opened session (``eval --all``)."""
+    json_path = run.checkpoint(str(step))
+    meta, tensors = checkpoint.read(json_path)
+    checkpoint.load(session, json_path, meta, tensors, training=False)
 
 
 def default_run_dir(data: str, loss: str) -> Path:

@@ -1,0 +1,130 @@
+"""Metrics in a feature space: the interface (``FeatureMetric``) and the built-in statistics.
+
+Fréchet distance and KID are torchmetrics' own computations (``FrechetInceptionDistance`` and
+``KernelInceptionDistance``, given a pass-through "network" since the features are already computed by the
+run's extractor); precision and recall (Kynkäänniemi et al. 2019) and density and coverage (Naeem et al.
+2020) are the papers' k-nearest-neighbour definitions, which torchmetrics does not provide. Each figure comes
+with its real floor, ``NAME_real``: the same statistic of held-out real images against the same reference.
+"""
+
+from __future__ import annotations
+
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from gancli.data.base import DataSource
+from gancli.features.space import FeatureSpace
+
+KID_SUBSETS = 100
+
+
+class FeatureMetric(ABC):
+    """Scores generated samples by their features, in the space the run's ``--features`` extractor defines."""
+
+    def applies_to(self, data: DataSource) -> bool:
+        return data.is_image
+
+    @abstractmethod
+    def compare(self, fake: torch.Tensor, real: torch.Tensor) -> dict[str, float]:
+        """{name: value} comparing generated features (N, D) with real reference features (N, D), float64."""
+
+    def score(self, space: FeatureSpace, fake: torch.Tensor) -> dict[str, float]:
+        """The figures for ``fake`` features and, beside each, the held-out real images' own (``_real``)."""
+        values = self.compare(fake, space.reference)
+        floor = self.compare(space.held_out, space.reference)
+        return {**values, **{f"{name}_real": value for name, value in floor.items()}}
+
+
+class GivenFeatures(nn.Module):
+    """The "network" torchmetrics applies: the identity on features the extractor already computed."""
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__()
+        self.num_features = num_features
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return features
+
+
+class Frechet(FeatureMetric):
+    """Fréchet distance between Gaussians fitted to the two feature sets (FID when the space is Inception's)."""
+
+    def compare(self, fake: torch.Tensor, real: torch.Tensor) -> dict[str, float]:
+        from torchmetrics.image.fid import FrechetInceptionDistance
+
+        fd = FrechetInceptionDistance(feature=GivenFeatures(real.shape[1]), sync_on_compute=False)
+        fd.update(real, real=True)
+        fd.update(fake, real=False)
+        return {"fd": float(fd.compute())}
+
+
+class KernelDistance(FeatureMetric):
+    """KID: the unbiased MMD² with a cubic polynomial kernel, mean and standard deviation over subsets."""
+
+    def __init__(self, subset: int) -> None:
+        self.subset = subset
+
+    def compare(self, fake: torch.Tensor, real: torch.Tensor) -> dict[str, float]:
+        from torchmetrics.image.kid import KernelInceptionDistance
+
+        size = min(self.subset, len(real) // 2, len(fake) // 2)
+        with warnings.catch_warnings():  # that it keeps the features in memory: 2 × N × D floats, known
+            warnings.simplefilter("ignore", UserWarning)
+            kid = KernelInceptionDistance(
+                feature=GivenFeatures(real.shape[1]), subsets=KID_SUBSETS, subset_size=size, sync_on_compute=False
+            )
+        kid.update(real, real=True)
+        kid.update(fake, real=False)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)  # the subsets are drawn with torch's generator: the same ones every time
+            mean, std = kid.compute()
+        return {"kid": float(mean), "kid_std": float(std)}
+
+
+def kth_neighbour_radius(points: torch.Tensor, k: int) -> torch.Tensor:
+    """Each point's distance to its k-th nearest other point."""
+    return torch.cdist(points, points).kthvalue(k + 1, dim=1).values  # the 1st is the point itself
+
+
+class Manifold(FeatureMetric):
+    """Precision, recall, density and coverage: k-NN balls around each sample estimate the supports.
+
+    precision: share of fakes inside some real ball; recall: share of reals inside some fake ball;
+    density: real balls holding each fake, averaged and divided by k; coverage: share of real balls that
+    hold a fake (Naeem et al.: unlike recall, not fooled by fakes spread into empty space)."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+    def compare(self, fake: torch.Tensor, real: torch.Tensor) -> dict[str, float]:
+        real_radius = kth_neighbour_radius(real, self.k)
+        fake_radius = kth_neighbour_radius(fake, self.k)
+        distance = torch.cdist(real, fake)  # (real, fake)
+        inside_real = distance <= real_radius[:, None]
+        return {
+            "precision": float(inside_real.any(dim=0).double().mean()),
+            "recall": float((distance <= fake_radius[None, :]).any(dim=1).double().mean()),
+            "density": float(inside_real.sum(dim=0).double().mean() / self.k),
+            "coverage": float((distance.min(dim=1).values <= real_radius).double().mean()),
+        }
+
+
+def frechet(options: Mapping[str, Any]) -> FeatureMetric:
+    return Frechet()
+
+
+def kernel_distance(options: Mapping[str, Any]) -> FeatureMetric:
+    if options["subset"] < 2:
+        raise ValueError("subset must be at least 2")
+    return KernelDistance(options["subset"])
+
+
+def manifold(options: Mapping[str, Any]) -> FeatureMetric:
+    if options["k"] < 1:
+        raise ValueError("k must be at least 1")
+    return Manifold(options["k"])

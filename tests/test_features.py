@@ -1,0 +1,132 @@
+"""Feature-space metrics: each statistic against a hand computation or a closed form, the extractors, the
+real floor, and ``gancli eval``'s table, JSON and every-checkpoint output."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from cli_helpers import ok, one_line_error
+from gancli.data.digits import Digits
+from gancli.features import digits_cnn
+from gancli.features.random_cnn import RandomCNN
+from gancli.features.space import FeatureSpace
+from gancli.metrics.feature import Frechet, KernelDistance, Manifold
+
+TINY_DIGITS = ["--steps", "20", "--checkpoint-every", "10", "--eval-every", "20", "--device", "cpu", "--quiet"]
+
+
+def gaussian(n: int, dim: int, mean: float, std: float, seed: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return (mean + std * torch.randn(n, dim, generator=generator)).double()
+
+
+def test_frechet_distance_of_two_gaussians_matches_the_closed_form() -> None:
+    # FD(N(m1, s1² I), N(m2, s2² I)) = |m1 - m2|² + D (s1 - s2)²: here 8·0.25 + 8·0.25 = 4
+    real, fake = gaussian(20000, 8, 0.0, 1.0, 0), gaussian(20000, 8, 0.5, 1.5, 1)
+    assert Frechet().compare(fake, real)["fd"] == pytest.approx(4.0, rel=0.03)
+    assert Frechet().compare(gaussian(20000, 8, 0.0, 1.0, 2), real)["fd"] < 0.01
+
+
+def test_kernel_distance_is_unbiased_near_zero_for_the_same_distribution_and_grows_with_the_gap() -> None:
+    real = gaussian(1000, 16, 0.0, 1.0, 0)
+    same = KernelDistance(500).compare(gaussian(1000, 16, 0.0, 1.0, 1), real)
+    near = KernelDistance(500).compare(gaussian(1000, 16, 0.2, 1.0, 2), real)
+    far = KernelDistance(500).compare(gaussian(1000, 16, 1.0, 1.0, 3), real)
+    assert abs(same["kid"]) < 3 * same["kid_std"] + 1e-3
+    assert same["kid"] < near["kid"] < far["kid"]
+    assert KernelDistance(500).compare(gaussian(1000, 16, 1.0, 1.0, 3), real) == far  # same subsets each time
+
+
+def test_precision_recall_density_coverage_on_hand_made_cases() -> None:
+    real = gaussian(500, 4, 0.0, 1.0, 0)
+    same = Manifold(5).compare(real.clone(), real)
+    assert same["precision"] == same["recall"] == same["coverage"] == 1.0
+    # each ball holds its centre and k others: N (k + 1) memberships over N samples, divided by k
+    assert same["density"] == pytest.approx(6 / 5)
+    collapsed = Manifold(5).compare(real[:1].repeat(500, 1), real)  # one sample, repeated
+    assert collapsed["precision"] == 1.0 and collapsed["recall"] <= 2 / 500 and collapsed["coverage"] <= 0.02
+    away = Manifold(5).compare(real + 10.0, real)  # far from every real point
+    assert away["precision"] == away["recall"] == away["density"] == away["coverage"] == 0.0
+
+
+def test_precision_and_recall_by_hand_on_a_line() -> None:
+    # reals at 0, 1, 2, 3 (k = 1: each ball has radius 1); fakes at 0.5, 1.5 (radius 1) and 10 (radius 8.5)
+    real = torch.tensor([[0.0], [1.0], [2.0], [3.0]], dtype=torch.float64)
+    fake = torch.tensor([[0.5], [1.5], [10.0]], dtype=torch.float64)
+    result = Manifold(1).compare(fake, real)
+    assert result["precision"] == pytest.approx(2 / 3)  # 10 lies in no real ball
+    assert result["recall"] == 1.0  # the ball of radius 8.5 around 10 holds 2 and 3; the others hold 0 and 1
+    assert result["coverage"] == pytest.approx(3 / 4)  # the reals 0, 1, 2 have a fake within 1; 3 does not
+    assert result["density"] == pytest.approx((2 + 2 + 0) / 3)  # 0.5 in the balls of 0, 1; 1.5 in 1, 2
+
+
+def test_random_cnn_is_fixed_by_its_seed() -> None:
+    images = torch.rand(8, 3, 32, 32) * 2 - 1
+    a, b, c = RandomCNN(0).embed(images), RandomCNN(0).embed(images), RandomCNN(1).embed(images)
+    assert a.shape == (8, 512) and torch.equal(a, b) and not torch.equal(a, c)
+
+
+@pytest.fixture(scope="module")
+def digit_net(trained_models: Path) -> digits_cnn.DigitsCNN:
+    extractor = digits_cnn.digits_cnn("digits-cnn", {"epochs": 8})
+    assert isinstance(extractor, digits_cnn.DigitsCNN)
+    return extractor
+
+
+def test_digits_cnn_recognises_the_digits_it_never_saw(digit_net: digits_cnn.DigitsCNN) -> None:
+    images, labels = digits_cnn.mnist_at_side()
+    seen, unseen = digits_cnn.split()
+    assert len(np.intersect1d(seen, unseen)) == 0 and len(unseen) == 1000
+    probabilities = digit_net.classify(torch.from_numpy(images[unseen]).float().div(127.5).sub(1.0))
+    assert probabilities.shape == (1000, 1, 10)
+    assert (probabilities[:, 0].argmax(dim=1).numpy() == labels[unseen]).mean() > 0.93
+
+
+def test_digits_cnn_cache_is_checksummed(digit_net: digits_cnn.DigitsCNN, tmp_path: Path) -> None:
+    path = tmp_path / "net.safetensors"
+    digits_cnn.store(digit_net.net, path)
+    loaded = digits_cnn.load_cached(path)
+    assert loaded is not None and all(
+        torch.equal(a, b)
+        for a, b in zip(loaded.state_dict().values(), digit_net.net.state_dict().values(), strict=True)
+    )
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 0xFF  # one flipped bit in the last tensor
+    path.write_bytes(bytes(data))
+    assert digits_cnn.load_cached(path) is None  # trained again, never trusted
+    assert digits_cnn.load_cached(tmp_path / "missing.safetensors") is None
+
+
+def test_the_digit_space_floor_comes_from_digits_the_extractor_never_saw(digit_net: digits_cnn.DigitsCNN) -> None:
+    images, labels = digits_cnn.mnist_at_side()
+    space = FeatureSpace(digit_net, Digits("digits", images, labels, "mnist"), 1000)
+    unseen = torch.from_numpy(images[np.sort(digits_cnn.split()[1])]).float().div(127.5).sub(1.0)
+    assert torch.equal(space.held_out_images, unseen)
+    floor = Frechet().score(space, space.held_out)
+    assert floor["fd"] == floor["fd_real"]  # held-out images scored as samples: the floor itself
+    ones = space.embed(space.held_out_images[torch.from_numpy(labels[np.sort(digits_cnn.split()[1])] == 1)])
+    collapsed = Manifold(5).score(space, ones.repeat(10, 1)[:1000])  # a generator of ones only
+    assert collapsed["recall"] < 0.2 < 0.8 < collapsed["recall_real"]
+    assert Frechet().compare(ones, space.reference)["fd"] > 10 * floor["fd_real"]
+
+
+def test_eval_prints_each_figure_beside_the_real_floor(gancli, tmp_path: Path) -> None:
+    ok(gancli("train", *TINY_DIGITS, "--out", "run"))
+    table = ok(gancli("eval", "run"))
+    assert "features: digits-cnn" in table and "real data" in table
+    row = next(line for line in table.splitlines() if "│ fd " in line)
+    untrained, floor = (float(cell) for cell in row.split("│")[2:4])
+    assert floor > 0 and untrained > 20 * floor  # 20 steps of training are far from the data
+    result = json.loads(ok(gancli("eval", "run", "--json")))
+    assert result["step"] == 20 and math.isclose(result["fd_real"], floor, rel_tol=1e-3)
+    assert 0.8 < result["precision_real"] <= 1 and 0.8 < result["recall_real"] <= 1
+    every = json.loads(ok(gancli("eval", "run", "--all", "--json", "--features", "random-cnn")))
+    assert [row["step"] for row in every] == [10, 20] and every[0]["fd"] != every[1]["fd"]
+    assert every[0]["fd_real"] == every[1]["fd_real"] != result["fd_real"]  # another space, the same floor
+    one_line_error(gancli("eval", "run", "--all", "--checkpoint", "10"), "--all and --checkpoint")
+    one_line_error(gancli("eval", "run", "--features", "incept"), "unknown features 'incept'")
