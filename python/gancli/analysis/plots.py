@@ -1,11 +1,14 @@
 """``gancli plot``: one PNG of what a practitioner watches over a run — both losses, mean D(x) and D(G(z)),
-both players' gradient norms, and the evaluation metrics — with several runs overlaid in the same panels."""
+both players' gradient norms, the fixed-noise diversity, and the evaluation metrics — with several runs overlaid
+in the same panels, and a vertical marker in every panel at each step where a live diagnostic found a pitfall."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import Any
 
+from gancli.diagnostics.watch import read_findings
 from gancli.train.rundir import RunDir, read_jsonl
 
 #: panels of the training records: title, the keys drawn, whether the axis is logarithmic
@@ -13,7 +16,9 @@ RECORD_PANELS = (
     ("losses", ("loss_d", "loss_g"), False),
     ("D(x) and D(G(z)) (before / after G's step)", ("d_real", "d_fake", "d_fake_g"), False),
     ("gradient norms", ("grad_norm_d", "grad_norm_g"), True),
+    ("diversity of fixed-noise samples (the data's = 1)", ("diversity",), False),
 )
+STYLES = ("-", "--", ":", "-.")
 
 
 def metric_names(evaluations: Sequence[Sequence[dict]]) -> list[str]:
@@ -25,6 +30,24 @@ def metric_names(evaluations: Sequence[Sequence[dict]]) -> list[str]:
     return list(names)
 
 
+def mark_findings(ax: Any, findings: Sequence[Sequence[dict]]) -> None:
+    """A vertical line at each finding's step, named by its diagnostic (each run in its own line style)."""
+    for index, rows in enumerate(findings):
+        for finding in rows:
+            ax.axvline(finding["step"], color="tab:red", ls=STYLES[index % len(STYLES)], lw=0.8, alpha=0.6)
+            label = finding.get("diagnostic", "?")
+            ax.annotate(
+                label,
+                (finding["step"], 0.98),
+                xycoords=("data", "axes fraction"),
+                rotation=90,
+                ha="right",
+                va="top",
+                fontsize=6,
+                color="tab:red",
+            )
+
+
 def runs_png(runs: Sequence[RunDir]) -> bytes:
     import matplotlib
 
@@ -33,24 +56,25 @@ def runs_png(runs: Sequence[RunDir]) -> bytes:
 
     records = [read_jsonl(run.metrics) for run in runs]
     evaluations = [read_jsonl(run.evals) for run in runs]
+    findings = [read_findings(run) for run in runs]
     metrics = metric_names(evaluations)
-    panels = len(RECORD_PANELS) + len(metrics)
+    drawn = [panel for panel in RECORD_PANELS if any(k in r for rows in records for r in rows for k in panel[1])]
+    panels = len(drawn) + len(metrics)
     columns = 3
-    rows = -(-panels // columns)
+    rows = max(1, -(-panels // columns))
     figure, axes = plt.subplots(rows, columns, figsize=(5 * columns, 3.4 * rows), squeeze=False)
     flat = list(axes.flat)
-    styles = ("-", "--", ":", "-.")
-    for (title, keys, log), ax in zip(RECORD_PANELS, flat, strict=False):
+    for (title, keys, log), ax in zip(drawn, flat, strict=False):
         for index, (run, rows_of_run) in enumerate(zip(runs, records, strict=True)):
             for key in keys:
                 points = [(r["step"], r[key]) for r in rows_of_run if key in r]
                 if points:
                     steps, values = zip(*points, strict=True)
                     label = key if len(runs) == 1 else f"{run.path.name}: {key}"
-                    ax.plot(steps, values, styles[index % len(styles)], lw=1.0, label=label)
+                    ax.plot(steps, values, STYLES[index % len(STYLES)], lw=1.0, label=label)
         ax.set(title=title, xlabel="step", yscale="log" if log else "linear")
         ax.legend(fontsize=7)
-    for name, ax in zip(metrics, flat[len(RECORD_PANELS) :], strict=False):
+    for name, ax in zip(metrics, flat[len(drawn) :], strict=False):
         for run, rows_of_run in zip(runs, evaluations, strict=True):
             points = [(r["step"], r[name]) for r in rows_of_run if isinstance(r.get(name), int | float)]
             if points:
@@ -58,6 +82,8 @@ def runs_png(runs: Sequence[RunDir]) -> bytes:
                 ax.plot(steps, values, "o-", ms=3, lw=1.0, label=run.path.name)
         ax.set(title=f"eval: {name}", xlabel="step")
         ax.legend(fontsize=7)
+    for ax in flat[:panels]:
+        mark_findings(ax, findings)
     for ax in flat[panels:]:
         ax.axis("off")
     figure.tight_layout()

@@ -2,7 +2,9 @@
 
 The loop never looks inside a step: the update rule plugs in its own sequence of D and G updates, and the
 loop logs what the Game recorded (losses, D(x), D(G(z)) before and after the G step, gradient norms),
-writes sample images from fixed noise, evaluates metrics, and checkpoints.
+writes sample images from fixed noise, evaluates metrics, and checkpoints. At logging and evaluation points
+only, the live diagnostics judge what was logged (``Observers``) and, with ``--tensorboard``, TensorBoard
+gets the same values.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from gancli.diagnostics.base import Finding
+from gancli.diagnostics.watch import Watch
 from gancli.errors import GancliError
 from gancli.metrics.base import improves
 from gancli.render import samples_png
@@ -30,6 +34,8 @@ from gancli.train.session import Session
 
 SAMPLE_SEED_OFFSET = 2  # fixed noise for sample images: seed + 2 (data uses seed, latents seed + 1)
 EVAL_SEED_OFFSET = 3
+#: the diagnostic whose finding ends a run under --stop-when-plateau
+PLATEAU = "plateau"
 
 
 def should(step: int, every: int, last: int) -> bool:
@@ -126,40 +132,54 @@ def train_steps(session: Session, run: RunDir, show_progress: bool) -> dict[str,
             progress.console.print(text, markup=False, soft_wrap=True)
 
         evaluate = Evaluation(session, strict=False, warn=say)
+        observers = Observers(session, run, say) if main else None
         best = Best(run, config.keep_best) if config.keep_best else None
         new_best = False
         clock, clock_step = time.perf_counter(), session.step
         optimizers = (session.game.opt_g, session.game.opt_d)
-        with stop_on_interrupt() as interrupted:
-            while session.step < config.steps and not ranks.any(bool(interrupted())):
+        stopping = False  # --stop-when-plateau, at a plateau
+        with stop_on_interrupt() as interrupted, observers or nullcontext():
+            while session.step < config.steps and not stopping and not ranks.any(bool(interrupted())):
                 schedule.set_rates(optimizers, config.lr_schedule, session.step, config.steps)
                 with autocast(session):
                     session.rule.step(session.game)
                 session.step += 1
                 step = session.step
-                problem = None
+                problem, plateaued = None, False
                 logging = should(step, config.log_every, config.steps)
                 if logging:
                     record = record_of(session)
                     problem = health(session)
+                    if observers and problem is None:
+                        record.update(observers.measure())
                     if main:
                         append_record(run.metrics, record)
                         now = time.perf_counter()
                         rate = (step - clock_step) / max(now - clock, 1e-9)
                         clock, clock_step = now, step
                         progress.update(task, completed=step, stats=progress_line(record), rate=f"{rate:.1f} it/s")
+                    if observers and problem is None:
+                        observers.logged(record)
                 if main and problem is None and should(step, config.sample_every, config.steps):
                     samples = session.generate(64, config.seed + SAMPLE_SEED_OFFSET)
-                    run.write_sample(step, samples_png(samples, session.data))
-                if main and problem is None and should(step, config.eval_every, config.steps):
+                    png = samples_png(samples, session.data)
+                    run.write_sample(step, png)
+                    if observers:
+                        observers.sampled(step, png)
+                evaluating = should(step, config.eval_every, config.steps)
+                if main and problem is None and evaluating:
                     last_eval = evaluate(config.seed + EVAL_SEED_OFFSET)
                     if last_eval:
                         append_record(run.evals, {"step": step, **last_eval})
+                        found = observers.evaluated(step, last_eval) if observers else []
+                        plateaued = any(finding.name == PLATEAU for finding in found)
                     if best and best.offer(step, last_eval, say):
                         event = {"step": step, "event": "best", "metric": best.metric, "value": best.value}
                         append_record(run.events, event)
                         new_best = True
-                checkpointing = should(step, config.checkpoint_every, config.steps)
+                if evaluating and config.stop_when_plateau:
+                    stopping = ranks.any(plateaued)
+                checkpointing = should(step, config.checkpoint_every, config.steps) or stopping
                 if main and problem is None and (checkpointing or new_best):
                     new_best = False
                     try:
@@ -170,8 +190,13 @@ def train_steps(session: Session, run: RunDir, show_progress: bool) -> dict[str,
                     problem = problem or "another process found a non-finite loss or weight"
                     roll_back(session, run, problem, rollbacks)
                     rollbacks += 1
+                    stopping = False
+                    if observers:
+                        observers.rewound(session.step)
                     say(f"warning: step {step}: {problem}; rolled back to step {session.step} at half the lr")
-        if session.step < config.steps:
+                elif stopping:
+                    say(f"step {step}: --stop-when-plateau: stopped, checkpoint saved; --resume {run.path} goes on")
+        if session.step < config.steps and not stopping:
             saved: Path | None = None
             if main:
                 with contextlib.suppress(checkpoint.NonFiniteError):
@@ -181,6 +206,55 @@ def train_steps(session: Session, run: RunDir, show_progress: bool) -> dict[str,
         if gap > 0:  # the same averaged steps from the same start: the ranks must hold the same networks
             raise GancliError(f"the {ranks.world} processes ended with different weights (largest gap {gap:g})")
     return last_eval
+
+
+class Observers:
+    """What watches a run on the process that logs: the live diagnostics (``gancli.diagnostics.watch``) and, with
+    ``--tensorboard``, TensorBoard. Called at logging, sampling and evaluation points, never inside a step."""
+
+    def __init__(self, session: Session, run: RunDir, say: Callable[[str], None]) -> None:
+        self.session = session
+        self.watch = Watch(session, run, say)
+        self.board = None
+        if session.config.tensorboard:
+            from gancli.train.board import Board
+
+            self.board = Board(run, session.step)
+
+    def measure(self) -> dict[str, float]:
+        """The diagnostics' statistics for the record being logged."""
+        return self.watch.measure(self.session)
+
+    def logged(self, record: dict[str, Any]) -> list[Finding]:
+        return self.report(record, self.watch.observe(record), "train")
+
+    def evaluated(self, step: int, results: dict[str, float]) -> list[Finding]:
+        return self.report({"step": step, **results}, self.watch.observe({"step": step, **results}, True), "eval")
+
+    def report(self, record: dict[str, Any], findings: list[Finding], prefix: str) -> list[Finding]:
+        if self.board:
+            self.board.scalars(prefix, record["step"], record)
+            for finding in findings:
+                self.board.finding(finding)
+        return findings
+
+    def sampled(self, step: int, png: bytes) -> None:
+        if self.board:
+            self.board.image(step, png)
+
+    def rewound(self, step: int) -> None:
+        """The run went back to ``step`` (a rollback): the diagnostics replay the rewound logs, TensorBoard
+        forgets what came after."""
+        self.watch = Watch(self.session, self.watch.run, self.watch.say)
+        if self.board:
+            self.board.rewind(step)
+
+    def __enter__(self) -> Observers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.board:
+            self.board.close()
 
 
 class Best:

@@ -4,6 +4,8 @@ RUN/config.json        the resolved RunConfig (re-runs the experiment with --con
 RUN/metrics.jsonl      one JSON line per logged step: losses, D(x), D(G(z)), gradient norms
 RUN/eval.jsonl         one JSON line per evaluation: metric values
 RUN/events.jsonl       what happened to the run: rollbacks after a NaN (--on-nan rollback)
+RUN/diagnostics.jsonl  one JSON line per pitfall a live diagnostic found (gancli.diagnostics)
+RUN/tensorboard/       TensorBoard event files (--tensorboard)
 RUN/samples/           step-NNNNNNNN.png from fixed noise
 RUN/checkpoints/       step-NNNNNNNN.safetensors + .json
 RUN/.lock              held (flock) by the process training the run; names its pid
@@ -86,6 +88,14 @@ class RunDir:
         return self.path / "events.jsonl"
 
     @property
+    def diagnostics(self) -> Path:
+        return self.path / "diagnostics.jsonl"
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.path / "tensorboard"
+
+    @property
     def samples(self) -> Path:
         return self.path / "samples"
 
@@ -146,7 +156,7 @@ class RunDir:
     def rewind(self, step: int) -> list[Path]:
         """Forget everything written after ``step`` (a resumed or rolled-back run restarts there): log lines,
         sample images and checkpoints. Returns the checkpoints removed."""
-        for log in (self.metrics, self.evals, self.events):
+        for log in (self.metrics, self.evals, self.events, self.diagnostics):
             if log.is_file():
                 kept = [record for record in read_jsonl(log) if record["step"] <= step]
                 atomic_write_bytes(log, "".join(json.dumps(record) + "\n" for record in kept).encode())

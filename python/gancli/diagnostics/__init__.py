@@ -1,0 +1,79 @@
+"""Live diagnostics: the built-in diagnostic plugin, and the interface every diagnostic implements.
+
+Each built-in watches one pitfall of docs/pitfalls.md while a run trains and names it once per episode with a
+remedy. Registered by reference, so listing them imports no torch; their thresholds are options
+(``--set vanishing-gradients.d_real=0.99``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gancli.lazy import lazy_attributes
+from gancli.plugins import Option, hookimpl
+
+if TYPE_CHECKING:
+    from gancli.diagnostics.base import Diagnostic, Finding
+    from gancli.diagnostics.watch import read_findings
+
+__all__ = ["Diagnostic", "Finding", "read_findings"]
+__getattr__, __dir__ = lazy_attributes(
+    globals(),
+    {
+        "Diagnostic": "gancli.diagnostics.base:Diagnostic",
+        "Finding": "gancli.diagnostics.base:Finding",
+        "read_findings": "gancli.diagnostics.watch:read_findings",
+    },
+)
+
+
+@hookimpl
+def register_diagnostics(register: Any) -> None:
+    register(
+        "vanishing-gradients",
+        "gancli.diagnostics.gradients:VanishingGradients",
+        "D(x) → 1 and D(G(z)) → 0 while G's gradient norm collapses (losses whose D outputs probabilities)",
+        options=[
+            Option("d_real", float, 0.9, "median D(x) at or above which D is sure of the real data"),
+            Option("d_fake", float, 0.1, "median D(G(z)) at or below which D rejects the fakes"),
+            Option("grad_drop", float, 0.25, "G's gradient norm at or below this share of its window's largest"),
+        ],
+    )
+    register(
+        "mode-collapse",
+        "gancli.diagnostics.collapse:ModeCollapse",
+        "the spread of samples from fixed noise falls far below the data's, or mode/class coverage drops",
+        options=[
+            Option("batch", int, 256, "fixed-noise samples whose mean pairwise distance is logged as diversity"),
+            Option("spread", float, 0.3, "diversity (generated spread / the data's) below which samples collapsed"),
+            Option("reached", float, 0.8, "…after it had reached this within the window (100 records)"),
+            Option("coverage_drop", float, 0.25, "share of the best modes/classes covered lost between evaluations"),
+        ],
+    )
+    register(
+        "divergence",
+        "gancli.diagnostics.dynamics:Divergence",
+        "a loss growing without bound over the window",
+        options=[
+            Option("growth", float, 5.0, "growth of a loss's median size from the window's first third to its last")
+        ],
+    )
+    register(
+        "oscillation",
+        "gancli.diagnostics.dynamics:Oscillation",
+        "D's loss swinging in cycles over the window without settling",
+        options=[
+            Option("swing", float, 0.25, "spread of D's loss (interquartile range) relative to its median"),
+            Option("cycles", int, 3, "turns of D's loss (crossings of its median, smoothed) in the window"),
+        ],
+    )
+    register(
+        "plateau",
+        "gancli.diagnostics.plateau:Plateau",
+        "no evaluation metric improved for a window of evaluations (--stop-when-plateau ends the run there)",
+        options=[
+            Option("patience", int, 5, "evaluations without improvement"),
+            Option("tolerance", float, 0.05, "relative improvement on a metric's best that counts"),
+            Option("min_delta", float, 0.01, "absolute improvement that counts, whatever the tolerance"),
+        ],
+    )

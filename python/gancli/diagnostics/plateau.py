@@ -1,0 +1,62 @@
+"""Convergence plateau: the evaluations stop improving, a point where the user can stop or change course
+(``--stop-when-plateau`` ends the run there, cleanly).
+
+A metric improves when its best over the newest ``patience`` evaluations beats its best before them by more
+than ``tolerance`` of that value and by more than ``min_delta``; which way is better comes from the metric's
+name (``gancli.metrics.base.improves``: lower for divergences and distances, higher otherwise). Metrics that never
+moved (``modes_total``; everything of a run stuck at zero from its first evaluation) say nothing of a plateau: a
+run that never learned has not converged, and other diagnostics name why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from gancli.diagnostics.base import Diagnostic, Finding, Record
+from gancli.metrics.base import improves, lower_is_better
+
+
+def best(metric: str, records: Sequence[Record]) -> float | None:
+    values = [float(r[metric]) for r in records if isinstance(r.get(metric), int | float)]
+    if not values:
+        return None
+    return min(values) if lower_is_better(metric) else max(values)
+
+
+class Plateau(Diagnostic):
+    calm = 1  # one evaluation that improves ends a plateau
+    window = 1
+
+    def __init__(self, options: Mapping[str, Any]) -> None:
+        self.patience, self.tolerance, self.min_delta = options["patience"], options["tolerance"], options["min_delta"]
+        self.eval_window = 10_000  # "best before" reaches back to the run's first evaluation
+
+    def improved(self, metric: str, before: float, recent: float) -> bool:
+        margin = max(self.tolerance * abs(before), self.min_delta)
+        target = before - margin if lower_is_better(metric) else before + margin
+        return improves(metric, recent, target)
+
+    def check(self, records: Sequence[Record], evals: Sequence[Record]) -> Finding | None:
+        if len(evals) <= self.patience:
+            return None
+        earlier, recent = evals[: -self.patience], evals[-self.patience :]
+        metrics = [k for k, v in recent[-1].items() if k != "step" and isinstance(v, int | float)]
+        metrics = [k for k in metrics if len({r.get(k) for r in evals}) > 1]
+        bests = {}
+        for metric in metrics:
+            before, now = best(metric, earlier), best(metric, recent)
+            if before is None or now is None:
+                continue
+            if self.improved(metric, before, now):
+                return None
+            bests[metric] = before
+        if not bests:
+            return None
+        shown = ", ".join(f"{metric} {value:.4g}" for metric, value in bests.items())
+        return Finding(
+            f"no metric improved by {self.tolerance:.0%} (or {self.min_delta:g}) over the last {self.patience} "
+            f"evaluations, steps {recent[0]['step']}-{recent[-1]['step']} (best: {shown})",
+            "stop here (--stop-when-plateau ends a run at its plateau), or go on at a lower learning rate (--lr)",
+            bests,
+        )

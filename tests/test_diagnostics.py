@@ -1,0 +1,218 @@
+"""Live diagnostics: each built-in provoked (by a real run where that is cheap, else by a record sequence shaped
+like the runs of docs/pitfalls.md), a healthy run that raises none, episodes, resume, a broken diagnostic plugin,
+the plot's markers, and --tensorboard.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+from cli_helpers import ok, one_line_error
+from gancli.diagnostics import read_findings
+from gancli.diagnostics.watch import Watched
+from gancli.plugins.manager import get_plugins
+from gancli.train.rundir import RunDir
+
+TINY = ["--data", "ring8", "--batch-size", "16", "--latent-dim", "2", "--set", "mlp.hidden=16"]
+TINY += ["--set", "modes.samples=100", "--quiet", "--log-every", "3", "--eval-every", "3"]
+
+
+def diagnostic(name: str, **options: object):
+    """A built-in diagnostic with its default options, ``options`` overriding them."""
+    return get_plugins().registry.get("diagnostic", name).create(options=options)
+
+
+def findings_of(name: str, records: list[dict], evals: list[dict] = (), **options: object) -> list:
+    """What the run would report: ``records`` then ``evals`` through one diagnostic, episodes and all."""
+    reg = get_plugins().registry.get("diagnostic", name)
+    watched = Watched(reg, reg.create(options=options))
+    found = []
+    for record, is_eval in [(r, False) for r in records] + [(e, True) for e in evals]:
+        (watched.evals if is_eval else watched.records).append(record)
+        finding = watched.episode(watched.diagnostic.check(list(watched.records), list(watched.evals)), record["step"])
+        if finding is not None:
+            found.append(finding)
+    return found
+
+
+def series(key: str, values: list[float], **fixed: float) -> list[dict]:
+    return [{"step": 10 * (i + 1), key: value, **fixed} for i, value in enumerate(values)]
+
+
+# --- real runs ---------------------------------------------------------------------------------------------
+
+
+def test_minimax_with_a_strong_d_raises_vanishing_gradients_once(gancli, tmp_path: Path) -> None:
+    """docs/pitfalls.md, pitfall 2: D takes five steps per G step under the minimax loss and G starves (on seed 0
+    the finding comes at step 360; 600 steps leave room for seeds that starve later)."""
+    args = ["--data", "ring8", "--steps", "600", "--d-steps", "5", "--no-minibatch-std", "--ema", "0", "--lr", "1e-3"]
+    args += ["--loss", "minimax", "--device", "cpu", "--quiet", "--eval-every", "1000", "--sample-every", "1000"]
+    output = ok(gancli("train", *args, "--out", "run"))
+    found = [f for f in read_findings(RunDir(tmp_path / "run")) if f["diagnostic"] == "vanishing-gradients"]
+    assert len(found) == 1, output
+    finding = found[0]
+    assert finding["values"]["d_real"] >= 0.9 and finding["values"]["d_fake"] <= 0.1
+    assert finding["values"]["grad_norm_g"] <= 0.25 * finding["values"]["grad_norm_g_peak"]
+    line = f"diagnostic: step {finding['step']}: vanishing-gradients: D(x) "
+    assert output.count(line) == 1 and "try the non-saturating loss (--loss nonsaturating)" in output
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert all(0 <= r["diversity"] < 5 for r in records)  # mode-collapse's statistic, logged with the rest
+
+
+def test_the_recommended_ring8_run_raises_nothing(gancli, tmp_path: Path) -> None:
+    """The first 1,000 steps hold what could pass for a pitfall and is not: the spread of G's samples dips from 0.5
+    to 0.2 of the data's (near step 450 on seed 0) before it covers the ring, and the gradient norms grow 6×."""
+    ok(gancli("train", "--data", "ring8", "--steps", "1000", "--device", "cpu", "--quiet", "--out", "run"))
+    assert read_findings(RunDir(tmp_path / "run")) == []
+    assert not (tmp_path / "run" / "diagnostics.jsonl").exists()
+
+
+def test_stop_when_plateau_ends_the_run_cleanly_and_resume_goes_on(installed_plugins, gancli, tmp_path: Path) -> None:
+    installed_plugins(("spread", "spread_metric", "gancli-spread"))
+    plateau = ["--set", "plateau.patience=2", "--set", "plateau.tolerance=1000", "--checkpoint-every", "100"]
+    output = ok(gancli("train", *TINY, *plateau, "--steps", "30", "--stop-when-plateau", "--out", "run"))
+    assert "diagnostic: step 9: plateau: no metric improved" in output  # evaluations at 3, 6, 9: 2 without gain
+    assert "step 9: --stop-when-plateau: stopped, checkpoint saved" in output
+    run = RunDir(tmp_path / "run")
+    assert run.checkpoint_steps() == [9]
+    assert [f["diagnostic"] for f in read_findings(run)] == ["plateau"]
+    assert "spread" in read_findings(run)[0]["values"] and "modes_total" not in read_findings(run)[0]["values"]
+    output = ok(gancli("train", "--resume", "run", "--quiet"))
+    assert "--stop-when-plateau" not in output  # the episode the resumed run replayed is still under way
+    assert run.checkpoint_steps()[-1] == 30
+    assert [f["step"] for f in read_findings(run)] == [9]
+
+
+def test_a_diagnostic_that_raises_is_named_dropped_and_the_run_goes_on(
+    installed_plugins, gancli, tmp_path: Path
+) -> None:
+    installed_plugins(("brokendiag", "raising_diagnostic", "gancli-brokendiag"))
+    output = ok(gancli("train", *TINY, "--steps", "6", "--checkpoint-every", "3", "--out", "run"))
+    message = "plugin 'brokendiag' (package gancli-brokendiag): diagnostic 'broken-check' failed in check: "
+    assert output.count(message + "ZeroDivisionError: no records in the window") == 1
+    assert "left out for the rest of this run" in output
+    assert RunDir(tmp_path / "run").checkpoint_steps() == [3, 6]
+
+
+def test_diagnostic_options_are_set_like_any_plugins(gancli, tmp_path: Path) -> None:
+    ok(gancli("train", *TINY, "--steps", "3", "--set", "vanishing-gradients.d_real=0.99", "--out", "run"))
+    options = json.loads((tmp_path / "run" / "config.json").read_text())["options"]
+    assert options["vanishing-gradients"]["d_real"] == 0.99 and options["plateau"]["patience"] == 5
+    one_line_error(gancli("train", *TINY, "--set", "plateau.patience=soon"), "--set plateau.patience=soon")
+
+
+# --- record sequences ----------------------------------------------------------------------------------------
+
+
+def test_vanishing_gradients_needs_all_three_signs() -> None:
+    starving = series("grad_norm_g", [3.0] * 15 + [0.01] * 5, d_real=0.98, d_fake=0.02)
+    assert len(findings_of("vanishing-gradients", starving)) == 1
+    strong_d_but_moving = series("grad_norm_g", [3.0] * 20, d_real=0.98, d_fake=0.02)  # the non-saturating loss
+    assert findings_of("vanishing-gradients", strong_d_but_moving) == []
+    balanced = series("grad_norm_g", [3.0] * 15 + [0.01] * 5, d_real=0.6, d_fake=0.4)
+    assert findings_of("vanishing-gradients", balanced) == []
+
+
+def test_mode_collapse_from_the_spread_of_fixed_noise_samples_and_from_coverage() -> None:
+    collapsing = series("diversity", [0.2, 0.5, 0.9, 1.0, 1.0, 0.6, 0.3, 0.1, 0.05, 0.05])
+    (finding,) = findings_of("mode-collapse", collapsing)
+    assert finding.step == 80 and finding.values["diversity_peak"] == 1.0
+    growing_out_of_a_blob = series("diversity", [0.05, 0.2, 0.5, 0.4, 0.16, 0.2, 0.27, 0.45, 0.64, 0.9])
+    assert findings_of("mode-collapse", growing_out_of_a_blob) == []
+    hopping = [{"step": s, "modes_covered": n, "modes_total": 8} for s, n in [(250, 6), (500, 7), (750, 3)]]
+    (finding,) = findings_of("mode-collapse", [], hopping)
+    assert "modes_covered fell to 3 from 7 at step 500" in finding.message and finding.step == 750
+    wavering = [{"step": s, "modes_covered": n} for s, n in [(1, 7), (2, 8), (3, 7)]]
+    assert findings_of("mode-collapse", [], wavering) == []
+
+
+def test_divergence_is_growth_without_bound_not_a_loss_leaving_zero() -> None:
+    exploding = series("loss_d", [math.exp(i / 6) for i in range(30)], loss_g=0.7)  # 1 → 125 in 30 records
+    (finding,) = findings_of("divergence", exploding)
+    assert "loss_d grew from" in finding.message and finding.step == 300
+    leaving_zero = series("loss_d", [0.001 * 1.2**i for i in range(30)])  # 0.001 → 0.2: grows, stays small
+    assert findings_of("divergence", leaving_zero) == []
+    healthy = series("loss_d", [1.3 - 0.01 * (i % 7) for i in range(60)], loss_g=0.8)
+    assert findings_of("divergence", healthy) == []
+
+
+def test_oscillation_is_a_wide_swing_around_a_level_that_does_not_move() -> None:
+    cycling = series("loss_d", [1.0 + 0.4 * math.sin(2 * math.pi * i / 8) for i in range(40)])
+    (finding,) = findings_of("oscillation", cycling)
+    assert finding.values["cycles"] >= 3
+    settled = series("loss_d", [1.3 + 0.05 * math.sin(i * 2.7) for i in range(40)])  # noise of ±4 %
+    assert findings_of("oscillation", settled) == []
+    falling = series("loss_d", [1.4 - 0.03 * i for i in range(40)])  # a trend is progress, not a cycle
+    assert findings_of("oscillation", falling) == []
+
+
+def test_plateau_after_patience_evaluations_without_gain() -> None:
+    rising = [0.2, 0.5, 0.7, 0.85, 0.93]
+    flat = [0.93, 0.92, 0.93, 0.94, 0.93]  # +1 % on 0.93: within the 5 % tolerance
+    evals = [{"step": 100 * (i + 1), "high_quality": v, "modes_total": 8} for i, v in enumerate(rising + flat)]
+    (finding,) = findings_of("plateau", [], evals)
+    assert finding.step == 1000 and finding.values == {"high_quality": 0.93}
+    assert findings_of("plateau", [], evals[:9]) == []
+    stuck_at_zero = [{"step": s, "modes_covered": 0, "mode_kl": 2.079} for s in range(100, 1100, 100)]
+    assert findings_of("plateau", [], stuck_at_zero) == []  # never learned: not converged
+
+
+def test_an_episode_is_reported_once_until_calm_ends_it() -> None:
+    sick = {"d_real": 0.99, "d_fake": 0.01, "grad_norm_g": 0.001}
+    well = {"d_real": 0.6, "d_fake": 0.4, "grad_norm_g": 2.0}
+    calm = diagnostic("vanishing-gradients").calm
+    values = [well] * 15 + [sick] * 10 + [well] * (calm - 1) + [sick] * 10 + [well] * (calm + 5) + [sick] * 10
+    records = [{"step": 10 * (i + 1), **v} for i, v in enumerate(values)]
+    steps = [f.step for f in findings_of("vanishing-gradients", records)]
+    assert len(steps) == 2 and steps[0] < 250 < 250 + 10 * (calm + 10) < steps[1]
+
+
+# --- the run directory, the plot and TensorBoard ---------------------------------------------------------------
+
+
+def test_a_rewind_forgets_later_findings(tmp_path: Path) -> None:
+    run = RunDir(tmp_path)
+    run.diagnostics.write_text("".join(json.dumps({"step": s, "diagnostic": "x"}) + "\n" for s in (10, 20, 30)))
+    run.rewind(20)
+    assert [f["step"] for f in read_findings(run)] == [10, 20]
+
+
+def test_the_plot_marks_each_finding() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from gancli.analysis.plots import mark_findings
+
+    _, ax = plt.subplots()
+    mark_findings(ax, [[{"step": 360, "diagnostic": "vanishing-gradients"}], [{"step": 90, "diagnostic": "plateau"}]])
+    assert [line.get_xdata()[0] for line in ax.lines] == [360, 90]
+    assert [text.get_text() for text in ax.texts] == ["vanishing-gradients", "plateau"]
+    plt.close("all")
+
+
+def test_tensorboard_holds_the_scalars_and_the_samples(gancli, tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    ok(gancli("train", *TINY, "--steps", "6", "--sample-every", "3", "--tensorboard", "--out", "run"))
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"), size_guidance={"images": 0, "scalars": 0})
+    events.Reload()
+    tags = events.Tags()
+    assert {"train/loss_d", "train/d_real", "train/diversity", "eval/modes_covered"} <= set(tags["scalars"])
+    assert [e.step for e in events.Scalars("train/loss_d")] == [3, 6]
+    metrics = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [round(e.value, 4) for e in events.Scalars("train/loss_d")] == [round(m["loss_d"], 4) for m in metrics]
+    (images,) = [events.Images(tag) for tag in tags["images"]]
+    assert [image.step for image in images] == [3, 6] and images[0].width > 0
+
+
+def test_tensorboard_without_the_package_names_the_extra(gancli, monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "tensorboard", None)
+    result = gancli("train", *TINY, "--steps", "3", "--tensorboard", "--out", "run")
+    one_line_error(result, "--tensorboard needs the tensorboard package: pip install 'gancli[tensorboard]'")
+    assert not (tmp_path / "run").exists()
