@@ -12,6 +12,7 @@ import pytest
 import torch
 from cli_helpers import ok, one_line_error
 from gancli.data.digits import Digits
+from gancli.errors import GancliError
 from gancli.features import digits_cnn
 from gancli.features.random_cnn import RandomCNN
 from gancli.features.space import FeatureSpace
@@ -130,3 +131,35 @@ def test_eval_prints_each_figure_beside_the_real_floor(gancli, tmp_path: Path) -
     assert every[0]["fd_real"] == every[1]["fd_real"] != result["fd_real"]  # another space, the same floor
     one_line_error(gancli("eval", "run", "--all", "--checkpoint", "10"), "--all and --checkpoint")
     one_line_error(gancli("eval", "run", "--features", "incept"), "unknown features 'incept'")
+
+
+@pytest.fixture
+def inception_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A weights file of the FID Inception's exact layout, with random values (the real one is a download):
+    torch-fidelity's class is built once without loading anything, and its state saved."""
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    with monkeypatch.context() as patch:
+        patch.setattr(torch, "load", lambda *args, **kwargs: {})
+        patch.setattr(FeatureExtractorInceptionV3, "load_state_dict", lambda self, state: None)
+        network = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], feature_extractor_weights_path="-")
+    path = tmp_path / "pt_inception.pth"
+    torch.save(network.state_dict(), path)
+    return path
+
+
+def test_inception_features_come_from_the_users_weights_file(inception_weights: Path, tmp_path: Path) -> None:
+    from gancli.features.inception import inception
+
+    extractor = inception(f"inception:{inception_weights}", {})
+    gray = torch.rand(4, 1, 32, 32) * 2 - 1
+    features = extractor.embed(gray)
+    assert features.shape == (4, 2048) and torch.equal(features, extractor.embed(gray.expand(-1, 3, -1, -1)))
+    with pytest.raises(GancliError, match="no such weights file"):
+        inception(f"inception:{tmp_path / 'none.pth'}", {})
+    torch.save({"conv.weight": torch.zeros(1)}, tmp_path / "other.pth")
+    with pytest.raises(GancliError, match="not the FID Inception's weights"):
+        inception(f"inception:{tmp_path / 'other.pth'}", {})
+    (tmp_path / "code.pth").write_bytes(b"\x80\x04cos\nsystem\n.")  # a pickle that would run code
+    with pytest.raises(GancliError, match="not a file of tensors"):
+        inception(f"inception:{tmp_path / 'code.pth'}", {})
