@@ -29,6 +29,8 @@ EXPECTED_BUILTINS = {
     "architecture": {"mlp"},
     "dataset": {"ring8", "grid25"},
     "metric": {"modes"},
+    "features": {"random-cnn"},
+    "diagnostic": {"vanishing-gradients", "mode-collapse", "divergence", "oscillation", "plateau"},
 }
 
 RING8_MLP = {"data": "ring8", "arch": "mlp"}
