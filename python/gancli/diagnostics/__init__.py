@@ -44,7 +44,7 @@ def register_diagnostics(register: Any) -> None:
         "gancli.diagnostics.collapse:ModeCollapse",
         "the spread of samples from fixed noise falls far below the data's, or mode/class coverage drops",
         options=[
-            Option("batch", int, 256, "fixed-noise samples whose mean pairwise distance is logged as diversity"),
+            Option("batch", int, 128, "fixed-noise samples whose mean pairwise distance is logged as diversity"),
             Option("spread", float, 0.3, "diversity (generated spread / the data's) below which samples collapsed"),
             Option("reached", float, 0.8, "…after it had reached this within the window (100 records)"),
             Option("coverage_drop", float, 0.25, "share of the best modes/classes covered lost between evaluations"),

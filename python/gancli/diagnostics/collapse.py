@@ -27,7 +27,7 @@ RECENT = 3
 
 def mean_distance(samples: torch.Tensor) -> float:
     """The mean Euclidean distance between two different samples of the batch."""
-    return float(torch.pdist(samples.flatten(1).double()).mean())
+    return float(torch.pdist(samples.flatten(1).float()).mean())
 
 
 class ModeCollapse(Diagnostic):

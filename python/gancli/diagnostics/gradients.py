@@ -42,7 +42,7 @@ class VanishingGradients(Diagnostic):
             return None
         return Finding(
             f"D(x) {d_real:.3f} and D(G(z)) {d_fake:.3f}: D rejects every fake, and G's gradient norm fell to "
-            f"{grad:.3g}, {grad / peak:.0%} of its recent largest ({peak:.3g})",
+            f"{grad:.3g}, {grad / peak if peak > 0 else 0:.0%} of its recent largest ({peak:.3g})",
             self.hint,
             {"d_real": d_real, "d_fake": d_fake, "grad_norm_g": grad, "grad_norm_g_peak": peak},
         )

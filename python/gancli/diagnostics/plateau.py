@@ -4,8 +4,8 @@
 A metric improves when its best over the newest ``patience`` evaluations beats its best before them by more
 than ``tolerance`` of that value and by more than ``min_delta``; which way is better comes from the metric's
 name (``gancli.metrics.base.improves``: lower for divergences and distances, higher otherwise). Metrics that never
-moved (``modes_total``; everything of a run stuck at zero from its first evaluation) say nothing of a plateau: a
-run that never learned has not converged, and other diagnostics name why.
+moved by that much (``modes_total``; a run that has not started to learn, whose high-quality share goes from 0 to
+0.002) say nothing of a plateau: a run that has not learned has not converged, and other diagnostics name why.
 """
 
 from __future__ import annotations
@@ -32,9 +32,12 @@ class Plateau(Diagnostic):
         self.patience, self.tolerance, self.min_delta = options["patience"], options["tolerance"], options["min_delta"]
         self.eval_window = 10_000  # "best before" reaches back to the run's first evaluation
 
+    def margin(self, best: float) -> float:
+        """The improvement on ``best`` that counts."""
+        return max(self.tolerance * abs(best), self.min_delta)
+
     def improved(self, metric: str, before: float, recent: float) -> bool:
-        margin = max(self.tolerance * abs(before), self.min_delta)
-        target = before - margin if lower_is_better(metric) else before + margin
+        target = before - self.margin(before) if lower_is_better(metric) else before + self.margin(before)
         return improves(metric, recent, target)
 
     def check(self, records: Sequence[Record], evals: Sequence[Record]) -> Finding | None:
@@ -42,12 +45,12 @@ class Plateau(Diagnostic):
             return None
         earlier, recent = evals[: -self.patience], evals[-self.patience :]
         metrics = [k for k, v in recent[-1].items() if k != "step" and isinstance(v, int | float)]
-        metrics = [k for k in metrics if len({r.get(k) for r in evals}) > 1]
         bests = {}
         for metric in metrics:
             before, now = best(metric, earlier), best(metric, recent)
-            if before is None or now is None:
-                continue
+            values = [float(r[metric]) for r in evals if isinstance(r.get(metric), int | float)]
+            if before is None or now is None or max(values) - min(values) <= self.margin(before):
+                continue  # it never moved by what counts: it says nothing of a plateau
             if self.improved(metric, before, now):
                 return None
             bests[metric] = before
