@@ -126,7 +126,14 @@ def test_eval_prints_each_figure_beside_the_real_floor(gancli, tmp_path: Path) -
     result = json.loads(ok(gancli("eval", "run", "--json")))
     assert result["step"] == 20 and math.isclose(result["fd_real"], floor, rel_tol=1e-3)
     assert 0.8 < result["precision_real"] <= 1 and 0.8 < result["recall_real"] <= 1
+    assert "diagnostics: none raised" in table and result["diagnostics"] == []
+    finding = {"step": 10, "diagnostic": "vanishing-gradients", "message": "D(x) 0.999", "hint": "try wgan"}
+    (tmp_path / "run" / "diagnostics.jsonl").write_text(json.dumps({**finding, "values": {}}) + "\n")
     every = json.loads(ok(gancli("eval", "run", "--all", "--json", "--features", "random-cnn")))
+    assert every["diagnostics"] == [{**finding, "values": {}}]
+    table = ok(gancli("eval", "run", "--checkpoint", "10", "--eval-samples", "100"))
+    assert "step 10" in table and "vanishing-gradients" in table and "try wgan" in table
+    every = every["evaluations"]
     assert [row["step"] for row in every] == [10, 20] and every[0]["fd"] != every[1]["fd"]
     assert every[0]["fd_real"] == every[1]["fd_real"] != result["fd_real"]  # another space, the same floor
     one_line_error(gancli("eval", "run", "--all", "--checkpoint", "10"), "--all and --checkpoint")

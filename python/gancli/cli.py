@@ -368,6 +368,7 @@ def evaluate(
     with; then the diagnostics the run raised while training."""
     import json
 
+    from gancli.diagnostics.watch import read_findings
     from gancli.train.evaluation import Evaluation
     from gancli.train.lifecycle import load_step, open_run
 
@@ -384,13 +385,29 @@ def evaluate(
         if not result:
             raise GancliError(f"{run.path}: no metric applies to dataset {session.config.data!r}")
         rows.append({"step": session.step, **result})
+    findings = read_findings(run)
     if as_json:
-        out.print_json(json.dumps(rows if every else rows[0]))
+        out.print_json(
+            json.dumps(
+                {"evaluations": rows, "diagnostics": findings} if every else {**rows[0], "diagnostics": findings}
+            )
+        )
     else:
         out.print(evaluation_table(rows, f"{run.path} · features: {session.config.features}"))
+        out.print(findings_table(findings))
 
 
 REAL_SUFFIX = "_real"
+
+
+def findings_table(findings: list[dict[str, Any]]) -> Table | str:
+    """What the live diagnostics raised while the run trained, in step order."""
+    if not findings:
+        return "diagnostics: none raised while training"
+    table = Table("step", "diagnostic", "finding", "hint", title="diagnostics raised while training")
+    for finding in findings:
+        table.add_row(str(finding["step"]), finding["diagnostic"], finding["message"], finding["hint"])
+    return table
 
 
 def evaluation_table(rows: list[dict[str, Any]], title: str) -> Table:
