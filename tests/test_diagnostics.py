@@ -204,16 +204,23 @@ def test_tensorboard_holds_the_scalars_and_the_samples(gancli, tmp_path: Path) -
     pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    ok(gancli("train", *TINY, "--steps", "6", "--sample-every", "3", "--tensorboard", "--out", "run"))
+    ok(gancli("train", *TINY, "--steps", "6", "--sample-every", "3", "--checkpoint-every", "3", "--out", "run"))
+    # turned on for the rest of the run, resumed from step 3: TensorBoard forgets the first 6 when it goes on
+    ok(gancli("train", "--resume", "run", "--checkpoint", "3", "--steps", "9", "--tensorboard", "--quiet"))
     events = EventAccumulator(str(tmp_path / "run" / "tensorboard"), size_guidance={"images": 0, "scalars": 0})
     events.Reload()
     tags = events.Tags()
     assert {"train/loss_d", "train/d_real", "train/diversity", "eval/modes_covered"} <= set(tags["scalars"])
-    assert [e.step for e in events.Scalars("train/loss_d")] == [3, 6]
+    assert [e.step for e in events.Scalars("train/loss_d")] == [6, 9]
     metrics = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
-    assert [round(e.value, 4) for e in events.Scalars("train/loss_d")] == [round(m["loss_d"], 4) for m in metrics]
+    assert [m["step"] for m in metrics] == [3, 6, 9]
+    assert [round(e.value, 4) for e in events.Scalars("train/loss_d")] == [round(m["loss_d"], 4) for m in metrics[1:]]
     (images,) = [events.Images(tag) for tag in tags["images"]]
-    assert [image.step for image in images] == [3, 6] and images[0].width > 0
+    assert [image.step for image in images] == [6, 9] and images[0].width > 0
+    ok(gancli("train", "--resume", "run", "--checkpoint", "6", "--steps", "9", "--quiet"))  # 9 again, once
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"), size_guidance={"scalars": 0})
+    events.Reload()
+    assert [e.step for e in events.Scalars("train/loss_d")] == [6, 9]
 
 
 def test_tensorboard_without_the_package_names_the_extra(gancli, monkeypatch, tmp_path: Path) -> None:

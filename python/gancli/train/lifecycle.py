@@ -25,7 +25,7 @@ RUNS = Path("runs")
 #: what ``--resume`` may change: how long and where the run goes on, how often it reports and what it keeps,
 #: not what it is
 RESUMABLE = {"steps", "device", "sample_every", "checkpoint_every", "eval_every", "log_every", "keep", "keep_best"}
-RESUMABLE |= {"on_nan"}
+RESUMABLE |= {"on_nan", "tensorboard", "stop_when_plateau"}
 
 
 def warn(text: str) -> None:
