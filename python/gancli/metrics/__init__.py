@@ -41,6 +41,12 @@ def register_metrics(register: Any) -> None:
         ],
     )
     register(
+        "stacked-modes",
+        "gancli.metrics.stacked:stacked_modes",
+        "stacked digits: modes (of 1,000) the digits-cnn classifier finds in the samples, KL to uniform, real floor",
+        options=[Option("samples", int, 26000, "generated samples to score (26,000 in VEEGAN and PacGAN)")],
+    )
+    register(
         "fd",
         "gancli.metrics.feature:frechet",
         "Fréchet distance of the samples to real images in the --features space (torchmetrics), and the real floor",
