@@ -1,17 +1,20 @@
-"""Mode coverage on grid25 (PacGAN's 2-D grid) of gancli's recommended run against a plain GAN (not a test).
+"""Mode coverage on ring8 and grid25 (PacGAN's 2-D mixtures) of gancli's recommended runs, over seeds (not a test).
 
-Each row trains through the real command line (``gancli train --data grid25 ... --device cpu --quiet``), one
+Each row trains through the real command line (``gancli train --data DATA ... --device cpu --quiet``), one
 run at a time with one thread, reads the run's last line of eval.jsonl (2,500 samples from fixed noise: a
 sample is high quality within 3σ of its nearest mode, a mode is covered by 20 of them, mode KL is KL(p‖
-uniform) of the high-quality samples over the modes) and prints the mean ± std over seeds beside
-the PacGAN paper's figures (Lin et al. 2018, Table 1: 400k steps, 100,000 training samples, 10 trials).
+uniform) of the high-quality samples over the modes) and prints, per column, the mean ± std over seeds and
+the worst seed (fewest modes, lowest HQ, highest KL), beside the published rows: Lin et al. 2018 (PacGAN),
+Table 1, mean ± std of 10 trials of 400k steps on 100,000 training samples, and VEEGAN's own table
+(Srivastava et al. 2017, Table 1, which reports no KL).
 
-- recommended: ``gancli train --data grid25`` as it comes: the dataset's recommendations (docs/pitfalls.md);
-- no minibatch-std: the same with ``--no-minibatch-std``, the remedy against mode collapse taken away;
-- plain GAN: ``--no-minibatch-std --ema 0``, no remedy at all;
+- recommended: ``gancli train --data DATA`` as it comes: the dataset's recommendations (docs/pitfalls.md);
+- ``--ablations`` adds the same run with ``--no-minibatch-std`` (the remedy against mode collapse taken
+  away) and with ``--no-minibatch-std --ema 0 --lr-schedule constant`` (a plain GAN): three times the time;
 - ``--extra NAME=FLAGS`` adds a row, e.g. ``--extra "pack 4=--no-minibatch-std --pack 4"``.
 
-Usage: python benchmarks/bench_modes.py [--seeds 0 1 2] [--steps N] [--quick] [--extra NAME=FLAGS] [--keep DIR]
+Usage: python benchmarks/bench_modes.py [--data ring8 grid25] [--seeds 0 1 2 3 4] [--steps N] [--quick]
+       [--ablations] [--extra NAME=FLAGS] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -28,20 +31,36 @@ import tempfile
 import time
 from pathlib import Path
 
-ROWS = {
-    "recommended": [],
+RECOMMENDED = {"recommended": []}
+ABLATIONS = {
     "no minibatch-std": ["--no-minibatch-std"],
-    "plain GAN": ["--no-minibatch-std", "--ema", "0"],
+    "plain GAN": ["--no-minibatch-std", "--ema", "0", "--lr-schedule", "constant"],
 }
-PAPER = [  # Lin et al. 2018 (PacGAN), Table 1, grid25: modes covered (of 25), high-quality samples
-    ("paper: GAN", 17.3, 0.948),
-    ("paper: PacGAN4", 24.8, 0.936),
-]
+MODES = {"ring8": 8, "grid25": 25}
+#: (row, modes, HQ %, mode KL or None), each "mean ± std" as published
+PAPER = {
+    "ring8": [
+        ("PacGAN paper: GAN", "6.3 ± 0.5", "98.2 ± 0.2", "0.45 ± 0.09"),
+        ("PacGAN paper: ALI", "6.6 ± 0.3", "97.6 ± 0.4", "0.36 ± 0.04"),
+        ("PacGAN paper: PacGAN2", "7.9 ± 0.1", "95.6 ± 2.0", "0.07 ± 0.03"),
+        ("PacGAN paper: PacGAN3", "7.8 ± 0.1", "97.7 ± 0.3", "0.10 ± 0.02"),
+        ("PacGAN paper: PacGAN4", "7.8 ± 0.1", "95.9 ± 0.8", "0.07 ± 0.02"),
+        ("VEEGAN paper: VEEGAN", "8.0", "52.9", None),
+    ],
+    "grid25": [
+        ("PacGAN paper: GAN", "17.3 ± 0.8", "94.8 ± 0.7", "0.70 ± 0.07"),
+        ("PacGAN paper: ALI", "24.1 ± 0.4", "95.7 ± 0.6", "0.14 ± 0.03"),
+        ("PacGAN paper: PacGAN2", "23.8 ± 0.7", "91.3 ± 0.8", "0.13 ± 0.04"),
+        ("PacGAN paper: PacGAN3", "24.6 ± 0.4", "94.2 ± 0.4", "0.06 ± 0.02"),
+        ("PacGAN paper: PacGAN4", "24.8 ± 0.2", "93.6 ± 0.6", "0.04 ± 0.01"),
+        ("VEEGAN paper: VEEGAN", "24.6", "40.0", None),
+    ],
+}
 
 
-def train(flags: list[str], seed: int, steps: int | None, out: Path) -> tuple[dict, float]:
+def train(data: str, flags: list[str], seed: int, steps: int | None, out: Path) -> tuple[dict, float]:
     """Train one run through the CLI; (its last evaluation, wall seconds)."""
-    command = [sys.executable, "-m", "gancli", "train", "--data", "grid25", "--device", "cpu", "--quiet"]
+    command = [sys.executable, "-m", "gancli", "train", "--data", data, "--device", "cpu", "--quiet"]
     command += ["--seed", str(seed), "--out", str(out), *flags]
     if steps is not None:
         command += ["--steps", str(steps), "--eval-every", str(steps)]
@@ -62,53 +81,65 @@ def spread(values: list[float], fmt: str) -> str:
     return f"{format(mean, fmt)} ± {format(statistics.stdev(values), fmt)}"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--steps", type=int, default=None, help="default: the dataset's recommended budget")
-    parser.add_argument("--quick", action="store_true", help="one seed, 2,000 steps: a smoke run")
-    parser.add_argument("--extra", action="append", default=[], metavar="NAME=FLAGS", help="another row")
-    parser.add_argument("--keep", type=Path, default=None, help="keep the run directories here")
-    args = parser.parse_args()
-    if args.quick:
-        args.seeds, args.steps = args.seeds[:1], args.steps or 2000
-    rows = dict(ROWS)
-    for item in args.extra:
-        name, _, flags = item.partition("=")
-        rows[name.strip()] = shlex.split(flags)
+def column(values: list[float], fmt: str, worst: float) -> str:
+    """Mean ± std over seeds, and the worst seed's value in brackets."""
+    return f"{spread(values, fmt)} ({format(worst, fmt)})"
 
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
-    print(f"grid25, seeds {args.seeds}, steps {args.steps or 'as recommended'}, one thread per run\n")
-    root = args.keep or Path(tempfile.mkdtemp(prefix="bench_modes-"))
-    results: dict[str, list[tuple[dict, float]]] = {}
-    for name, flags in rows.items():
-        for seed in args.seeds:
-            out = root / f"{name.replace(' ', '_')}-seed{seed}"
-            result, seconds = train(flags, seed, args.steps, out)
-            results.setdefault(name, []).append((result, seconds))
-            print(
-                f"  {name:<18} seed {seed}: {result['modes_covered']:>2}/25 modes, "
-                f"{100 * result['high_quality']:.1f} % HQ, KL {result['mode_kl']:.3f}, step {result['step']}, "
-                f"{seconds:.0f} s  ({' '.join(flags) or 'no flags'})",
-                flush=True,
-            )
 
-    header = f"\n{'run':<20} {'modes (of 25)':>14} {'high quality %':>16} {'mode KL':>14} {'seconds':>10}"
-    print(header)
-    print("-" * (len(header) - 1))
+def table(data: str, results: dict[str, list[tuple[dict, float]]]) -> None:
+    """One dataset's rows as a Markdown table: gancli's over seeds, then the published ones."""
+    print(f"\n{data}: mean ± std over seeds (worst seed)\n")
+    print(f"| run | modes (of {MODES[data]}) | high quality % | mode KL | seconds |")
+    print("|---|---|---|---|---|")
     for name, runs in results.items():
         modes = [float(r["modes_covered"]) for r, _ in runs]
         hq = [100 * r["high_quality"] for r, _ in runs]
         kl = [r["mode_kl"] for r, _ in runs]
         secs = [s for _, s in runs]
-        print(
-            f"{name:<20} {spread(modes, '.1f'):>14} {spread(hq, '.1f'):>16} {spread(kl, '.3f'):>14} "
-            f"{spread(secs, '.0f'):>10}"
-        )
-    for name, modes, hq in PAPER:
-        print(f"{name:<20} {modes:>14.1f} {100 * hq:>16.1f} {'':>14} {'400k steps':>10}")
+        cells = [column(modes, ".1f", min(modes)), column(hq, ".1f", min(hq)), column(kl, ".3f", max(kl))]
+        print(f"| {name} | {' | '.join(cells)} | {spread(secs, '.0f')} |")
+    for name, modes, hq, kl in PAPER[data]:
+        print(f"| {name} | {modes} | {hq} | {kl or '—'} | 400k steps |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", nargs="+", choices=list(MODES), default=list(MODES))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--steps", type=int, default=None, help="default: the dataset's recommended budget")
+    parser.add_argument("--quick", action="store_true", help="one seed, 2,000 steps: a smoke run")
+    parser.add_argument("--ablations", action="store_true", help="also without minibatch std, and a plain GAN")
+    parser.add_argument("--extra", action="append", default=[], metavar="NAME=FLAGS", help="another row")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the run directories here")
+    args = parser.parse_args()
+    if args.quick:
+        args.seeds, args.steps = args.seeds[:1], args.steps or 2000
+    rows = {**RECOMMENDED, **(ABLATIONS if args.ablations else {})}
+    for item in args.extra:
+        name, _, flags = item.partition("=")
+        rows[name.strip()] = shlex.split(flags)
+
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
+    print(f"{' and '.join(args.data)}, seeds {args.seeds}, steps {args.steps or 'as recommended'}, one thread per run")
+    root = args.keep or Path(tempfile.mkdtemp(prefix="bench_modes-"))
+    start = time.perf_counter()
+    for data in args.data:
+        results: dict[str, list[tuple[dict, float]]] = {}
+        for name, flags in rows.items():
+            for seed in args.seeds:
+                out = root / f"{data}-{name.replace(' ', '_')}-seed{seed}"
+                result, seconds = train(data, flags, seed, args.steps, out)
+                results.setdefault(name, []).append((result, seconds))
+                print(
+                    f"  {data} {name:<18} seed {seed}: {result['modes_covered']:>2}/{MODES[data]} modes, "
+                    f"{100 * result['high_quality']:.1f} % HQ, KL {result['mode_kl']:.3f}, step {result['step']}, "
+                    f"{seconds:.0f} s  ({' '.join(flags) or 'no flags'})",
+                    flush=True,
+                )
+        table(data, results)
+    print(f"\n{time.perf_counter() - start:.0f} s in all, load {os.getloadavg()[0]:.2f} at the end")
     if args.keep is None:
-        print(f"\nrun directories: {root}")
+        print(f"run directories: {root}")
 
 
 if __name__ == "__main__":
