@@ -11,10 +11,13 @@ moved by that much (``modes_total``; a run that has not started to learn, whose 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gancli.diagnostics.base import Diagnostic, Finding, Record
 from gancli.metrics.base import improves, lower_is_better
+
+if TYPE_CHECKING:
+    from gancli.train.session import Session
 
 
 def best(metric: str, records: Sequence[Record]) -> float | None:
@@ -31,6 +34,12 @@ class Plateau(Diagnostic):
     def __init__(self, options: Mapping[str, Any]) -> None:
         self.patience, self.tolerance, self.min_delta = options["patience"], options["tolerance"], options["min_delta"]
         self.eval_window = 10_000  # "best before" reaches back to the run's first evaluation
+        self.hint = "--stop-when-plateau (it ends a run at its plateau, checkpoint saved) or a lower --lr"
+
+    def applies_to(self, session: Session) -> bool:
+        if session.config.stop_when_plateau:  # the run stops here: what is left to try is another run
+            self.hint = "a lower learning rate (--lr) in a new run, should the metrics have to go higher"
+        return True
 
     def margin(self, best: float) -> float:
         """The improvement on ``best`` that counts."""
@@ -60,6 +69,6 @@ class Plateau(Diagnostic):
         return Finding(
             f"no metric improved by {self.tolerance:.0%} (or {self.min_delta:g}) over the last {self.patience} "
             f"evaluations, steps {recent[0]['step']}-{recent[-1]['step']} (best: {shown})",
-            "stop here (--stop-when-plateau ends a run at its plateau), or go on at a lower learning rate (--lr)",
+            self.hint,
             bests,
         )
