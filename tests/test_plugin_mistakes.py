@@ -39,6 +39,7 @@ def failure_of(plugins, plugin: str) -> str:
         ("update", "returns-no-step", (), "a builtins.object", "an object with a step(game) method"),
         ("dataset", "returns-array", ("x", DataRequest()), "a numpy.ndarray", "a gancli.api.DataSource"),
         ("metric", "returns-number", (), "a builtins.float", "a gancli.api.Metric"),
+        ("features", "returns-network", ("returns-network",), "a torch.nn.modules.linear.Linear", "FeatureExtractor"),
     ],
 )
 def test_a_factory_returning_the_wrong_thing_is_refused_naming_the_plugin(
@@ -160,6 +161,18 @@ def test_a_metric_that_raises_is_dropped_and_the_run_goes_on(installed_plugins, 
     assert [e["step"] for e in evaluations] == [3, 6] and all("modes_covered" in e for e in evaluations)
     assert (tmp_path / "run" / "checkpoints" / "step-00000006.json").is_file()
     one_line_error(gancli("eval", "run"), "plugin 'broken' (package gancli-broken)", "metric 'broken' failed")
+
+
+def test_a_failing_feature_extractor_is_named_and_its_metrics_dropped(installed_plugins, gancli, tmp_path) -> None:
+    installed_plugins(("nanfeat", "nan_features", "gancli-nanfeat"))
+    flags = ["--image-size", "16", "--steps", "4", "--eval-every", "2", "--eval-samples", "100", "--quiet"]
+    result = ok(gancli("train", *flags, "--features", "nan-features", "--device", "cpu", "--out", "run"))
+    expected = "plugin 'nanfeat' (package gancli-nanfeat): features 'nan-features' failed: ValueError"
+    assert result.count(expected) == 1 and "feature-space metrics are left out" in result
+    evaluations = [json.loads(line) for line in (tmp_path / "run" / "eval.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in evaluations] == [2, 4] and all("recognised" in e and "fd" not in e for e in evaluations)
+    assert (tmp_path / "run" / "checkpoints" / "step-00000004.json").is_file()
+    one_line_error(gancli("eval", "run"), expected)
 
 
 def test_two_metrics_reporting_the_same_name_keep_both_values(installed_plugins, gancli, tmp_path: Path) -> None:

@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+class ExtractorError(PluginError):
+    """The run's feature extractor failed: every feature-space metric goes with it."""
+
+
 class Evaluation:
     def __init__(self, session: Session, strict: bool, warn: Callable[[str], None] = print) -> None:
         self.session = session
@@ -65,7 +69,8 @@ class Evaluation:
         try:
             return compute(*args)
         except Exception as exc:
-            raise reg.error(f"features {reg.name!r} failed: {type(exc).__name__}: {exc}") from exc
+            message = f"features {reg.name!r} failed: {type(exc).__name__}: {exc}"
+            raise ExtractorError(reg.plugin, reg.package, message) from exc
 
     def generate(self, samples: dict[int, torch.Tensor], count: int, seed: int) -> torch.Tensor:
         """``count`` samples from the noise of ``seed``, generated once per call for all metrics."""
@@ -79,6 +84,8 @@ class Evaluation:
         samples: dict[int, torch.Tensor] = {}
         fake_features: torch.Tensor | None = None
         for reg, metric in list(self.metrics):
+            if (reg, metric) not in self.metrics:  # dropped with the extractor during this call
+                continue
             try:
                 if isinstance(metric, FeatureMetric):
                     space = self.space
@@ -89,6 +96,12 @@ class Evaluation:
                 else:
                     batch = self.generate(samples, metric.samples_needed, seed)
                     values = metric.compute(batch, self.session.data)
+            except ExtractorError as error:
+                if self.strict:
+                    raise
+                self.warn(f"warning: {error}; the feature-space metrics are left out for the rest of this run")
+                self._metrics = [(r, m) for r, m in self.metrics if not isinstance(m, FeatureMetric)]
+                continue
             except PluginError as error:
                 if self.strict:
                     raise
