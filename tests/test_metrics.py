@@ -78,3 +78,13 @@ def test_recognition_runs_by_default_on_digits_and_not_on_points(digits) -> None
     assert metric.applies_to(digits) and not metric.applies_to(RING)
     with pytest.raises(Exception, match="confidence"):
         registry.get("metric", "recognition").create(options={"confidence": 1.5})
+
+
+def test_class_kl_is_against_the_datas_own_class_shares() -> None:
+    from gancli.metrics.base import kl_divergence
+
+    # p = (1/2, 1/2), q = (3/4, 1/4): ½ log(½ / ¾) + ½ log(½ / ¼)
+    expected = 0.5 * math.log(2 / 3) + 0.5 * math.log(2)
+    assert kl_divergence(np.array([5, 5]), np.array([30, 10])) == pytest.approx(expected)
+    assert kl_divergence(np.array([3, 1]), np.array([30, 10])) == pytest.approx(0.0)
+    assert kl_divergence(np.array([0, 0, 0]), np.array([1, 1, 1])) == pytest.approx(math.log(3))

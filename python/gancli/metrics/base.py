@@ -29,11 +29,21 @@ def kl_from_uniform(counts: np.ndarray) -> float:
     """KL(p ‖ uniform) of the distribution ``counts`` describes over its K bins: 0 when even, log K when
     everything sits in one bin, and log K too when nothing was counted (undefined; 0, "perfect", would hide
     the worst case)."""
+    return kl_divergence(counts, np.ones(len(counts)))
+
+
+def kl_divergence(counts: np.ndarray, reference: np.ndarray) -> float:
+    """KL(p ‖ q) of the histograms ``counts`` (p) and ``reference`` (q) over the same bins: 0 when alike; when
+    nothing was counted, log K for K bins, as if all had fallen into one. Bins that ``reference`` leaves empty
+    but p fills count as if q held a hundredth of a sample there, so the value stays finite."""
     counts = np.asarray(counts, dtype=np.float64)
     if counts.sum() == 0:
         return float(np.log(len(counts)))
-    share = counts[counts > 0] / counts.sum()
-    return float(np.sum(share * np.log(share * len(counts))))
+    q = np.maximum(np.asarray(reference, dtype=np.float64), 0.01)
+    q = q / q.sum()
+    p = counts / counts.sum()
+    filled = p > 0
+    return float(np.sum(p[filled] * np.log(p[filled] / q[filled])))
 
 
 #: words in a metric's name that mean smaller is better: divergences and distances
