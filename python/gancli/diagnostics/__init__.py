@@ -73,7 +73,7 @@ def register_diagnostics(register: Any) -> None:
         "no evaluation metric improved for a window of evaluations (--stop-when-plateau ends the run there)",
         options=[
             Option("patience", int, 5, "evaluations without improvement"),
-            Option("tolerance", float, 0.05, "relative improvement on a metric's best that counts"),
+            Option("tolerance", float, 0.01, "relative improvement on a metric's best that counts"),
             Option("min_delta", float, 0.01, "absolute improvement that counts, whatever the tolerance"),
         ],
     )
