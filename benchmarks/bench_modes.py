@@ -37,23 +37,23 @@ ABLATIONS = {
     "plain GAN": ["--no-minibatch-std", "--ema", "0", "--lr-schedule", "constant"],
 }
 MODES = {"ring8": 8, "grid25": 25}
-#: (row, modes, HQ %, mode KL or None), each "mean ± std" as published
+#: (row, modes, HQ %, mode KL or None, training budget), each "mean ± std" as published
 PAPER = {
     "ring8": [
-        ("PacGAN paper: GAN", "6.3 ± 0.5", "98.2 ± 0.2", "0.45 ± 0.09"),
-        ("PacGAN paper: ALI", "6.6 ± 0.3", "97.6 ± 0.4", "0.36 ± 0.04"),
-        ("PacGAN paper: PacGAN2", "7.9 ± 0.1", "95.6 ± 2.0", "0.07 ± 0.03"),
-        ("PacGAN paper: PacGAN3", "7.8 ± 0.1", "97.7 ± 0.3", "0.10 ± 0.02"),
-        ("PacGAN paper: PacGAN4", "7.8 ± 0.1", "95.9 ± 0.8", "0.07 ± 0.02"),
-        ("VEEGAN paper: VEEGAN", "8.0", "52.9", None),
+        ("PacGAN paper: GAN", "6.3 ± 0.5", "98.2 ± 0.2", "0.45 ± 0.09", "400k steps"),
+        ("PacGAN paper: ALI", "6.6 ± 0.3", "97.6 ± 0.4", "0.36 ± 0.04", "400k steps"),
+        ("PacGAN paper: PacGAN2", "7.9 ± 0.1", "95.6 ± 2.0", "0.07 ± 0.03", "400k steps"),
+        ("PacGAN paper: PacGAN3", "7.8 ± 0.1", "97.7 ± 0.3", "0.10 ± 0.02", "400k steps"),
+        ("PacGAN paper: PacGAN4", "7.8 ± 0.1", "95.9 ± 0.8", "0.07 ± 0.02", "400k steps"),
+        ("VEEGAN paper: VEEGAN", "8.0", "52.9", None, ""),
     ],
     "grid25": [
-        ("PacGAN paper: GAN", "17.3 ± 0.8", "94.8 ± 0.7", "0.70 ± 0.07"),
-        ("PacGAN paper: ALI", "24.1 ± 0.4", "95.7 ± 0.6", "0.14 ± 0.03"),
-        ("PacGAN paper: PacGAN2", "23.8 ± 0.7", "91.3 ± 0.8", "0.13 ± 0.04"),
-        ("PacGAN paper: PacGAN3", "24.6 ± 0.4", "94.2 ± 0.4", "0.06 ± 0.02"),
-        ("PacGAN paper: PacGAN4", "24.8 ± 0.2", "93.6 ± 0.6", "0.04 ± 0.01"),
-        ("VEEGAN paper: VEEGAN", "24.6", "40.0", None),
+        ("PacGAN paper: GAN", "17.3 ± 0.8", "94.8 ± 0.7", "0.70 ± 0.07", "400k steps"),
+        ("PacGAN paper: ALI", "24.1 ± 0.4", "95.7 ± 0.6", "0.14 ± 0.03", "400k steps"),
+        ("PacGAN paper: PacGAN2", "23.8 ± 0.7", "91.3 ± 0.8", "0.13 ± 0.04", "400k steps"),
+        ("PacGAN paper: PacGAN3", "24.6 ± 0.4", "94.2 ± 0.4", "0.06 ± 0.02", "400k steps"),
+        ("PacGAN paper: PacGAN4", "24.8 ± 0.2", "93.6 ± 0.6", "0.04 ± 0.01", "400k steps"),
+        ("VEEGAN paper: VEEGAN", "24.6", "40.0", None, ""),
     ],
 }
 
@@ -98,8 +98,8 @@ def table(data: str, results: dict[str, list[tuple[dict, float]]]) -> None:
         secs = [s for _, s in runs]
         cells = [column(modes, ".1f", min(modes)), column(hq, ".1f", min(hq)), column(kl, ".3f", max(kl))]
         print(f"| {name} | {' | '.join(cells)} | {spread(secs, '.0f')} |")
-    for name, modes, hq, kl in PAPER[data]:
-        print(f"| {name} | {modes} | {hq} | {kl or '—'} | 400k steps |")
+    for name, modes, hq, kl, budget in PAPER[data]:
+        print(f"| {name} | {modes} | {hq} | {kl or '—'} | {budget or '—'} |")
 
 
 def main() -> None:
