@@ -175,6 +175,15 @@ def test_a_failing_feature_extractor_is_named_and_its_metrics_dropped(installed_
     one_line_error(gancli("eval", "run"), expected)
 
 
+def test_a_metric_that_cannot_be_created_is_reported_before_training(installed_plugins, gancli, tmp_path) -> None:
+    installed_plugins(("unbuildable", "unbuildable_metric", "gancli-unbuildable"))
+    result = ok(gancli("train", *TINY, "--out", "run"))
+    expected = "plugin 'unbuildable' (package gancli-unbuildable): metric 'unbuildable' failed: needs a GPU to build"
+    assert result.count(expected) == 1 and result.index(expected) < result.index("evaluation:")
+    assert "modes_covered" in (tmp_path / "run" / "eval.jsonl").read_text()
+    one_line_error(gancli("eval", "run"), expected)
+
+
 def test_two_metrics_reporting_the_same_name_keep_both_values(installed_plugins, gancli, tmp_path: Path) -> None:
     installed_plugins(("shadow", "shadowing_metric", "gancli-shadow"))
     ok(gancli("train", *TINY, "--out", "run"))

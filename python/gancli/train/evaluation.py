@@ -46,7 +46,13 @@ class Evaluation:
             config = self.session.config
             self._metrics = []
             for reg in self.session.resolved.metrics:
-                metric: Metric | FeatureMetric = reg.create(options=config.options.get(reg.name, {}))
+                try:
+                    metric: Metric | FeatureMetric = reg.create(options=config.options.get(reg.name, {}))
+                except PluginError as error:
+                    if self.strict:
+                        raise
+                    self.warn(f"warning: {error}; it is left out of this run")
+                    continue
                 if config.metrics is not None or metric.applies_to(self.session.data):
                     self._metrics.append((reg, metric))
         return self._metrics

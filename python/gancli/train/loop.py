@@ -132,6 +132,8 @@ def train_steps(session: Session, run: RunDir, show_progress: bool) -> dict[str,
             progress.console.print(text, markup=False, soft_wrap=True)
 
         evaluate = Evaluation(session, strict=False, warn=say)
+        if main:
+            evaluate.metrics  # noqa: B018 - created now: a metric that cannot be is reported before training
         observers = Observers(session, run, say) if main else None
         best = Best(run, config.keep_best) if config.keep_best else None
         new_best = False
