@@ -20,16 +20,14 @@ Usage: python benchmarks/bench_modes.py [--data ring8 grid25] [--seeds 0 1 2 3 4
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shlex
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from cli_runs import spread, train_run
 
 RECOMMENDED = {"recommended": []}
 ABLATIONS = {
@@ -56,29 +54,6 @@ PAPER = {
         ("VEEGAN paper: VEEGAN", "24.6", "40.0", None, ""),
     ],
 }
-
-
-def train(data: str, flags: list[str], seed: int, steps: int | None, out: Path) -> tuple[dict, float]:
-    """Train one run through the CLI; (its last evaluation, wall seconds)."""
-    command = [sys.executable, "-m", "gancli", "train", "--data", data, "--device", "cpu", "--quiet"]
-    command += ["--seed", str(seed), "--out", str(out), *flags]
-    if steps is not None:
-        command += ["--steps", str(steps), "--eval-every", str(steps)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    start = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{done.stderr}")
-    last = (out / "eval.jsonl").read_text().splitlines()[-1]
-    return json.loads(last), seconds
-
-
-def spread(values: list[float], fmt: str) -> str:
-    mean = statistics.fmean(values)
-    if len(values) == 1:
-        return format(mean, fmt)
-    return f"{format(mean, fmt)} ± {format(statistics.stdev(values), fmt)}"
 
 
 def column(values: list[float], fmt: str, worst: float) -> str:
@@ -128,7 +103,7 @@ def main() -> None:
         for name, flags in rows.items():
             for seed in args.seeds:
                 out = root / f"{data}-{name.replace(' ', '_')}-seed{seed}"
-                result, seconds = train(data, flags, seed, args.steps, out)
+                result, seconds = train_run(data, flags, seed, args.steps, out)
                 results.setdefault(name, []).append((result, seconds))
                 print(
                     f"  {data} {name:<18} seed {seed}: {result['modes_covered']:>2}/{MODES[data]} modes, "

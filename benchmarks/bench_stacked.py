@@ -13,16 +13,13 @@ Usage: python benchmarks/bench_stacked.py [--seeds 0 1 2] [--steps N] [--flags "
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shlex
-import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
+
+from cli_runs import spread, train_run
 
 PAPER = [  # (row, modes of 1,000, KL)
     ("DCGAN (PacGAN Table 2)", "99", "3.40"),
@@ -32,29 +29,6 @@ PAPER = [  # (row, modes of 1,000, KL)
     ("R3GAN (Huang et al. 2024)", "1,000", "0.029"),
 ]
 FIGURES = ("stacked_modes", "stacked_kl", "stacked_modes_real", "stacked_kl_real")
-
-
-def train(flags: list[str], seed: int, steps: int | None, out: Path) -> tuple[dict, float]:
-    """Train one run through the CLI, evaluated once at its end; (that evaluation, wall seconds)."""
-    command = [sys.executable, "-m", "gancli", "train", "--data", "stacked-digits", "--device", "cpu", "--quiet"]
-    command += ["--seed", str(seed), "--out", str(out), *flags]
-    if steps is not None:
-        command += ["--steps", str(steps)]
-    command += ["--eval-every", str(steps or 10**9)]  # one evaluation, the one at the last step
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    start = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{done.stderr}")
-    return json.loads((out / "eval.jsonl").read_text().splitlines()[-1]), seconds
-
-
-def spread(values: list[float], fmt: str) -> str:
-    mean = statistics.fmean(values)
-    if len(values) == 1:
-        return format(mean, fmt)
-    return f"{format(mean, fmt)} ± {format(statistics.stdev(values), fmt)}"
 
 
 def main() -> None:
@@ -71,7 +45,7 @@ def main() -> None:
     root = args.keep or Path(tempfile.mkdtemp(prefix="bench_stacked-"))
     runs = []
     for seed in args.seeds:
-        result, seconds = train(flags, seed, args.steps, root / f"seed{seed}")
+        result, seconds = train_run("stacked-digits", flags, seed, args.steps, root / f"seed{seed}")
         runs.append((result, seconds))
         print(
             f"  seed {seed}: {result['stacked_modes']}/1000 modes, KL {result['stacked_kl']:.3f} "
