@@ -155,7 +155,7 @@ def test_ctrl_c_saves_a_checkpoint_that_resume_continues(tmp_path: Path) -> None
 def test_a_loss_recommends_its_settings_and_flags_override_them(gancli, tmp_path: Path) -> None:
     ok(gancli("train", *TINY, "--loss", "wgan", "--out", "wgan", "--steps", "2"))
     config = json.loads((tmp_path / "wgan" / "config.json").read_text())
-    assert (config["optimizer"], config["lr"], config["d_steps"]) == ("rmsprop", 5e-5, 5)
+    assert (config["optimizer"], config["lr"], config["d_steps"]) == ("rmsprop", 2e-4, 5)
     assert config["options"]["wgan"]["clip"] == 0.01
     ok(gancli("train", *TINY, "--loss", "wgan", "--out", "own", "--steps", "2", "--d-steps", "2"))
     ok(gancli("train", "--config", "own/config.json", "--out", "own2", "--set", "clip=0.05", "--quiet"))
