@@ -45,11 +45,12 @@ RING_SETTINGS = {**POINT_SETTINGS, "batch_size": 512}
 GRID_SETTINGS = {**POINT_SETTINGS, "lr_schedule": "cosine"}
 
 DIGITS_SIZE = 32
-#: `gancli train` with no flags: a DCGAN that draws recognisable digits in about 4 minutes on 2 CPU cores
-#: (benchmarks/bench_default.py), with sample images every 100 steps for `gancli grid --animate`. At lr 5e-4
-#: it reaches in 1,000 steps the FD that 2e-4 reached in 2,500-3,000 (digits-cnn space; docs/pitfalls.md)
+#: `gancli train` with no flags: a DCGAN that draws recognisable digits in about 3.5 minutes on 2 quiet CPU
+#: cores (5,000 steps took 249 s; benchmarks/bench_default.py), with sample images every 100 steps for
+#: `gancli grid --animate`. At lr 5e-4 it reaches in 1,000 steps the FD that 2e-4 reached in 2,500-3,000
+#: (digits-cnn space; docs/pitfalls.md); a decaying rate ends worse (fewer classes, lower recall)
 DEFAULT_BUDGET = {
-    "steps": 2500,
+    "steps": 4000,
     "lr": 5e-4,
     "sample_every": 100,
     "checkpoint_every": 500,
