@@ -116,7 +116,7 @@ def test_registered_through_the_plugin_manager() -> None:
 
 
 def test_the_default_run_learns_digits(gancli, tmp_path: Path) -> None:
-    """`gancli train` as a new user runs it, at 400 of its 2,500 steps: digits become recognisable.
+    """`gancli train` as a new user runs it, at 400 of its 4,000 steps: digits become recognisable.
 
     At the old rate (2e-4) step 300 sat on the ramp where recognition takes off, which moves by ±100 steps from
     one trajectory to the next: over seeds 0-7 (one thread), two threads and ATen/MKL/oneDNN held to AVX2
