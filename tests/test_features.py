@@ -155,6 +155,7 @@ def inception_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # torch's note on the hostile file below
 def test_inception_features_come_from_the_users_weights_file(inception_weights: Path, tmp_path: Path) -> None:
     from gancli.features.inception import inception
 
