@@ -109,9 +109,12 @@ def locked(path: Path) -> Iterator[None]:
         yield
 
 
+def checksums(tensors: Mapping[str, torch.Tensor]) -> dict[str, str]:
+    return {name: f"{kernels.checksum(t.numpy().tobytes()):016x}" for name, t in tensors.items()}
+
+
 def load_cached(path: Path) -> DigitNet | None:
-    """The cached net, or None if there is none or it does not match its checksum."""
-    from safetensors import safe_open
+    """The cached net, or None if there is none or it does not match its checksums (read in one pass)."""
     from safetensors.torch import load
 
     try:
@@ -119,12 +122,11 @@ def load_cached(path: Path) -> DigitNet | None:
     except OSError:
         return None
     try:
-        with safe_open(path, "pt") as f:
-            expected = json.loads((f.metadata() or {}).get("checksums", "{}"))
+        header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])  # safetensors: length, JSON header
         tensors = load(data)
-        net = DigitNet()
-        if {k: f"{kernels.checksum(v.numpy().tobytes()):016x}" for k, v in tensors.items()} != expected:
+        if checksums(tensors) != json.loads(header["__metadata__"]["checksums"]):
             return None
+        net = DigitNet()
         net.load_state_dict(tensors)
     except Exception:  # a damaged entry is trained again, never trusted
         return None
@@ -136,9 +138,8 @@ def store(net: DigitNet, path: Path) -> None:
     from safetensors.torch import save
 
     tensors = {k: v.contiguous() for k, v in net.state_dict().items()}
-    checksums = {k: f"{kernels.checksum(v.numpy().tobytes()):016x}" for k, v in tensors.items()}
     try:
-        atomic_write_bytes(path, save(tensors, metadata={"checksums": json.dumps(checksums)}))
+        atomic_write_bytes(path, save(tensors, metadata={"checksums": json.dumps(checksums(tensors))}))
     except OSError as exc:
         print(f"warning: cannot cache digits-cnn in {path.parent}: {exc}", file=sys.stderr)
 

@@ -10,6 +10,7 @@ scored, since FD and precision/recall depend on the sample size. An extractor tr
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import torch
@@ -43,6 +44,7 @@ class FeatureSpace:
             )
         self.reference_images = self.images(rng.permutation(rest)[: self.size])
         self.held_out_images = self.images(held_out[: self.size])
+        self._floors: dict[Any, dict[str, float]] = {}
 
     def images(self, indices: np.ndarray) -> torch.Tensor:
         assert isinstance(self.data, ImageSource)
@@ -53,6 +55,12 @@ class FeatureSpace:
         if features.ndim != 2 or len(features) != len(images) or not bool(torch.isfinite(features).all()):
             raise ValueError(f"the feature extractor returned {tuple(features.shape)} for {len(images)} images")
         return features
+
+    def floor(self, metric: Any) -> dict[str, float]:
+        """``metric.compare(held_out, reference)``: the real floor, the same all run long, so computed once."""
+        if metric not in self._floors:  # keyed by the object (held), never by an id a new object may reuse
+            self._floors[metric] = metric.compare(self.held_out, self.reference)
+        return self._floors[metric]
 
     @cached_property
     def reference(self) -> torch.Tensor:

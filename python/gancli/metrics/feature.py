@@ -36,7 +36,7 @@ class FeatureMetric(ABC):
     def score(self, space: FeatureSpace, fake: torch.Tensor) -> dict[str, float]:
         """The figures for ``fake`` features and, beside each, the held-out real images' own (``_real``)."""
         values = self.compare(fake, space.reference)
-        floor = self.compare(space.held_out, space.reference)
+        floor = space.floor(self)
         return {**values, **{f"{name}_real": value for name, value in floor.items()}}
 
 
