@@ -85,7 +85,14 @@ class Evaluation:
         return samples[count]
 
     def __call__(self, seed: int) -> dict[str, float]:
-        """Every metric's values on samples from the noise of ``seed``."""
+        """Every metric's values on samples from the noise of ``seed``. A metric may draw from torch's global
+        generator (torchmetrics' KID draws its subsets there): it is given a fork of it, so the run's own stream,
+        saved in each checkpoint, does not depend on when or what was evaluated."""
+        device = self.session.device
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            return self.evaluate(seed)
+
+    def evaluate(self, seed: int) -> dict[str, float]:
         results: dict[str, float] = {}
         samples: dict[int, torch.Tensor] = {}
         fake_features: torch.Tensor | None = None
