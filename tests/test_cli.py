@@ -116,6 +116,25 @@ def test_resume_continues_the_same_run(gancli, tmp_path: Path) -> None:
         assert (tmp_path / "whole" / log).read_text() == (tmp_path / "split" / log).read_text(), log
 
 
+def test_a_batchnorm_generators_average_samples_the_same_after_a_resume(gancli, tmp_path: Path) -> None:
+    """--ema on a DCGAN: the average's BatchNorm statistics are measured on fixed noise, so a resumed run draws
+    the very samples and saves the very weights of an unbroken one, and `gancli sample` draws them again."""
+    digits = ["--data", "digits", "--set", "source=sklearn", "--image-size", "16", "--batch-size", "16"]
+    digits += ["--set", "dcgan.g_width=8", "--set", "dcgan.d_width=8", "--latent-dim", "8", "--ema", "0.9"]
+    digits += ["--sample-every", "10", "--checkpoint-every", "10", "--eval-every", "1000", "--seed", "2", "--quiet"]
+    ok(gancli("train", *digits, "--steps", "20", "--out", "whole"))
+    ok(gancli("train", *digits, "--steps", "10", "--out", "split"))
+    ok(gancli("train", "--resume", "split", "--steps", "20", "--quiet"))
+    whole, split = tensors(tmp_path / "whole", 20), tensors(tmp_path / "split", 20)
+    assert [k for k in whole if not np.array_equal(whole[k], split[k])] == []
+    assert any(k.startswith("G_ema") and "running_mean" in k for k in whole)
+    png = "samples/step-00000020.png"
+    assert (tmp_path / "whole" / png).read_bytes() == (tmp_path / "split" / png).read_bytes()
+    for run in ("whole", "split"):
+        ok(gancli("sample", run, "--n", "8", "-o", f"{run}.npy"))
+    assert np.array_equal(np.load(tmp_path / "whole.npy"), np.load(tmp_path / "split.npy"))
+
+
 def test_resume_refuses_to_change_the_experiment(gancli) -> None:
     ok(gancli("train", *TINY, "--out", "run"))
     one_line_error(gancli("train", "--resume", "run", "--lr", "0.1"), "--lr")

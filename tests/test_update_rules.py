@@ -1,6 +1,7 @@
 """The game's mathematics: the optimal discriminator, the Dirac-GAN dynamics, k critic steps, EMA, packing;
 and the work a step does: D runs on real data in G's step only for a loss that reads the real scores."""
 
+import copy
 import importlib.util
 import math
 from pathlib import Path
@@ -12,7 +13,7 @@ from gancli.analysis.dynamics import trajectory
 from gancli.losses.classic import Minimax, NonSaturating
 from gancli.losses.wasserstein import WeightClipping
 from gancli.optim.rules import Alternating, Consensus, Extragradient, Simultaneous
-from gancli.train.game import Game, GameSettings, mode_seeking_penalty, update_ema
+from gancli.train.game import Game, GameSettings, mode_seeking_penalty, standing_statistics, update_ema
 from torch import nn
 
 SQRT2 = math.sqrt(2)
@@ -98,6 +99,27 @@ def test_generator_moving_average_arithmetic():
         model.weight.fill_(3.0)
     update_ema(average, model, decay=0.9)
     assert torch.allclose(average.weight, torch.full_like(average.weight, 0.9 * 1.0 + 0.1 * 3.0))
+
+
+def test_standing_statistics_are_the_averaged_generators_own():
+    """The moving average's BatchNorm statistics are measured on the averaged weights: in eval mode it then
+    draws what it draws in train mode on the same batch, and over two batches the mean is theirs."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 5), nn.BatchNorm1d(5, momentum=0.1), nn.ReLU(), nn.Linear(5, 2))
+    model[1].running_mean.fill_(7.0)  # statistics of some other network, as the live G's would be
+    noise = torch.randn(256, 3)
+    with torch.no_grad():
+        in_train_mode = copy.deepcopy(model).train()(noise)
+    standing_statistics(model.eval(), noise)
+    assert not model.training and model[1].momentum == 0.1  # left as found
+    with torch.no_grad():
+        # (eval mode divides by the unbiased variance: 256/255 of the batch's, a 0.2 % difference)
+        assert torch.allclose(model(noise), in_train_mode, rtol=5e-3, atol=1e-3)
+        two = torch.randn(512, 3)
+        standing_statistics(model, two)
+        first_layer = model[0](two)
+        halves = (first_layer[:256].mean(0) + first_layer[256:].mean(0)) / 2
+    assert torch.allclose(model[1].running_mean, halves, atol=1e-6)
 
 
 def test_packing_stacks_m_samples_for_the_discriminator():

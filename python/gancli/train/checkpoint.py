@@ -280,6 +280,7 @@ def load(
     load_module("D", session.discriminator, tensors, json_path)
     if game.G_ema is not None:
         load_module("G_ema", game.G_ema, tensors, json_path)
+        game.ema_moved = True
     session.step = meta["step"]
     if not training:
         return

@@ -23,7 +23,7 @@ from gancli.nets.common import apply_spectral_norm
 from gancli.nets.spec import MINIBATCH_STD, ArchSpec
 from gancli.plugins.registry import Registration
 from gancli.train.distributed import SINGLE, Ranks, local_device
-from gancli.train.game import Game, GameSettings
+from gancli.train.game import Game, GameSettings, standing_statistics
 from gancli.train.prefetch import Prefetcher
 
 
@@ -33,6 +33,10 @@ def pick_device(name: str) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise GancliError(f"--device {name}: CUDA is not available on this machine (use --device cpu)")
     return torch.device(name)
+
+
+#: latents the moving average's BatchNorm statistics are measured on (two batches)
+STANDING_SAMPLES = 512
 
 
 @dataclass
@@ -152,8 +156,17 @@ class Session:
 
     @property
     def sampler(self) -> nn.Module:
-        """The generator to sample from: its moving average when --ema is on."""
-        return self.game.G_ema if self.game.G_ema is not None else self.generator
+        """The generator to sample from: its moving average when --ema is on, with BatchNorm statistics of its
+        own (measured once per G update, on fixed noise, so sampling stays deterministic and draws nothing from
+        the training's random streams)."""
+        average = self.game.G_ema
+        if average is None:
+            return self.generator
+        if self.game.ema_moved:
+            noise = torch.randn(STANDING_SAMPLES, self.config.latent_dim, generator=torch.Generator().manual_seed(0))
+            standing_statistics(average, noise.to(self.device))
+            self.game.ema_moved = False
+        return average
 
     @torch.no_grad()
     def generate(self, n: int, seed: int, batch: int = 1024) -> torch.Tensor:
