@@ -35,8 +35,8 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-#: latents the moving average's BatchNorm statistics are measured on (two batches)
-STANDING_SAMPLES = 512
+#: latents the moving average's BatchNorm statistics are measured on: one batch, 256·H·W values per channel
+STANDING_SAMPLES = 256
 
 
 @dataclass
