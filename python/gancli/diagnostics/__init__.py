@@ -65,6 +65,13 @@ def register_diagnostics(register: Any) -> None:
         options=[
             Option("swing", float, 0.25, "spread of D's loss (interquartile range) relative to its median"),
             Option("cycles", int, 3, "turns of D's loss (crossings of its median, smoothed) in the window"),
+            Option(
+                "persistence",
+                float,
+                0.3,
+                "correlation of D's loss with its value one record before (trend removed): a cycle carries over "
+                "from record to record, batch noise does not",
+            ),
         ],
     )
     register(

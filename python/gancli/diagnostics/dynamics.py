@@ -34,6 +34,18 @@ def sizes(records: Sequence[Record], key: str) -> list[float]:
     return [statistics.median(part) for part in (values[:third], values[third : 2 * third], values[2 * third :])]
 
 
+def lag_one_correlation(values: Sequence[float]) -> float:
+    """The correlation of each value with the one before, after the straight-line trend is taken out: near 1 for
+    a cycle many records long, near 0 (or below) for noise, or for a cycle shorter than two records, which the
+    logging interval cannot show (``--log-every`` must be a fraction of the cycle)."""
+    n = len(values)
+    mid, mean = (n - 1) / 2, statistics.fmean(values)
+    slope = sum((i - mid) * (v - mean) for i, v in enumerate(values)) / sum((i - mid) ** 2 for i in range(n))
+    residuals = [v - mean - slope * (i - mid) for i, v in enumerate(values)]
+    power = sum(r * r for r in residuals)
+    return sum(a * b for a, b in itertools.pairwise(residuals)) / power if power > 0 else 0.0
+
+
 class Divergence(Diagnostic):
     window = 30
 
@@ -68,7 +80,7 @@ class Oscillation(Diagnostic):
     calm = 40  # a whole window of calm: the swing comes and goes within one
 
     def __init__(self, options: Mapping[str, Any]) -> None:
-        self.swing, self.cycles = options["swing"], options["cycles"]
+        self.swing, self.cycles, self.persistence = options["swing"], options["cycles"], options["persistence"]
 
     def applies_to(self, session: Session) -> bool:
         return probabilities(session)  # a critic's loss sits near 0 with any sign: no scale to swing against
@@ -83,6 +95,8 @@ class Oscillation(Diagnostic):
         drift = abs(statistics.median(values[half:]) - statistics.median(values[:half]))
         if level <= 0 or spread < self.swing * level or drift > spread / 2:
             return None
+        if lag_one_correlation(values) < self.persistence:
+            return None  # the swing is batch noise (a healthy digits run's D loss: 0.5 ± 0.15, correlation -0.1)
         smooth = [sum(values[i : i + 3]) / 3 for i in range(len(values) - 2)]
         turns = sum((a - level) * (b - level) < 0 for a, b in itertools.pairwise(smooth))
         if turns < 2 * self.cycles:
