@@ -202,6 +202,23 @@ def test_every_kind_may_recommend_and_match(installed_plugins) -> None:
     assert resolved.config.options["mlp-wide"]["hidden"] == 40
     flags = {"data": "ring8", "arch": "mlp-wide", "loss": "hinge-v2", "batch_size": 32}
     assert resolve(plugins.registry, flags).config.batch_size == 32  # the user's word beats every plugin's
+    on_grid = resolve(plugins.registry, {"data": "grid25", "arch": "mlp-wide"}).config
+    assert on_grid.batch_size == 24  # what it recommends for grid25 wins over what it recommends for all
+    assert (on_grid.options["mlp-wide"]["hidden"], on_grid.options["mlp-wide"]["layers"]) == (40, 2)
+
+
+@pytest.mark.parametrize(
+    ("loss", "expected"),
+    [
+        ("recommends-data", "loss 'recommends-data' recommends 'data', which is not a setting it may recommend"),
+        ("per-data-list", "loss 'per-data-list' recommends per_dataset=['ring8']: it must map dataset names"),
+    ],
+)
+def test_a_recommendation_a_run_cannot_take_names_the_plugin(installed_plugins, loss: str, expected: str) -> None:
+    plugins = installed_plugins(("recmistake", "recommending_mistakes", "gancli-recmistake"))
+    with pytest.raises(GancliError) as caught:
+        resolve(plugins.registry, {"data": "ring8", "loss": loss})
+    assert str(caught.value).startswith("plugin 'recmistake' (package gancli-recmistake): " + expected)
 
 
 # --- runs remember their plugin packages --------------------------------------------------------------------

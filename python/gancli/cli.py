@@ -607,6 +607,11 @@ def package_listing(plugins: Any) -> list[dict[str, Any]]:
     return sorted(listing.values(), key=lambda entry: (entry["package"] != "gancli", entry["package"]))
 
 
+def settings_text(settings: Any) -> str:
+    """``key=value, …`` of a plugin's recommended settings, as `plugins show` prints them."""
+    return ", ".join(f"{k}={v}" for k, v in dict(settings).items()) if isinstance(settings, dict) else repr(settings)
+
+
 @plugins_app.command("show")
 def plugins_show(name: Annotated[str, typer.Argument(help="A plugin object's or command's name, e.g. wgan.")]) -> None:
     """A plugin object's description, package and options with their defaults (or a plugin command's)."""
@@ -629,8 +634,15 @@ def plugins_show(name: Annotated[str, typer.Argument(help="A plugin object's or 
             for o in reg.options:
                 table.add_row(f"--set {reg.name}.{o.name}", o.type.__name__, repr(o.default), o.help)
             out.print(table)
-        if reg.recommends:
-            out.print("  recommends: " + ", ".join(f"{k}={v}" for k, v in reg.recommends.items()), highlight=False)
+        general = {k: v for k, v in reg.recommends.items() if k != "per_dataset"}
+        if general:
+            out.print("  recommends: " + settings_text(general), highlight=False)
+        per_dataset = reg.recommends.get("per_dataset", {})
+        if not isinstance(per_dataset, dict):  # a mistake `train` refuses, shown as it is
+            out.print(f"  recommends per_dataset={per_dataset!r}", highlight=False)
+            per_dataset = {}
+        for dataset, settings in per_dataset.items():
+            out.print(f"  recommends on {dataset}: " + settings_text(settings), highlight=False)
     if command is not None:
         out.print(
             f"[bold]{command.name}[/] (command, plugin {command.plugin}, package {command.package})", highlight=False

@@ -261,13 +261,13 @@ def resolve(
         spec = user.get(field_name, recommended.get(field_name, getattr(RunConfig, field_name)))
         saved = {} if flags.get(field_name) is not None else loaded.provenance  # a flag means what it says
         reg = chosen[kind] = select(registry, kind, spec, saved)
-        recommends = dict(reg.recommends)
-        option_layers.append(recommends.pop("options", {}))
         already_chosen = list(KIND_FIELDS.values())[: len(chosen)]
-        for key, value in recommends.items():
-            if key not in FIELD_NAMES or key in already_chosen:
-                raise reg.error(f"{kind} {reg.name!r} recommends {key!r}, which is not a setting it may recommend")
-            recommended[key] = check_type(key, value, f"{kind} {reg.name!r} recommends")
+        for recommends in recommendations(reg, chosen["dataset"].name):
+            option_layers.append(recommends.pop("options", {}))
+            for key, value in recommends.items():
+                if key not in FIELD_NAMES or key in already_chosen:
+                    raise reg.error(f"{kind} {reg.name!r} recommends {key!r}, which is not a setting it may recommend")
+                recommended[key] = check_type(key, value, f"{kind} {reg.name!r} recommends")
     config = RunConfig(**{**recommended, **user})
     check_values(config)
     metrics = registry.all("metric") if config.metrics is None else [registry.get("metric", n) for n in config.metrics]
@@ -277,6 +277,21 @@ def resolve(
         registry, [*chosen.values(), *metrics, *diagnostics], options, parse_set([*loaded.set_items, *set_items])
     )
     return Resolved(config, chosen, metrics, diagnostics)
+
+
+def recommendations(reg: Registration, dataset: str) -> list[dict[str, Any]]:
+    """What ``reg`` recommends for every run, then what it recommends for ``dataset`` in particular (its
+    ``recommends["per_dataset"][dataset]``: WGAN's step budget on the digits), which wins."""
+    general = dict(reg.recommends)
+    per_dataset = general.pop("per_dataset", {})
+    if not isinstance(per_dataset, Mapping) or not all(isinstance(r, Mapping) for r in per_dataset.values()):
+        raise reg.error(
+            f"{reg.kind} {reg.name!r} recommends per_dataset={per_dataset!r}: it must map dataset names to "
+            "dicts of settings"
+        )
+    if per_dataset and reg.kind == "dataset":
+        raise reg.error(f"dataset {reg.name!r} recommends per_dataset, which only a plugin of a later kind may")
+    return [general, dict(per_dataset.get(dataset, {}))]
 
 
 def select(registry: Registry, kind: str, spec: str, provenance: Mapping[str, Mapping[str, str]]) -> Registration:

@@ -1,5 +1,5 @@
-"""An architecture that recommends run settings, and a loss chosen by a pattern (``matches``): the rules for
-``recommends`` and ``matches`` hold for every kind, not only datasets and losses."""
+"""An architecture that recommends run settings (some for grid25 only), and a loss chosen by a pattern
+(``matches``): the rules for ``recommends`` and ``matches`` hold for every kind, not only datasets and losses."""
 
 from gancli.api import hookimpl
 from gancli.nets import MLP_OPTIONS
@@ -12,7 +12,11 @@ def register_architectures(register):
         "gancli.nets.mlp:build",
         "the mlp, recommending a batch size and its own width",
         options=MLP_OPTIONS,
-        recommends={"batch_size": 48, "options": {"mlp-wide": {"hidden": 40}}},
+        recommends={
+            "batch_size": 48,
+            "options": {"mlp-wide": {"hidden": 40}},
+            "per_dataset": {"grid25": {"batch_size": 24, "options": {"mlp-wide": {"layers": 2}}}},
+        },
     )
 
 
