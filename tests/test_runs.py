@@ -312,6 +312,7 @@ def test_divergence_stops_the_run_or_rolls_back_once_and_no_non_finite_checkpoin
         (["--lr", "nan"], "--lr"),
         (["--lr-g", "-1"], "--lr-g"),
         (["--r1", "-1"], "--r1"),
+        (["--r1-every", "0"], "--r1-every must be at least 1"),
         (["--diversity", "nan"], "--diversity"),
         (["--ema", "nan"], "--ema"),
         (["--seed", "-1"], "--seed"),

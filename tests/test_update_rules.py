@@ -103,7 +103,7 @@ def test_generator_moving_average_arithmetic():
 
 def test_standing_statistics_are_the_averaged_generators_own():
     """The moving average's BatchNorm statistics are measured on the averaged weights: in eval mode it then
-    draws what it draws in train mode on the same batch, and over two batches the mean is theirs."""
+    draws what it draws in train mode on the same batch."""
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 5), nn.BatchNorm1d(5, momentum=0.1), nn.ReLU(), nn.Linear(5, 2))
     model[1].running_mean.fill_(7.0)  # statistics of some other network, as the live G's would be
@@ -115,11 +115,11 @@ def test_standing_statistics_are_the_averaged_generators_own():
     with torch.no_grad():
         # (eval mode divides by the unbiased variance: 256/255 of the batch's, a 0.2 % difference)
         assert torch.allclose(model(noise), in_train_mode, rtol=5e-3, atol=1e-3)
-        two = torch.randn(512, 3)
-        standing_statistics(model, two)
-        first_layer = model[0](two)
-        halves = (first_layer[:256].mean(0) + first_layer[256:].mean(0)) / 2
-    assert torch.allclose(model[1].running_mean, halves, atol=1e-6)
+        other = torch.randn(64, 3) + 1.0
+        standing_statistics(model, other)  # measured again: this batch's statistics, nothing left of the last
+        first_layer = model[0](other)
+    assert torch.allclose(model[1].running_mean, first_layer.mean(0), atol=1e-6)
+    assert torch.allclose(model[1].running_var, first_layer.var(0), atol=1e-5)
 
 
 def test_packing_stacks_m_samples_for_the_discriminator():
@@ -147,11 +147,11 @@ def test_packing_stacks_m_samples_for_the_discriminator():
     assert scores[0] == images[:4].sum()  # the first packed input holds exactly the first four samples
 
 
-def test_r1_penalty_on_a_linear_critic():
+def linear_critic_game(settings: GameSettings) -> Game:
     critic = nn.Linear(2, 1, bias=False)
     with torch.no_grad():
         critic.weight.copy_(torch.tensor([[3.0, 4.0]]))  # ‖∇D‖² = 25
-    game = Game(
+    return Game(
         nn.Identity(),
         critic,
         WeightClipping(1.0),
@@ -159,12 +159,26 @@ def test_r1_penalty_on_a_linear_critic():
         torch.optim.SGD(critic.parameters(), lr=0.1),
         sample_real=lambda: torch.zeros(4, 2),
         sample_latent=lambda: torch.zeros(4, 2),
-        settings=GameSettings(r1=2.0),
+        settings=settings,
     )
+
+
+def test_r1_penalty_on_a_linear_critic():
+    game = linear_critic_game(GameSettings(r1=2.0))
     real, fake = torch.randn(4, 2), torch.randn(4, 2)
     total = game.d_loss(real, fake)
     assert game.stats["r1"].item() == pytest.approx(0.5 * 2.0 * 25.0)
     assert total.item() == pytest.approx(game.stats["loss_d"].item() + 25.0)
+
+
+def test_lazy_r1_is_every_nth_d_step_weighted_n_times():
+    game = linear_critic_game(GameSettings(r1=2.0, r1_every=4))
+    real, fake = torch.randn(4, 2), torch.randn(4, 2)
+    added = []
+    for updates in range(8):
+        game.d_updates = updates
+        added.append(game.d_loss(real, fake).item() - game.stats["loss_d"].item())
+    assert added == pytest.approx([4 * 25.0, 0, 0, 0, 4 * 25.0, 0, 0, 0])  # on average the same 25 per step
 
 
 def test_mode_seeking_penalty_rewards_distinct_samples_for_distinct_latents():

@@ -65,6 +65,9 @@ class RunConfig:
     skip_bad: bool = field(default=False, metadata=flag("Skip unreadable images.", DATA))
     pack: int = field(default=1, metadata=flag("PacGAN: D judges m samples jointly.", REMEDIES))
     r1: float = field(default=0.0, metadata=flag("γ of the R1 penalty on real data.", REMEDIES))
+    r1_every: int = field(
+        default=1, metadata=flag("R1 on every N-th D step, weighted N× (lazy regularisation).", REMEDIES)
+    )
     diversity: float = field(default=0.0, metadata=flag("Weight of the mode-seeking penalty on G.", REMEDIES))
     spectral_norm: bool = field(default=False, metadata=flag("Spectral normalisation in D.", REMEDIES))
     minibatch_std: bool = field(default=False, metadata=flag("Minibatch standard-deviation feature in D.", REMEDIES))
@@ -331,7 +334,7 @@ ON_NAN = ("stop", "rollback")
 def check_values(config: RunConfig) -> None:
     """Refuse values no run can use, naming the flag: out of range, NaN or infinite."""
     positive = ["steps", "batch_size", "d_steps", "latent_dim", "pack", "log_every", "sample_every"]
-    positive += ["checkpoint_every", "eval_every", "keep", "eval_samples"]
+    positive += ["checkpoint_every", "eval_every", "keep", "eval_samples", "r1_every"]
     for name in positive:
         if getattr(config, name) < 1:
             raise GancliError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(config, name)}")

@@ -30,6 +30,9 @@ class GameSettings:
     r1: float = 0.0  # γ of the R1 penalty γ/2·E‖∇D(x)‖² on real data
     diversity: float = 0.0  # λ of the mode-seeking penalty on G
     ema: float = 0.0  # decay of the generator's moving average (0 = off)
+    #: R1 on every N-th D step only, weighted N×: the same penalty on average at 1/N of its double backward pass
+    #: (lazy regularisation, Karras et al. 2020, StyleGAN2 §B)
+    r1_every: int = 1
 
 
 class Game:
@@ -85,8 +88,9 @@ class Game:
         if penalty is not None:
             self.stats["penalty"] = penalty.detach()
             total = total + penalty
-        if self.settings.r1 > 0:
-            r1 = 0.5 * self.settings.r1 * (gradient_norms(self.discriminate, real) ** 2).mean()
+        every = self.settings.r1_every
+        if self.settings.r1 > 0 and self.d_updates % every == 0:
+            r1 = 0.5 * self.settings.r1 * every * (gradient_norms(self.discriminate, real) ** 2).mean()
             self.stats["r1"] = r1.detach()
             total = total + r1
         self.stats["d_real"] = self.loss.readout(d_real)
@@ -228,8 +232,8 @@ def update_ema(average: nn.Module, model: nn.Module, decay: float) -> None:
 
 @torch.no_grad()
 def standing_statistics(model: nn.Module, noise: torch.Tensor) -> None:
-    """Set each BatchNorm's running statistics to those of ``model`` itself on ``noise`` (BigGAN's "standing
-    statistics"). The moving average of G is a network no step trained: the live G's statistics, measured on
+    """Set each BatchNorm's running statistics to those of ``model`` itself on the batch ``noise`` (BigGAN's
+    "standing statistics"). The moving average of G is a network no step trained: the live G's statistics, measured on
     other weights, put its samples off the data (FD 2,117 against 58 for the live G on the digits)."""
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not norms:
@@ -238,16 +242,11 @@ def standing_statistics(model: nn.Module, noise: torch.Tensor) -> None:
     was_training = model.training
     for m in norms:
         m.reset_running_stats()
-        m.momentum = None  # a cumulative mean over the batches below, not a decaying one
+        m.momentum = None  # the statistics of this batch alone, no blend with the old ones
     model.train()
     try:
-        for chunk in noise.split(STANDING_BATCH):
-            model(chunk)
+        model(noise)
     finally:
         for m, momentum in zip(norms, momenta, strict=True):
             m.momentum = momentum
         model.train(was_training)
-
-
-#: the batch the standing statistics are measured in, so they do not depend on how many samples are measured
-STANDING_BATCH = 256

@@ -35,10 +35,6 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-#: latents the moving average's BatchNorm statistics are measured on: one batch, 256·H·W values per channel
-STANDING_SAMPLES = 256
-
-
 @dataclass
 class Session:
     resolved: Resolved
@@ -133,7 +129,7 @@ class Session:
         scalers = (None, None)
         if config.autocast_dtype == "float16":
             scalers = (torch.amp.GradScaler(device.type), torch.amp.GradScaler(device.type))
-        settings = GameSettings(config.d_steps, config.pack, config.r1, config.diversity, config.ema)
+        settings = GameSettings(config.d_steps, config.pack, config.r1, config.diversity, config.ema, config.r1_every)
         game = Game(
             generator,
             discriminator,
@@ -157,13 +153,16 @@ class Session:
     @property
     def sampler(self) -> nn.Module:
         """The generator to sample from: its moving average when --ema is on, with BatchNorm statistics of its
-        own (measured once per G update, on fixed noise, so sampling stays deterministic and draws nothing from
-        the training's random streams)."""
+        own (measured when it is sampled after a G update, on fixed noise, so sampling stays deterministic and
+        draws nothing from the training's random streams)."""
         average = self.game.G_ema
         if average is None:
             return self.generator
         if self.game.ema_moved:
-            noise = torch.randn(STANDING_SAMPLES, self.config.latent_dim, generator=torch.Generator().manual_seed(0))
+            # one training batch of fixed latents: the size of batch whose statistics the live G trains with
+            noise = torch.randn(
+                self.config.batch_size, self.config.latent_dim, generator=torch.Generator().manual_seed(0)
+            )
             standing_statistics(average, noise.to(self.device))
             self.game.ema_moved = False
         return average
