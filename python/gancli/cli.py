@@ -609,7 +609,7 @@ def package_listing(plugins: Any) -> list[dict[str, Any]]:
 
 def settings_text(settings: Any) -> str:
     """``key=value, …`` of a plugin's recommended settings, as `plugins show` prints them."""
-    return ", ".join(f"{k}={v}" for k, v in dict(settings).items()) if isinstance(settings, dict) else repr(settings)
+    return ", ".join(f"{k}={v}" for k, v in settings.items()) if isinstance(settings, dict) else repr(settings)
 
 
 @plugins_app.command("show")
