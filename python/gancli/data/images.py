@@ -20,6 +20,7 @@ memory is the decoded dataset plus a fixed margin (docs/kernels.md, "Bounded inp
 from __future__ import annotations
 
 import hashlib
+import lzma
 import math
 import sys
 import zipfile
@@ -45,10 +46,12 @@ ARRAY_CHANNELS = (1, 2, 3, 4)
 SNIFF_BYTES = 32
 """Leading bytes of a zip member without an image extension read to tell whether it is an image."""
 # Zip reading fails with BadZipFile for bad structure or CRC, zlib.error for a corrupt deflate stream,
-# EOFError when truncated, RuntimeError when encrypted and NotImplementedError for unknown compression.
+# EOFError when truncated, RuntimeError when encrypted, NotImplementedError for unknown compression and
+# LZMAError for an LZMA member whose filter properties are corrupt.
 ZIP_ERRORS = (
     zipfile.BadZipFile,
     zlib.error,
+    lzma.LZMAError,
     EOFError,
     RuntimeError,
     NotImplementedError,
