@@ -19,6 +19,7 @@ from safetensors.numpy import load_file
 
 TINY = ["--data", "ring8", "--batch-size", "64", "--latent-dim", "2", "--set", "mlp.hidden=16", "--seed", "3"]
 TINY += ["--no-minibatch-std", "--ema", "0", "--log-every", "10", "--eval-every", "1000", "--quiet", "--device", "cpu"]
+TINY += ["--lr-schedule", "constant"]  # not ring8's decay to 0 by --steps: 10 steps, then --resume to 20 must equal 20
 
 
 def gancli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -32,7 +32,8 @@ from typer.testing import CliRunner
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "gancli-relativistic"
 PACKAGE = "gancli-relativistic"
 TRAIN = ["--data", "ring8", "--loss", "ragan", "--arch", "resmlp", "--optimizer", "lookahead"]
-TRAIN += ["--steps", "200", "--batch-size", "128", "--lr", "1e-3", "--seed", "0", "--device", "cpu"]
+TRAIN += ["--steps", "200", "--batch-size", "128", "--lr", "1e-3", "--lr-schedule", "constant", "--seed", "0"]
+TRAIN += ["--device", "cpu"]
 TRAIN += ["--no-minibatch-std"]  # ring8 recommends it; resmlp, like many third-party networks, has no such layer
 TRAIN += ["--ema", "0"]  # ring8's 0.999 average of G (for 20,000 steps) would still sit near the start after 200
 

@@ -17,6 +17,7 @@ from safetensors.numpy import load_file
 
 RING = ["--data", "ring8", "--batch-size", "64", "--latent-dim", "2", "--set", "mlp.hidden=16", "--seed", "3"]
 RING += ["--log-every", "10", "--eval-every", "1000", "--checkpoint-every", "10", "--quiet", "--device", "cpu"]
+RING += ["--lr-schedule", "constant"]  # not ring8's decay to 0 by --steps: 20 steps, then --resume to 30 must equal 30
 DIGITS = ["--data", "digits", "--set", "source=sklearn", "--image-size", "16", "--batch-size", "16", "--seed", "1"]
 DIGITS += ["--set", "dcgan.g_width=8", "--set", "dcgan.d_width=8", "--latent-dim", "8", "--log-every", "1"]
 DIGITS += ["--eval-every", "1000", "--checkpoint-every", "1000", "--quiet", "--device", "cpu", "--metrics", "[]"]
