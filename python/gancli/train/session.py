@@ -129,7 +129,14 @@ class Session:
         scalers = (None, None)
         if config.autocast_dtype == "float16":
             scalers = (torch.amp.GradScaler(device.type), torch.amp.GradScaler(device.type))
-        settings = GameSettings(config.d_steps, config.pack, config.r1, config.diversity, config.ema, config.r1_every)
+        settings = GameSettings(
+            d_steps=config.d_steps,
+            pack=config.pack,
+            r1=config.r1,
+            diversity=config.diversity,
+            ema=config.ema,
+            r1_every=config.r1_every,
+        )
         game = Game(
             generator,
             discriminator,
