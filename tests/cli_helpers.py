@@ -12,6 +12,14 @@ from typing import Any
 
 from typer.testing import Result
 
+#: a 20-step ring8 run on a small MLP, checkpointed and evaluated at step 10: for the plumbing, not for learning
+TINY = ["--data", "ring8", "--steps", "20", "--batch-size", "32", "--latent-dim", "4", "--seed", "3"]
+TINY += ["--set", "mlp.hidden=32", "--set", "modes.samples=200", "--set", "modes.min_count=2", "--quiet"]
+TINY += ["--log-every", "5", "--sample-every", "10", "--checkpoint-every", "10", "--eval-every", "10"]
+# a constant rate: --steps is the horizon of a decaying one (ring8 recommends one), so 10 steps and then --resume
+# to 20 would not be the run of 20 in one go (test_schedule.py resumes a decaying run within its horizon)
+TINY += ["--lr-schedule", "constant"]
+
 
 def ok(result: Result) -> str:
     """The output of a command that must have succeeded."""

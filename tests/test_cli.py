@@ -18,18 +18,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_helpers import ok, one_line_error
+from cli_helpers import TINY, ok, one_line_error
 from gancli.config import resolve
 from gancli.plugins.manager import get_plugins
 from PIL import Image
 from safetensors.numpy import load_file
-
-TINY = ["--data", "ring8", "--steps", "20", "--batch-size", "32", "--latent-dim", "4", "--seed", "3"]
-TINY += ["--set", "mlp.hidden=32", "--set", "modes.samples=200", "--set", "modes.min_count=2", "--quiet"]
-TINY += ["--log-every", "5", "--sample-every", "10", "--checkpoint-every", "10", "--eval-every", "10"]
-# a constant rate: --steps is the horizon of a decaying one (ring8 recommends one), so 10 steps and then --resume
-# to 20 would not be the run of 20 in one go (test_schedule.py resumes a decaying run within its horizon)
-TINY += ["--lr-schedule", "constant"]
 
 
 def tensors(run: Path, step: int) -> dict[str, np.ndarray]:

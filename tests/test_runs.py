@@ -19,14 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_helpers import ok, one_line_error
+from cli_helpers import TINY, ok, one_line_error
 from safetensors.numpy import load_file
 from typer.testing import Result
 
-TINY = ["--data", "ring8", "--steps", "20", "--batch-size", "32", "--latent-dim", "4", "--seed", "3"]
-TINY += ["--set", "mlp.hidden=32", "--set", "modes.samples=200", "--set", "modes.min_count=2", "--quiet"]
-TINY += ["--log-every", "5", "--sample-every", "10", "--checkpoint-every", "10", "--eval-every", "10"]
-TINY += ["--lr-schedule", "constant"]  # not ring8's decay to 0 by --steps: 10 steps, then --resume to 20 must equal 20
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 
