@@ -181,16 +181,16 @@ def test_a_loss_recommends_its_settings_and_flags_override_them(gancli, tmp_path
 
 
 def test_wgan_recommends_a_budget_for_the_digits_and_only_there(gancli) -> None:
-    """The design card's command on the default data: 2,000 G steps at five critic steps each, without the
-    digits' R1 penalty; on ring8 the dataset's own 20,000 steps stand."""
+    """The design card's command on the default data: 4,000 G steps at two critic steps each, without the
+    digits' R1 penalty; on ring8 the dataset's own 20,000 steps at the paper's five critic steps stand."""
     registry = get_plugins().registry
     digits = resolve(registry, {"loss": "wgan"}).config
-    assert (digits.steps, digits.d_steps, digits.r1, digits.ema, digits.optimizer) == (2000, 5, 0.0, 0.99, "rmsprop")
+    assert (digits.steps, digits.d_steps, digits.r1, digits.ema, digits.optimizer) == (4000, 2, 0.0, 0.99, "rmsprop")
     assert resolve(registry, {"loss": "nonsaturating"}).config.r1 == 1.0
     ring = resolve(registry, {"loss": "wgan", "data": "ring8"}).config
     assert (ring.steps, ring.d_steps) == (20000, 5)
     assert resolve(registry, {"loss": "wgan", "steps": 700}).config.steps == 700  # the user's word wins
-    assert "recommends on digits: steps=2000, r1=0.0, ema=0.99" in ok(gancli("plugins", "show", "wgan"))
+    assert "recommends on digits: steps=4000, d_steps=2, r1=0.0, ema=0.99" in ok(gancli("plugins", "show", "wgan"))
 
 
 def test_a_toml_config_takes_the_flags_keys_and_flags_win(gancli, tmp_path: Path) -> None:
