@@ -198,6 +198,16 @@ fn corrupt(what: &str, err: impl std::fmt::Display) -> Failure {
     Failure::new(ErrorKind::Corrupt, format!("invalid {what}: {err}"))
 }
 
+/// `decode`'s result, or `failure` where it panics: a decoder bug on hostile bytes must fail the file, not the
+/// process.
+fn unless_it_panics<T>(
+    decode: impl FnOnce() -> Result<T, Failure>,
+    failure: impl FnOnce() -> Failure,
+) -> Result<T, Failure> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode))
+        .unwrap_or_else(|_| Err(failure()))
+}
+
 fn decode_png(bytes: &[u8], channels: u8, max_pixels: u64) -> Result<Pixels, Failure> {
     let mut decoder = png::Decoder::new(Cursor::new(bytes));
     let header = decoder.read_header_info().map_err(|e| corrupt("PNG", e))?;
@@ -268,11 +278,14 @@ fn decode_jpeg(bytes: &[u8], channels: u8, max_pixels: u64) -> Result<Pixels, Fa
     let mut data = vec![0u8; size];
     // zune-jpeg 0.5.15's AVX2 IDCT unwraps a None on some malformed files (fuzz/corpus/regressions/decode/
     // zune-jpeg-idct-panic.jpg): that file is corrupt, not a reason to take the process down.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        decoder.decode_into(&mut data)
-    }))
-    .map_err(|_| corrupt("JPEG", "the decoder failed on malformed data"))?
-    .map_err(|e| corrupt("JPEG", e))?;
+    unless_it_panics(
+        || {
+            decoder
+                .decode_into(&mut data)
+                .map_err(|e| corrupt("JPEG", e))
+        },
+        || corrupt("JPEG", "the decoder failed on malformed data"),
+    )?;
     let got = decoder
         .output_colorspace()
         .map_or(0, |c| c.num_components());
@@ -578,19 +591,15 @@ where
         .enumerate()
         .map_init(Scratch::default, |scratch, (i, out)| {
             let bytes = load(i)?;
-            // A decoder bug on hostile bytes must fail this image, not the whole process.
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let hint = Some((target.size, target.fit));
-                let pixels =
-                    decode_pixels_for(&bytes, target.channels as u8, target.max_pixels, hint)?;
-                fit_into(pixels.view(), target, out, scratch)
-            }))
-            .unwrap_or_else(|_| {
-                Err(Failure::new(
-                    ErrorKind::Corrupt,
-                    "decoder failed on malformed data",
-                ))
-            })
+            unless_it_panics(
+                || {
+                    let hint = Some((target.size, target.fit));
+                    let pixels =
+                        decode_pixels_for(&bytes, target.channels as u8, target.max_pixels, hint)?;
+                    fit_into(pixels.view(), target, out, scratch)
+                },
+                || Failure::new(ErrorKind::Corrupt, "decoder failed on malformed data"),
+            )
         })
         .collect();
 
