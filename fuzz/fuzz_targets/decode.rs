@@ -17,9 +17,9 @@ use libfuzzer_sys::fuzz_target;
 /// checked by the same code whatever its value.
 const MAX_PIXELS: u64 = 1 << 22;
 
-/// libfuzzer-sys aborts on every panic from its hook, before any unwinding; the kernels catch a third-party
-/// decoder's panic where it is known (zune-jpeg's) and report the file as corrupt, as a user's run sees it. This
-/// hook only prints, so that such a caught panic passes and any other still reaches libfuzzer-sys's own
+/// libfuzzer-sys aborts on every panic from its hook, before any unwinding; the kernels catch a decoder's panic
+/// (zune-jpeg's, on the regression corpus) and report the file as corrupt, as a user's run sees it. This hook
+/// only prints, so that such a caught panic passes and any other still reaches libfuzzer-sys's own
 /// `catch_unwind`, which aborts: a crash.
 fn print_panics_only() {
     static ONCE: std::sync::Once = std::sync::Once::new();

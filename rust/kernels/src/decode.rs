@@ -163,7 +163,9 @@ fn decode_pixels_for(
             "not a PNG, JPEG, GIF, BMP or WebP image",
         )
     })?;
-    match format {
+    // Every decoder runs inside one net: a decoder bug on hostile bytes (zune-jpeg 0.5.15's AVX2 IDCT unwraps a
+    // None on fuzz/corpus/regressions/decode/zune-jpeg-idct-panic.jpg) fails this file, not the process.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match format {
         Format::Png => decode_png(bytes, channels, max_pixels),
         Format::Jpeg => match hint {
             Some(hint) => match decode_jpeg_scaled(bytes, channels, max_pixels, hint)? {
@@ -175,7 +177,13 @@ fn decode_pixels_for(
         Format::Gif | Format::Bmp | Format::WebP => {
             decode_other(bytes, format, channels, max_pixels)
         }
-    }
+    }))
+    .unwrap_or_else(|_| {
+        Err(Failure::new(
+            ErrorKind::Corrupt,
+            "decoder failed on malformed data",
+        ))
+    })
 }
 
 fn check_pixels(width: u64, height: u64, max_pixels: u64) -> Result<(), Failure> {
@@ -196,16 +204,6 @@ fn check_pixels(width: u64, height: u64, max_pixels: u64) -> Result<(), Failure>
 
 fn corrupt(what: &str, err: impl std::fmt::Display) -> Failure {
     Failure::new(ErrorKind::Corrupt, format!("invalid {what}: {err}"))
-}
-
-/// `decode`'s result, or `failure` where it panics: a decoder bug on hostile bytes must fail the file, not the
-/// process.
-fn unless_it_panics<T>(
-    decode: impl FnOnce() -> Result<T, Failure>,
-    failure: impl FnOnce() -> Failure,
-) -> Result<T, Failure> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode))
-        .unwrap_or_else(|_| Err(failure()))
 }
 
 fn decode_png(bytes: &[u8], channels: u8, max_pixels: u64) -> Result<Pixels, Failure> {
@@ -276,16 +274,9 @@ fn decode_jpeg(bytes: &[u8], channels: u8, max_pixels: u64) -> Result<Pixels, Fa
         .output_buffer_size()
         .ok_or_else(|| corrupt("JPEG", "image size overflows"))?;
     let mut data = vec![0u8; size];
-    // zune-jpeg 0.5.15's AVX2 IDCT unwraps a None on some malformed files (fuzz/corpus/regressions/decode/
-    // zune-jpeg-idct-panic.jpg): that file is corrupt, not a reason to take the process down.
-    unless_it_panics(
-        || {
-            decoder
-                .decode_into(&mut data)
-                .map_err(|e| corrupt("JPEG", e))
-        },
-        || corrupt("JPEG", "the decoder failed on malformed data"),
-    )?;
+    decoder
+        .decode_into(&mut data)
+        .map_err(|e| corrupt("JPEG", e))?;
     let got = decoder
         .output_colorspace()
         .map_or(0, |c| c.num_components());
@@ -591,15 +582,9 @@ where
         .enumerate()
         .map_init(Scratch::default, |scratch, (i, out)| {
             let bytes = load(i)?;
-            unless_it_panics(
-                || {
-                    let hint = Some((target.size, target.fit));
-                    let pixels =
-                        decode_pixels_for(&bytes, target.channels as u8, target.max_pixels, hint)?;
-                    fit_into(pixels.view(), target, out, scratch)
-                },
-                || Failure::new(ErrorKind::Corrupt, "decoder failed on malformed data"),
-            )
+            let hint = Some((target.size, target.fit));
+            let pixels = decode_pixels_for(&bytes, target.channels as u8, target.max_pixels, hint)?;
+            fit_into(pixels.view(), target, out, scratch)
         })
         .collect();
 
