@@ -248,9 +248,16 @@ def test_read_only_commands_name_what_is_wrong(gancli, tmp_path: Path) -> None:
     one_line_error(gancli("sample", "run", "-o", "x.npy"), "step-00000002")
 
 
-def test_compiled_networks_train_like_eager_ones(gancli, tmp_path: Path) -> None:
-    """--compile (torch.compile, inductor on the CPU here) computes what the eager networks compute."""
-    short = [*TINY, "--steps", "5", "--log-every", "1"]
+@pytest.mark.parametrize(
+    "game",
+    [[], ["--r1", "1"], ["--loss", "wgan-gp", "--update", "consensus"]],
+    ids=["plain", "r1", "gradient-penalty-consensus"],
+)
+def test_compiled_networks_train_like_eager_ones(gancli, tmp_path: Path, game: list[str]) -> None:
+    """--compile (torch.compile, inductor on the CPU here) computes what the eager networks compute, also where
+    a pass is differentiated twice (R1, the gradient penalty, consensus's field), which a compiled backward
+    pass cannot be: `gancli train --compile` with the digits' R1 failed on it."""
+    short = [*TINY, *game, "--steps", "5", "--log-every", "1"]
     ok(gancli("train", *short, "--out", "eager"))
     ok(gancli("train", *short, "--compile", "--out", "compiled"))
     eager, compiled = (
@@ -260,3 +267,6 @@ def test_compiled_networks_train_like_eager_ones(gancli, tmp_path: Path) -> None
     for a, b in zip(eager, compiled, strict=True):
         assert b["loss_d"] == pytest.approx(a["loss_d"], rel=1e-3, abs=1e-4)
         assert b["loss_g"] == pytest.approx(a["loss_g"], rel=1e-3, abs=1e-4)
+        assert a.keys() == b.keys()
+        for penalty in {"r1", "penalty"} & a.keys():
+            assert b[penalty] == pytest.approx(a[penalty], rel=1e-3, abs=1e-4)

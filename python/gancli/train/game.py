@@ -7,8 +7,9 @@ training loop never special-cases a rule.
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -50,6 +51,8 @@ class Game:
         scalers: tuple[torch.amp.GradScaler | None, torch.amp.GradScaler | None] = (None, None),
     ) -> None:
         self.G, self.D, self.loss = generator, discriminator, loss
+        #: the networks as built: what ``G``/``D`` run after ``compile`` wherever a pass is differentiated twice
+        self.eager = (generator, discriminator)
         self._average = average  # the mean over the processes of a distributed run; None on one process
         #: D's and G's loss scalers under --precision fp16 (small gradients survive in half precision)
         self.scaler_d, self.scaler_g = scalers
@@ -65,6 +68,21 @@ class Game:
         self.g_updates = 0
         #: detached scalar tensors of the latest step, read by the training loop when it logs
         self.stats: dict[str, torch.Tensor] = {}
+
+    def compile(self) -> None:
+        """torch.compile G and D for every pass differentiated once."""
+        self.G, self.D = torch.compile(self.eager[0]), torch.compile(self.eager[1])
+
+    @contextlib.contextmanager
+    def twice_differentiable(self) -> Iterator[None]:
+        """G and D run eagerly inside: R1, a loss's gradient penalty and consensus's field differentiate a
+        backward pass, which a compiled one (aot_autograd) cannot be; the parameters are the same."""
+        compiled = self.G, self.D
+        self.G, self.D = self.eager
+        try:
+            yield
+        finally:
+            self.G, self.D = compiled
 
     @property
     def d_steps(self) -> int:
@@ -84,13 +102,16 @@ class Game:
         d_real, d_fake = self.discriminate(real), self.discriminate(fake)
         total = self.loss.d_loss(d_real, d_fake)
         self.stats["loss_d"] = total.detach()
-        penalty = self.loss.penalty(self.discriminate, real, fake)
+        with self.twice_differentiable():
+            penalty = self.loss.penalty(self.discriminate, real, fake)
         if penalty is not None:
             self.stats["penalty"] = penalty.detach()
             total = total + penalty
         every = self.settings.r1_every
         if self.settings.r1 > 0 and self.d_updates % every == 0:
-            r1 = 0.5 * self.settings.r1 * every * (gradient_norms(self.discriminate, real) ** 2).mean()
+            with self.twice_differentiable():
+                norms = gradient_norms(self.discriminate, real)
+            r1 = 0.5 * self.settings.r1 * every * (norms**2).mean()
             self.stats["r1"] = r1.detach()
             total = total + r1
         self.stats["d_real"] = self.loss.readout(d_real)
@@ -166,9 +187,10 @@ class Game:
                 "--precision fp16 scales the losses for backward(); this update rule takes gradients itself: "
                 "use --precision bf16, or --update alternating"
             )
-        fake = self.G(z)
-        d_grads = grads_of(self.d_loss(real, fake), self.d_params, create_graph)
-        g_grads = grads_of(self.g_loss(fake, real, z), self.g_params, create_graph)
+        with self.twice_differentiable() if create_graph else contextlib.nullcontext():
+            fake = self.G(z)
+            d_grads = grads_of(self.d_loss(real, fake), self.d_params, create_graph)
+            g_grads = grads_of(self.g_loss(fake, real, z), self.g_params, create_graph)
         return d_grads, g_grads
 
     def set_grads(self, d_grads: Grads, g_grads: Grads) -> None:

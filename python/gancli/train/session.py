@@ -150,7 +150,7 @@ class Session:
             scalers,
         )
         if config.compile:
-            game.G, game.D = torch.compile(generator), torch.compile(discriminator)
+            game.compile()
         return cls(
             resolved, device, data, loss, generator, discriminator, game, rule, rng, latent_generator, ranks, loader
         )
