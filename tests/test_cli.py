@@ -180,6 +180,22 @@ def test_a_loss_recommends_its_settings_and_flags_override_them(gancli, tmp_path
     assert (own["optimizer"], own["d_steps"], own["options"]["wgan"]["clip"]) == ("rmsprop", 2, 0.05)
 
 
+def test_wgan_critic_drops_batchnorm_when_asked(gancli, tmp_path: Path) -> None:
+    """The paper's DCGAN critic has BatchNorm; --set wgan.batchnorm=false trains the same critic without it."""
+    digits = ["--data", "digits", "--set", "source=sklearn", "--image-size", "16", "--batch-size", "16"]
+    digits += ["--set", "dcgan.g_width=8", "--set", "dcgan.d_width=8", "--latent-dim", "8", "--loss", "wgan"]
+    digits += ["--steps", "2", "--checkpoint-every", "2", "--eval-every", "1000", "--quiet"]
+    ok(gancli("train", *digits, "--out", "with"))
+    ok(gancli("train", *digits, "--set", "wgan.batchnorm=false", "--out", "without"))
+
+    def critic_norms(run: str) -> list[str]:
+        return [k for k in tensors(tmp_path / run, 2) if k.startswith("D/") and "running_mean" in k]
+
+    assert critic_norms("with") and not critic_norms("without")
+    critic = tensors(tmp_path / "without", 2)
+    assert max(np.abs(v).max() for k, v in critic.items() if k.startswith("D/")) <= 0.01  # still clipped
+
+
 def test_wgan_recommends_a_budget_for_the_digits_and_only_there(gancli) -> None:
     """The design card's command on the default data: 4,000 G steps at two critic steps each, without the
     digits' R1 penalty; on ring8 the dataset's own 20,000 steps at the paper's five critic steps stand."""

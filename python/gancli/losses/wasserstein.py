@@ -28,10 +28,12 @@ class Wasserstein(Loss):
 
 
 class WeightClipping(Wasserstein):
-    def __init__(self, clip: float) -> None:
+    def __init__(self, clip: float, batchnorm: bool = True) -> None:
         if clip <= 0:
             raise ValueError(f"clip must be positive, got {clip}")
         self.clip = clip
+        if not batchnorm:
+            self.requirements = frozenset({"no_batchnorm"})
 
     @torch.no_grad()
     def after_d_step(self, discriminator: nn.Module) -> None:
@@ -54,7 +56,7 @@ class GradientPenalty(Wasserstein):
 
 
 def weight_clipping(options: Mapping[str, Any]) -> Loss:
-    return WeightClipping(options["clip"])
+    return WeightClipping(options["clip"], options["batchnorm"])
 
 
 def gradient_penalty(options: Mapping[str, Any]) -> Loss:
