@@ -181,12 +181,12 @@ def test_a_loss_recommends_its_settings_and_flags_override_them(gancli, tmp_path
 
 
 def test_wgan_critic_drops_batchnorm_when_asked(gancli, tmp_path: Path) -> None:
-    """The paper's DCGAN critic has BatchNorm; --set wgan.batchnorm=false trains the same critic without it."""
+    """The paper's DCGAN critic has BatchNorm; --set wgan.critic_batchnorm=false trains the same critic without it."""
     digits = ["--data", "digits", "--set", "source=sklearn", "--image-size", "16", "--batch-size", "16"]
     digits += ["--set", "dcgan.g_width=8", "--set", "dcgan.d_width=8", "--latent-dim", "8", "--loss", "wgan"]
     digits += ["--steps", "2", "--checkpoint-every", "2", "--eval-every", "1000", "--quiet"]
     ok(gancli("train", *digits, "--out", "with"))
-    ok(gancli("train", *digits, "--set", "wgan.batchnorm=false", "--out", "without"))
+    ok(gancli("train", *digits, "--set", "wgan.critic_batchnorm=false", "--out", "without"))
 
     def critic_norms(run: str) -> list[str]:
         return [k for k in tensors(tmp_path / run, 2) if k.startswith("D/") and "running_mean" in k]

@@ -279,7 +279,7 @@ def resolve_error(registry: Any, flags: dict[str, Any], *set_items: str) -> str:
 def test_set_reaches_the_owning_plugin_by_bare_or_qualified_name(builtins: Plugins) -> None:
     flags = {**RING8_MLP, "loss": "wgan", "optimizer": "sgd"}
     config = resolve(builtins.registry, flags, None, ["clip=0.05", "sgd.nesterov=yes", "mlp.hidden=32"]).config
-    assert config.options["wgan"] == {"clip": 0.05}
+    assert config.options["wgan"] == {"clip": 0.05, "critic_batchnorm": True}
     assert config.options["sgd"] == {"momentum": 0.0, "nesterov": True}
     assert config.options["mlp"]["hidden"] == 32
     assert config.options["ring8"] == {"modes": 8, "radius": 1.0, "std": 0.01}

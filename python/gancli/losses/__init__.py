@@ -59,7 +59,7 @@ def register_losses(register: Any) -> None:
         "Wasserstein GAN with weight clipping (Arjovsky et al. 2017)",
         options=[
             Option("clip", float, 0.01, "critic weights are clipped to [-clip, clip] after each step"),
-            Option("batchnorm", bool, True, "BatchNorm in the critic's hidden layers (the paper's DCGAN critic)"),
+            Option("critic_batchnorm", bool, True, "BatchNorm in the critic's hidden layers, as in the paper"),
         ],
         # on the digits, within the 10-minute budget: 2 critic steps per G step and 4,000 G steps (8,000 critic
         # steps) ended at FD 82 where 5 and 2,000 ended at 147 (seed 0); the digits' R1 penalty bought this

@@ -56,7 +56,7 @@ class GradientPenalty(Wasserstein):
 
 
 def weight_clipping(options: Mapping[str, Any]) -> Loss:
-    return WeightClipping(options["clip"], options["batchnorm"])
+    return WeightClipping(options["clip"], options["critic_batchnorm"])
 
 
 def gradient_penalty(options: Mapping[str, Any]) -> Loss:
