@@ -68,16 +68,16 @@ DEFAULT_BUDGET = {
     "features": "digits-cnn",
 }
 
-#: `gancli train --data stacked-digits`: the best of the runs measured at a CPU budget of 20–30 minutes of one
-#: thread (docs/pitfalls.md, benchmarks/bench_stacked.py; every mode on seeds 0–2, at KL 0.098 where real digits
-#: score 0.036): 16 px per channel (steps about twice as cheap as at 32), a DCGAN twice the default width,
-#: minibatch std, lazy R1 (as on the digits: seed 0 went from 964 modes at KL 0.50 to 987 at 0.36 in 6,000
-#: steps, and to 1,000 at 0.18 in 12,000), G's moving average, and lr 5e-4 at a constant rate as on the digits
-#: (a linear decay from 2e-4 ended at KL 0.18, a constant 2e-4 at 0.13, a constant 5e-4 at 0.10, seed 0);
-#: one evaluation, at the end (26,000 samples classified)
+#: `gancli train --data stacked-digits`: every mode at KL 0.048 ± 0.002 to uniform on seeds 0-2 (each below 0.05;
+#: real digits score 0.035) in 12,000 steps, 75-95 minutes of one CPU thread (docs/pitfalls.md,
+#: benchmarks/bench_stacked.py): 32 px per channel (16 px costs a quarter per step but stops at about 0.08 however
+#: long it trains), a DCGAN twice the default width, minibatch std, lazy R1 (as on the digits: at 16 px seed 0
+#: went from 964 modes at KL 0.50 to 987 at 0.36 in 6,000 steps), G's moving average, and lr 5e-4 at a constant
+#: rate as on the digits (at 16 px a linear decay from 2e-4 ended at KL 0.18, a constant 2e-4 at 0.13, a constant
+#: 5e-4 at 0.10, seed 0); one evaluation, at the end (26,000 samples classified)
 STACKED_SETTINGS: dict[str, Any] = {
     "arch": "dcgan",
-    "image_size": 16,
+    "image_size": 32,
     "steps": 12000,
     "minibatch_std": True,
     "r1": 1.0,
