@@ -68,17 +68,18 @@ DEFAULT_BUDGET = {
     "features": "digits-cnn",
 }
 
-#: `gancli train --data stacked-digits`: every mode at KL 0.048 ± 0.002 to uniform on seeds 0-2 (each below 0.05;
-#: real digits score 0.035) in 12,000 steps, 75-95 minutes of one CPU thread (docs/pitfalls.md,
-#: benchmarks/bench_stacked.py): 32 px per channel (16 px costs a quarter per step but stops at about 0.08 however
-#: long it trains), a DCGAN twice the default width, minibatch std, lazy R1 (as on the digits: at 16 px seed 0
-#: went from 964 modes at KL 0.50 to 987 at 0.36 in 6,000 steps), G's moving average, and lr 5e-4 at a constant
-#: rate as on the digits (at 16 px a linear decay from 2e-4 ended at KL 0.18, a constant 2e-4 at 0.13, a constant
-#: 5e-4 at 0.10, seed 0); one evaluation, at the end (26,000 samples classified)
+#: `gancli train --data stacked-digits`: every mode at KL 0.046 ± 0.001 to uniform on seeds 0-2 (each at most
+#: 0.047; real digits score 0.035) in 14,000 steps, about 90-110 minutes of one CPU thread (12,000 steps: 0.048,
+#: the worst seed 0.0496; docs/pitfalls.md, benchmarks/bench_stacked.py): 32 px per channel (16 px costs a
+#: quarter per step but stops at about 0.08 however long it trains), a DCGAN twice the default width, minibatch
+#: std, lazy R1 (as on the digits: at 16 px seed 0 went from 964 modes at KL 0.50 to 987 at 0.36 in 6,000
+#: steps), G's moving average, and lr 5e-4 at a constant rate as on the digits (at 16 px a linear decay from
+#: 2e-4 ended at KL 0.18, a constant 2e-4 at 0.13, a constant 5e-4 at 0.10, seed 0); one evaluation, at the
+#: end (26,000 samples classified)
 STACKED_SETTINGS: dict[str, Any] = {
     "arch": "dcgan",
     "image_size": 32,
-    "steps": 12000,
+    "steps": 14000,
     "minibatch_std": True,
     "r1": 1.0,
     "r1_every": 4,
@@ -86,7 +87,7 @@ STACKED_SETTINGS: dict[str, Any] = {
     "lr": 5e-4,
     "sample_every": 1000,
     "checkpoint_every": 2000,
-    "eval_every": 12000,
+    "eval_every": 14000,
     "features": "digits-cnn",
     "options": {"dcgan": {"g_width": 64, "d_width": 64}},
 }
