@@ -76,10 +76,11 @@ DEFAULT_BUDGET = {
 #: steps), G's moving average, and lr 5e-4 at a constant rate as on the digits (at 16 px a linear decay from
 #: 2e-4 ended at KL 0.18, a constant 2e-4 at 0.13, a constant 5e-4 at 0.10, seed 0); one evaluation, at the
 #: end (26,000 samples classified)
+STACKED_STEPS = 14000
 STACKED_SETTINGS: dict[str, Any] = {
     "arch": "dcgan",
     "image_size": 32,
-    "steps": 14000,
+    "steps": STACKED_STEPS,
     "minibatch_std": True,
     "r1": 1.0,
     "r1_every": 4,
@@ -87,7 +88,7 @@ STACKED_SETTINGS: dict[str, Any] = {
     "lr": 5e-4,
     "sample_every": 1000,
     "checkpoint_every": 2000,
-    "eval_every": 14000,
+    "eval_every": STACKED_STEPS,
     "features": "digits-cnn",
     "options": {"dcgan": {"g_width": 64, "d_width": 64}},
 }

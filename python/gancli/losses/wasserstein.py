@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from gancli.losses.base import Loss, gradient_norms
+from gancli.nets.spec import NO_BATCHNORM
 
 
 class Wasserstein(Loss):
@@ -32,8 +33,7 @@ class WeightClipping(Wasserstein):
         if clip <= 0:
             raise ValueError(f"clip must be positive, got {clip}")
         self.clip = clip
-        if not batchnorm:
-            self.requirements = frozenset({"no_batchnorm"})
+        self.requirements = frozenset() if batchnorm else frozenset({NO_BATCHNORM})
 
     @torch.no_grad()
     def after_d_step(self, discriminator: nn.Module) -> None:
@@ -44,7 +44,7 @@ class WeightClipping(Wasserstein):
 class GradientPenalty(Wasserstein):
     """BatchNorm would couple the samples whose gradients are penalised, so the critic must do without."""
 
-    requirements = frozenset({"no_batchnorm"})
+    requirements = frozenset({NO_BATCHNORM})
 
     def __init__(self, weight: float) -> None:
         self.weight = weight
