@@ -68,6 +68,9 @@ class Game:
         self.g_updates = 0
         #: detached scalar tensors of the latest step, read by the training loop when it logs
         self.stats: dict[str, torch.Tensor] = {}
+        #: whether this step's statistics will be logged (the loop says so before each step): the readouts and
+        #: gradient norms are a pass each over D's scores and both players' gradients, paid only on those steps
+        self.recording = True
 
     def compile(self) -> None:
         """torch.compile G and D for every pass differentiated once."""
@@ -114,8 +117,9 @@ class Game:
             r1 = 0.5 * self.settings.r1 * every * (norms**2).mean()
             self.stats["r1"] = r1.detach()
             total = total + r1
-        self.stats["d_real"] = self.loss.readout(d_real)
-        self.stats["d_fake"] = self.loss.readout(d_fake)
+        if self.recording:
+            self.stats["d_real"] = self.loss.readout(d_real)
+            self.stats["d_fake"] = self.loss.readout(d_fake)
         return scaled(total, self.scaler_d)
 
     def g_loss(self, fake: torch.Tensor, real: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
@@ -132,7 +136,8 @@ class Game:
                 d_real = self.discriminate(real)
         total = self.loss.g_loss(d_fake, d_real)
         self.stats["loss_g"] = total.detach()
-        self.stats["d_fake_g"] = self.loss.readout(d_fake)
+        if self.recording:
+            self.stats["d_fake_g"] = self.loss.readout(d_fake)
         if self.settings.diversity > 0 and z is not None:
             total = total + self.settings.diversity * mode_seeking_penalty(fake, z)
         return scaled(total, self.scaler_g)
@@ -162,14 +167,14 @@ class Game:
     def step_d(self) -> None:
         """Apply D's gradients (averaged over the processes), then the loss's post-step hook (e.g. clipping)."""
         self.average_grads(self.d_params)
-        apply(self.opt_d, self.d_params, self.scaler_d, self.stats, "grad_norm_d")
+        apply(self.opt_d, self.d_params, self.scaler_d, self.stats if self.recording else None, "grad_norm_d")
         self.loss.after_d_step(self.D)
         self.d_updates += 1
 
     def step_g(self) -> None:
         """Apply G's gradients (averaged over the processes) and move the generator's moving average."""
         self.average_grads(self.g_params)
-        apply(self.opt_g, self.g_params, self.scaler_g, self.stats, "grad_norm_g")
+        apply(self.opt_g, self.g_params, self.scaler_g, self.stats if self.recording else None, "grad_norm_g")
         self.g_updates += 1
         if self.G_ema is not None:
             update_ema(self.G_ema, self.G, self.settings.ema)
@@ -206,19 +211,21 @@ def apply(
     optimizer: torch.optim.Optimizer,
     params: Sequence[torch.Tensor],
     scaler: torch.amp.GradScaler | None,
-    stats: dict[str, torch.Tensor],
+    stats: dict[str, torch.Tensor] | None,
     norm_name: str,
 ) -> None:
-    """One optimizer step on the gradients, recording their norm; with a loss scaler the gradients are unscaled
-    first, and a step whose gradients overflowed is skipped while the scale backs off (the scaler's search for
-    its scale, not a divergence: the norm logged is then the last finite one)."""
+    """One optimizer step on the gradients, recording their norm in ``stats`` (unless None); with a loss scaler
+    the gradients are unscaled first, and a step whose gradients overflowed is skipped while the scale backs off
+    (the scaler's search for its scale, not a divergence: the norm logged is then the last finite one)."""
     if scaler is None:
-        stats[norm_name] = total_norm(params)
+        if stats is not None:
+            stats[norm_name] = total_norm(params)
         optimizer.step()
         return
     scaler.unscale_(optimizer)
-    norm = total_norm(params)
-    stats[norm_name] = torch.where(torch.isfinite(norm), norm, stats.get(norm_name, torch.zeros_like(norm)))
+    if stats is not None:
+        norm = total_norm(params)
+        stats[norm_name] = torch.where(torch.isfinite(norm), norm, stats.get(norm_name, torch.zeros_like(norm)))
     scaler.step(optimizer)
     scaler.update()
 

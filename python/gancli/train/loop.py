@@ -143,6 +143,7 @@ def train_steps(session: Session, run: RunDir, show_progress: bool) -> dict[str,
         with stop_on_interrupt() as interrupted, observers or nullcontext():
             while session.step < config.steps and not stopping and not ranks.any(bool(interrupted())):
                 schedule.set_rates(optimizers, config.lr_schedule, session.step, config.steps)
+                session.game.recording = should(session.step + 1, config.log_every, config.steps)
                 with autocast(session):
                     session.rule.step(session.game)
                 session.step += 1
