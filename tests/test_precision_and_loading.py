@@ -101,8 +101,9 @@ def test_fp16_with_a_rule_that_takes_its_own_gradients_is_refused(gancli) -> Non
 def test_channels_last_trains_the_same_networks(gancli, tmp_path: Path) -> None:
     (tmp_path / "no-metrics.toml").write_text("metrics = []\n")
     args = [a for a in DIGITS if a not in ("--metrics", "[]")] + ["--config", "no-metrics.toml", "--steps", "5"]
-    ok(gancli("train", *args, "--out", "contiguous"))
-    ok(gancli("train", *args, "--channels-last", "--out", "last"))
+    ok(gancli("train", *args, "--no-channels-last", "--out", "contiguous"))
+    ok(gancli("train", *args, "--out", "last"))  # dcgan recommends channels-last
+    assert json.loads((tmp_path / "last" / "config.json").read_text())["channels_last"] is True
     first, second = ((tmp_path / name / "metrics.jsonl").read_text().splitlines() for name in ("contiguous", "last"))
     for a, b in zip(first, second, strict=True):  # other convolution kernels: equal up to float rounding
         ra, rb = json.loads(a), json.loads(b)

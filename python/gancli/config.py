@@ -76,7 +76,10 @@ class RunConfig:
         default="fp32", metadata=flag("fp32, bf16 (autocast) or fp16 (autocast with loss scaling, alternating rule).")
     )
     amp: bool = field(default=False, metadata=flag("bf16 autocast: the same as --precision bf16."))
-    channels_last: bool = field(default=False, metadata=flag("Channels-last memory format for image networks."))
+    channels_last: bool = field(
+        default=False,
+        metadata=flag("Channels-last memory format for image networks (dcgan and resnet recommend it)."),
+    )
     prefetch: bool | None = field(
         default=None, metadata=flag("Draw the next batches in a background thread (default: on CUDA).", DATA)
     )
