@@ -92,6 +92,26 @@ def test_fp16_overflows_while_the_scaler_backs_off_are_no_divergence(gancli, tmp
     assert meta["scaler_d"]["scale"] < 65536.0  # it did overflow and back off
 
 
+def test_a_channels_last_run_resumes_with_adams_moments_in_the_weights_layout(gancli, tmp_path: Path) -> None:
+    """A checkpoint gives Adam's moments back contiguous; torch's fused Adam pairs a channels-last weight with
+    its moments element by element only when both share one layout (else a resumed run silently diverges)."""
+    from gancli.train import lifecycle
+
+    args = [a for a in DIGITS if a not in ("--metrics", "[]")] + ["--config", "no-metrics.toml"]
+    (tmp_path / "no-metrics.toml").write_text("metrics = []\n")
+    ok(gancli("train", *args, "--steps", "6", "--checkpoint-every", "3", "--out", "whole"))
+    ok(gancli("train", *args, "--steps", "3", "--checkpoint-every", "3", "--out", "split"))
+    session, run = lifecycle.resume(tmp_path / "split", {"steps": 6}, None, [], None)
+    run.release()
+    optimizer = session.game.opt_d
+    assert optimizer.param_groups[0]["fused"] and session.config.channels_last
+    moments = [(p, optimizer.state[p]["exp_avg"]) for p in session.discriminator.parameters() if p.dim() == 4]
+    assert moments and all(m.stride() == p.stride() for p, m in moments)
+    assert any(not p.is_contiguous() for p, _ in moments)  # channels-last weights, whose moments were repaired
+    ok(gancli("train", "--resume", "split", "--steps", "6", "--quiet"))
+    assert differing(tensors(tmp_path / "whole", 6), tensors(tmp_path / "split", 6)) == []
+
+
 def test_fp16_with_a_rule_that_takes_its_own_gradients_is_refused(gancli) -> None:
     result = gancli("train", *RING, "--steps", "5", "--precision", "fp16", "--update", "consensus", "--out", "run")
     assert result.exit_code == 1 and "--precision fp16 scales the losses" in result.output

@@ -69,6 +69,16 @@ def flatten_optimizer(prefix: str, state: dict[str, Any], tensors: dict[str, tor
     return rest
 
 
+def lay_out_like_params(optimizer: torch.optim.Optimizer) -> None:
+    """Give each state tensor of a parameter's shape (Adam's moments) that parameter's memory layout. Tensors
+    come back from a checkpoint contiguous, and torch's fused Adam walks a channels-last weight and its
+    moments as if they shared one layout: with them apart it pairs the wrong elements (torch 2.15, CPU)."""
+    for param, state in optimizer.state.items():
+        for key, value in state.items():
+            if isinstance(value, torch.Tensor) and value.shape == param.shape and value.stride() != param.stride():
+                state[key] = torch.empty_like(param).copy_(value)
+
+
 def unflatten_optimizer(prefix: str, rest: dict[str, Any], tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
     state: dict[int, dict[str, Any]] = {int(i): dict(v) for i, v in rest["state"].items()}
     for key, value in tensors.items():
@@ -294,8 +304,9 @@ def load(
         d_updates, g_updates = meta["d_updates"], meta["g_updates"]
         if not all(type(n) is int and n >= 0 for n in (d_updates, g_updates)):
             raise ValueError("d_updates and g_updates must be counts")
-        game.opt_g.load_state_dict(unflatten_optimizer("opt_g", meta["opt_g"], tensors))
-        game.opt_d.load_state_dict(unflatten_optimizer("opt_d", meta["opt_d"], tensors))
+        for name, optimizer in (("opt_g", game.opt_g), ("opt_d", game.opt_d)):
+            optimizer.load_state_dict(unflatten_optimizer(name, meta[name], tensors))
+            lay_out_like_params(optimizer)
         session.rng.bit_generator.state = meta["rng_data"]
         torch.set_rng_state(tensors["rng/torch"])
         session.latent_generator.set_state(tensors["rng/latent"])
