@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 from gancli.train import lifecycle, loop
+from load import load_report
 
 VARIANTS = {
     "fp32": {},
@@ -68,7 +69,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     name = torch.cuda.get_device_name() if args.device.startswith("cuda") else "CPU"
-    print(f"{name}; DCGAN 64×64×1, widths 64, batch {args.batch}, {args.steps} steps; load {os.getloadavg()[0]:.2f}")
+    load_before = os.getloadavg()[0]
+    print(f"{name}; DCGAN 64×64×1, widths 64, batch {args.batch}, {args.steps} steps")
     results: dict[str, float] = {}
     for variant, options in VARIANTS.items():
         images_per_second(args.device, 10, args.batch, options)  # warm-up: kernels chosen, graphs compiled
@@ -76,6 +78,7 @@ def main() -> None:
         results[variant] = statistics.median(runs)
         ratio = results[variant] / results["fp32"]
         print(f"{variant:<26} {results[variant]:10.0f} images/s   {ratio:5.2f}× fp32", flush=True)
+    print(load_report(load_before, f"torch {torch.__version__}"))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import platform
 import resource
 import tempfile
 import time
@@ -32,6 +31,7 @@ import numpy as np
 import torch
 import torchvision
 from gancli import kernels
+from load import load_report
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
@@ -139,11 +139,9 @@ def main() -> None:
     repeat = args.repeat or (2 if args.quick else 3)
     torch.set_num_threads(os.cpu_count() or 1)
 
-    print(
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
-        f"{os.getloadavg()[0]:.1f}; torch {torch.__version__}, torchvision {torchvision.__version__}, "
-        f"Pillow {Image.__version__}, numpy {np.__version__}"
-    )
+    load_before = os.getloadavg()[0]
+    versions = f"torch {torch.__version__}, torchvision {torchvision.__version__}, Pillow {Image.__version__}"
+    print(versions)
     with tempfile.TemporaryDirectory() as tmp:
         paths = make_files(Path(tmp), count, 256)
         source_mp = len(paths) * 256 * 256 / 1e6
@@ -199,6 +197,7 @@ def main() -> None:
         ours,
         {"make_grid + save_image": theirs},
     )
+    print(load_report(load_before, versions))
 
 
 if __name__ == "__main__":

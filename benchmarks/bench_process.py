@@ -20,6 +20,7 @@ over the back-to-back pairs), with the load average before and after.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import resource
 import statistics
@@ -29,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import bench_train
+from load import load_report
 
 PLAIN = Path(__file__).with_name("plain_dcgan.py")
 
@@ -76,9 +77,9 @@ def main() -> None:
             for name in list(commands) if repeat % 2 == 0 else list(reversed(commands)):
                 times[name].append(timed(commands[name], args.threads))
 
-    print(
-        bench_train.load_report(load_before, f"{args.threads} thread(s), {args.steps} steps, {args.repeats} runs each")
-    )
+    details = f"torch {importlib.metadata.version('torch')}, {args.threads} thread(s), {args.steps} steps"
+    details += f", {args.repeats} runs each"
+    print(load_report(load_before, details))
     for name, runs in times.items():
         print(
             f"  {name:<14} {statistics.median(w for w, _ in runs):7.2f} s wall "

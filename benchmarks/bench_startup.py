@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 
+from load import load_report
+
 COMMANDS = {
     "gancli --version": (["-m", "gancli", "--version"], 0.5),
     "gancli --help": (["-m", "gancli", "--help"], 0.5),
@@ -35,6 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     repeats = parser.parse_args().repeats
+    load_before = os.getloadavg()[0]
     wall(BASELINE)  # warm the file cache for both sides
     times: dict[str, list[float]] = {name: [] for name in [*COMMANDS, "import torch"]}
     for _ in range(repeats):  # interleaved, so that load changes hit both sides alike
@@ -42,7 +45,7 @@ def main() -> None:
             times[name].append(wall(args))
         times["import torch"].append(wall(BASELINE))
     baseline = statistics.median(times["import torch"])
-    print(f"load average {os.getloadavg()[0]:.2f}; median of {repeats}")
+    print(load_report(load_before, f"median of {repeats} fresh processes"))
     print(f"{'command':<22} {'seconds':>8} {'target':>7} {'import torch / command':>24}")
     for name, (_, target) in COMMANDS.items():
         seconds = statistics.median(times[name])

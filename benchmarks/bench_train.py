@@ -32,7 +32,6 @@ import argparse
 import contextlib
 import copy
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -46,6 +45,7 @@ from gancli.data import DEFAULT_BUDGET
 from gancli.train import lifecycle, loop
 from gancli.train.rundir import RunDir
 from gancli.train.session import Session
+from load import load_report
 from torch import nn
 
 LOG_EVERY = 10
@@ -155,19 +155,6 @@ def parsed_flags(arguments: list[str] | tuple[str, ...]) -> dict[str, object]:
     return flags
 
 
-def load_report(load_before: float, details: str) -> str:
-    """The machine, its load around a measurement and ``details`` of the run, with a warning when other
-    processes shared the machine."""
-    load_after = os.getloadavg()[0]
-    line = (
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average {load_before:.2f} "
-        f"before, {load_after:.2f} after; torch {torch.__version__}, {details}"
-    )
-    if max(load_before, load_after) > 0.5 * (os.cpu_count() or 1):
-        line += "\n  warning: load over 0.5 per core: other processes shared the machine; do not quote these ratios"
-    return line
-
-
 def data_flags(args: argparse.Namespace) -> list[str]:
     """The ``gancli train`` flags of ``--data FOLDER`` (none for the digits)."""
     if not args.data:
@@ -233,7 +220,7 @@ def main() -> None:
             for name in order[repeat % len(order) :] + order[: repeat % len(order)]:  # each goes first in turn
                 rates.setdefault(name, []).append(steps_per_second(runs[name], args.steps))
 
-    print(load_report(load_before, f"{args.threads} thread(s), device {args.device}"))
+    print(load_report(load_before, f"torch {torch.__version__}, {args.threads} thread(s), device {args.device}"))
     data = f"{args.data} at {args.channels}x{args.image_size}x{args.image_size}" if args.data else "32x32x1 digits"
     print(
         f"DCGAN width 64 on {data}, batch {args.batch}, Adam 2e-4 b1 0.5, non-saturating; "

@@ -33,6 +33,7 @@ import bench_train
 import torch
 from gancli.train import game as game_module
 from gancli.train import loop
+from load import load_report
 from torch import nn
 
 
@@ -158,13 +159,8 @@ def main() -> None:
         hand.train(args.steps, args.batch, theirs)
         theirs.seconds["total"] = time.process_time() - start
 
-    print(
-        bench_train.load_report(
-            load_before,
-            f"{args.threads} thread(s), batch {args.batch}, {args.steps} steps each; gancli's extra flags: "
-            f"{' '.join(args.flags) or 'none'}",
-        )
-    )
+    details = f"torch {torch.__version__}, {args.threads} thread(s), batch {args.batch}, {args.steps} steps each"
+    print(load_report(load_before, f"{details}; gancli's extra flags: {' '.join(args.flags) or 'none'}"))
     for phases in (ours, theirs):
         phases.seconds["other"] = phases.seconds["total"] - sum(v for k, v in phases.seconds.items() if k != "total")
     names = [name for name in ours.seconds if name not in ("total", "other")]

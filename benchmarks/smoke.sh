@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# CI's smoke of every benchmark: each runs at a tiny size and must print its comparison. No figure is checked:
+# speed is measured on a quiet machine with the commands in README.md, never asserted.
+set -euo pipefail
+cd "$(dirname "$0")"
+export OMP_NUM_THREADS=1
+
+expect() {  # expect TEXT COMMAND...: COMMAND succeeds (or, for bench_default, misses its bar) and prints TEXT
+    local text=$1 output status=0
+    shift
+    output=$("$@" 2>&1) || status=$?
+    printf '%s\n' "$output" | tail -n 4
+    if [[ $status -ne 0 && ! ($status -eq 1 && $output == *"bar ("*) ]] || [[ $output != *"$text"* ]]; then
+        printf 'benchmark smoke failed (exit %s, expected "%s"): %s\n%s\n' "$status" "$text" "$*" "$output" >&2
+        exit 1
+    fi
+}
+
+expect "/ hand-written:" python bench_train.py --steps 2 --repeats 1 --extras
+expect "total" python profile_step.py --steps 2
+expect "gancli's speed / the plain script's" python bench_process.py --steps 2 --repeats 1
+expect "ours is" python bench_kernels.py --images 8 --repeat 1
+expect "import torch / command" python bench_startup.py --repeats 1
+expect "× fp32" python bench_gpu.py --device cpu --steps 2 --repeats 1
+expect "ring8" python bench_modes.py --data ring8 --seeds 0 --steps 20
+expect "KL" python bench_stacked.py --seeds 0 --steps 4
+expect "bar (precision" python bench_default.py -- --steps 4 --eval-every 4 --image-size 16
+echo "every benchmark ran"
