@@ -171,6 +171,20 @@ def test_r1_penalty_on_a_linear_critic():
     assert total.item() == pytest.approx(game.stats["loss_d"].item() + 25.0)
 
 
+def test_r1_reuses_ds_pass_over_the_real_batch():
+    """The penalty's gradient comes from the pass that scores the real batch for the loss: two passes of D
+    (real, fake) on an R1 step, where a separate pass for the penalty made three; and it still trains D."""
+    game = linear_critic_game(GameSettings(r1=2.0))
+    passes = []
+    game.D.register_forward_hook(lambda module, inputs, output: passes.append(inputs[0].shape))
+    real, fake = torch.randn(4, 2), torch.randn(4, 2)
+    game.d_loss(real, fake).backward()
+    assert len(passes) == 2
+    # WGAN's loss E[D(fake)] − E[D(real)] with D(x) = w·x, plus γ/2·‖w‖²: the gradient is mean(fake − real) + γ·w
+    w = torch.tensor([3.0, 4.0])
+    assert torch.allclose(game.D.weight.grad[0], (fake - real).mean(0) + 2.0 * w, atol=1e-5)
+
+
 def test_lazy_r1_is_every_nth_d_step_weighted_n_times():
     game = linear_critic_game(GameSettings(r1=2.0, r1_every=4))
     real, fake = torch.randn(4, 2), torch.randn(4, 2)

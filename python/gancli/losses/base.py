@@ -50,5 +50,11 @@ class LogitLoss(Loss):
 def gradient_norms(discriminator: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     """Per-sample ‖∇ₓD(x)‖ at ``inputs``, kept in the graph so that a penalty on it can be trained."""
     inputs = inputs.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(discriminator(inputs).sum(), inputs, create_graph=True)
+    return input_gradient_norms(discriminator(inputs), inputs)
+
+
+def input_gradient_norms(scores: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """Per-sample ‖∇ₓD(x)‖ from D's ``scores`` of ``inputs`` (a tensor that required grad when D saw it), kept
+    in the graph: a pass of D that serves a loss too serves its gradient penalty without another forward."""
+    (grad,) = torch.autograd.grad(scores.sum(), inputs, create_graph=True)
     return grad.flatten(1).norm(dim=1)

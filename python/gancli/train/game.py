@@ -17,7 +17,7 @@ from torch import nn
 
 from gancli.errors import GancliError
 from gancli.losses import Loss
-from gancli.losses.base import gradient_norms
+from gancli.losses.base import input_gradient_norms
 
 Grads = Sequence[torch.Tensor]
 
@@ -101,8 +101,21 @@ class Game:
         return self.D(x).reshape(-1)
 
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        """D's loss on a real and a fake batch, with the loss's own penalty and the R1 penalty."""
-        d_real, d_fake = self.discriminate(real), self.discriminate(fake)
+        """D's loss on a real and a fake batch, with the loss's own penalty and the R1 penalty.
+
+        On a step that takes R1, D's pass over the real batch serves both the loss and the penalty (its
+        gradient at the inputs, as StyleGAN2's regularisation takes it when not lazy): one forward pass of D
+        less than a second pass for the penalty, and the same penalty.
+        """
+        every = self.settings.r1_every
+        r1_now = self.settings.r1 > 0 and self.d_updates % every == 0
+        if r1_now:
+            real = real.detach().requires_grad_(True)
+            with self.twice_differentiable():
+                d_real = self.discriminate(real)
+        else:
+            d_real = self.discriminate(real)
+        d_fake = self.discriminate(fake)
         total = self.loss.d_loss(d_real, d_fake)
         self.stats["loss_d"] = total.detach()
         with self.twice_differentiable():
@@ -110,11 +123,8 @@ class Game:
         if penalty is not None:
             self.stats["penalty"] = penalty.detach()
             total = total + penalty
-        every = self.settings.r1_every
-        if self.settings.r1 > 0 and self.d_updates % every == 0:
-            with self.twice_differentiable():
-                norms = gradient_norms(self.discriminate, real)
-            r1 = 0.5 * self.settings.r1 * every * (norms**2).mean()
+        if r1_now:
+            r1 = 0.5 * self.settings.r1 * every * (input_gradient_norms(d_real, real) ** 2).mean()
             self.stats["r1"] = r1.detach()
             total = total + r1
         if self.recording:
