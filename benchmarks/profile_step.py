@@ -7,12 +7,14 @@ the functions of gancli that do each (the Game's data draws and losses, the netw
 backward passes, the optimizer steps, the moving average, the statistics and the loop's records), so the
 code measured is the code that trains. A phase's time excludes the phases inside it (D's forward inside
 the D loss), on one thread, where time adds up. The whole loop (``gancli.train.loop.train``) runs, with its
-records every ``--log-every`` steps; "other" is what no phase covers (the loop itself, the update rule).
+records every ``--log-every`` steps (and with ``--progress`` its progress bar, whose refresh thread counts
+as "other"); "other" is what no phase covers (the loop itself, the update rule).
 
 Extra flags after ``--`` go to gancli's side as ``gancli train`` flags would (``-- --r1 1 --r1-every 4``),
 to see a recipe's extras as phases of their own.
 
-    python benchmarks/profile_step.py [--steps N] [--threads T] [--batch B] [-- GANCLI FLAGS]
+    python benchmarks/profile_step.py [--steps N] [--threads T] [--batch B] [--progress]
+                                      [--data FOLDER --image-size S --channels C] [-- GANCLI FLAGS]
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import torch
 from gancli.train import game as game_module
 from gancli.train import loop
 from load import load_report
+from rich.progress import Progress
 from torch import nn
 
 
@@ -111,12 +114,13 @@ def instrumented(phases: Phases, session: Any) -> Iterator[None]:
     patches = {
         (game_module, "total_norm"): phases.wrap("gradient norms", game_module.total_norm),
         (game_module, "update_ema"): phases.wrap("EMA", game_module.update_ema),
-        (game_module, "gradient_norms"): phases.wrap("R1 (its forward and first backward)", game_module.gradient_norms),
+        (game_module, "input_gradient_norms"): phases.wrap("R1 (its first backward)", game_module.input_gradient_norms),
         (loop, "record_of"): phases.wrap("record (statistics to host)", loop.record_of),
         (loop, "health"): phases.wrap("health check", loop.health),
         (loop, "append_record"): phases.wrap("metrics.jsonl", loop.append_record),
         (loop, "save"): phases.wrap("checkpoint", loop.save),
         (loop, "samples_png"): phases.wrap("sample image", loop.samples_png),
+        (Progress, "update"): phases.wrap("progress bar", Progress.update),
         (torch.Tensor, "backward"): phases.wrap(lambda: f"{player[0]} backward", torch.Tensor.backward),
     }
     originals = {key: getattr(*key) for key in patches}
@@ -132,6 +136,7 @@ def instrumented(phases: Phases, session: Any) -> Iterator[None]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=40, help="profiled steps of each (default 40)")
+    parser.add_argument("--progress", action="store_true", help="gancli's progress bar on (its refresh thread: other)")
     parser.add_argument("flags", nargs="*", help="gancli train flags for gancli's side, after --")
     bench_train.add_machine_arguments(parser)
     args = parser.parse_args()
@@ -153,7 +158,7 @@ def main() -> None:
         time_forward(theirs, hand.D, "D forward")
         with instrumented(ours, session):
             start = time.process_time()
-            loop.train(session, run, show_progress=False)
+            loop.train(session, run, show_progress=args.progress)
             ours.seconds["total"] = time.process_time() - start
         start = time.process_time()
         hand.train(args.steps, args.batch, theirs)
