@@ -72,6 +72,9 @@ class HandWritten:
     names each part of the step for profile_step.py, which times them; here it does nothing."""
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, images: torch.Tensor, latent_dim: int) -> None:
+        # in the memory layout a user's networks have (gancli's may be channels-last: the dcgan recommends it)
+        generator.to(memory_format=torch.contiguous_format)
+        discriminator.to(memory_format=torch.contiguous_format)
         self.G, self.D, self.images, self.latent_dim = generator, discriminator, images, latent_dim
         self.opt_g = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
