@@ -9,10 +9,11 @@ from __future__ import annotations
 import errno
 import inspect
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -21,7 +22,10 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from gancli import __version__
-from gancli.errors import GancliError
+from gancli.errors import GancliError, Interrupted
+
+if TYPE_CHECKING:
+    from gancli.io import Output
 
 console = Console(stderr=True)
 out = Console()
@@ -54,13 +58,14 @@ class ReportingGroup(TyperGroup):
         except GancliError as exc:
             fail(str(exc))
         except KeyboardInterrupt as exc:
-            saved = getattr(exc, "saved", None)
-            if saved is not None:
-                run = Path(saved).parent.parent
-                console.print(f"[yellow]interrupted[/]: saved {saved}; continue with gancli train --resume {run}")
+            if isinstance(exc, Interrupted):
+                message = exc.message
+            elif ctx.invoked_subcommand == "train":
+                message = "no checkpoint was saved on the way out"
             else:
-                console.print("[yellow]interrupted[/]: no checkpoint was saved on the way out")
-            raise typer.Exit(getattr(exc, "exit_code", 130)) from None
+                message = "the command stopped before it finished"
+            console.print(f"[yellow]interrupted[/]: {escape(message)}", soft_wrap=True)
+            raise typer.Exit(getattr(exc, "exit_code", 128 + signal.SIGINT)) from None
         except (typer.Exit, typer.Abort, typer.TyperException):  # --help, usage errors: typer reports them
             raise
         except OSError as exc:
@@ -93,6 +98,17 @@ def internal_error(exc: BaseException) -> NoReturn:
         soft_wrap=True,
     )
     raise typer.Exit(2) from None
+
+
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Replace an existing file at the output path (devices and FIFOs: in place).")
+]
+
+
+def wrote(output: Output, details: str) -> None:
+    """Say what a command wrote: on stderr when the file itself went to standard output."""
+    name = "standard output" if output.to_stdout else str(output.path)
+    (console if output.to_stdout else out).print(f"wrote {escape(name)} {details}", highlight=False, soft_wrap=True)
 
 
 app = typer.Typer(
@@ -285,69 +301,70 @@ CheckpointOpt = Annotated[
 @app.command()
 def grid(
     run_path: RunArg = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="PNG to write (default RUN/grid.png).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="PNG to write, - for stdout (default RUN/grid.png).")
+    ] = None,
     n: Annotated[int, typer.Option("--n", help="Number of samples.")] = 64,
     nrow: Annotated[int, typer.Option(help="Images per row.")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of the latent noise.")] = 0,
     checkpoint: CheckpointOpt = None,
     compression: Annotated[str, typer.Option(help="PNG compression: fast, default or best.")] = "fast",
     animate: Annotated[bool, typer.Option(help="Write an animated PNG of the run's sample images instead.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Render samples of a trained generator to a PNG grid (images) or scatter (2-D data)."""
-    from gancli.io import atomic_write_bytes
+    from gancli.io import check_output, write_output
 
     if n < 1 or nrow < 1:
         raise GancliError("--n and --nrow must be at least 1")
+    run = existing_runs([run_path] if run_path is not None else None)[0]
+    target = output or run.path / ("progress.png" if animate else "grid.png")
+    replace = force or output is None
+    check_output(target, replace)
     if animate:
         from gancli import kernels
-        from gancli.train.lifecycle import newest_run
-        from gancli.train.rundir import RunDir
 
-        run = RunDir.existing(run_path) if run_path is not None else newest_run()
         frames = run.sample_frames()
         if not frames:
             raise GancliError(f"{run.path}: no sample images to animate")
-        target = output or run.path / "progress.png"
         pictures = [kernels.decode_image(f.read_bytes(), name=str(f)) for f in frames]
-        atomic_write_bytes(target, kernels.encode_animation(pictures))
-        out.print(f"wrote {target} ({len(frames)} frames)")
+        wrote(write_output(target, kernels.encode_animation(pictures), replace), f"({len(frames)} frames)")
         return
     from gancli.render import samples_png
     from gancli.train.lifecycle import open_run
 
-    session, run = open_run(run_path, checkpoint, data=False)  # an image grid needs only the networks
+    session, _ = open_run(run.path, checkpoint, data=False)  # an image grid needs only the networks
     if not session.data.is_image:  # a scatter draws the samples over the real points
-        session, run = open_run(run_path, checkpoint)
-    target = output or run.path / "grid.png"
+        session, _ = open_run(run.path, checkpoint)
     png = samples_png(session.generate(n, seed), session.data, nrow=nrow, compression=compression)
-    atomic_write_bytes(target, png)
-    out.print(f"wrote {target} ({n} samples from step {session.step})")
+    wrote(write_output(target, png, replace), f"({n} samples from step {session.step})")
 
 
 @app.command()
 def sample(
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the samples (.npy).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the samples (.npy), - for stdout.")],
     run_path: RunArg = None,
     n: Annotated[int, typer.Option("--n", help="Number of samples.")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the latent noise (same seed, same samples).")] = 0,
     checkpoint: CheckpointOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Write raw generator samples as a float32 .npy array, for other tools."""
     import io
 
     import numpy as np
 
-    from gancli.io import atomic_write_bytes
+    from gancli.io import check_output, write_output
 
     if n < 1:
         raise GancliError("--n must be at least 1")
     from gancli.train.lifecycle import open_run
 
+    check_output(output, force)
     session, _ = open_run(run_path, checkpoint, data=False)
     buffer = io.BytesIO()
     np.save(buffer, session.generate(n, seed).numpy().astype(np.float32))
-    atomic_write_bytes(output, buffer.getvalue())
-    out.print(f"wrote {output} ({n} samples from step {session.step})")
+    wrote(write_output(output, buffer.getvalue(), force), f"({n} samples from step {session.step})")
 
 
 @app.command("eval")
@@ -439,16 +456,20 @@ def existing_runs(paths: list[Path] | None) -> list[Any]:
 @app.command()
 def plot(
     run_paths: RunsArg = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="PNG to write (default RUN/plot.png).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="PNG to write, - for stdout (default RUN/plot.png).")
+    ] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Plot losses, D(x) and D(G(z)), gradient norms and evaluation metrics over steps; several runs overlaid."""
     from gancli.analysis.plots import runs_png
-    from gancli.io import atomic_write_bytes
+    from gancli.io import check_output, write_output
 
     runs = existing_runs(run_paths)
     target = output or runs[0].path / "plot.png"
-    atomic_write_bytes(target, runs_png(runs))
-    out.print(f"wrote {target} ({len(runs)} run{'s' if len(runs) > 1 else ''})")
+    replace = force or output is None
+    check_output(target, replace)
+    wrote(write_output(target, runs_png(runs), replace), f"({len(runs)} run{'s' if len(runs) > 1 else ''})")
 
 
 @app.command()
@@ -486,7 +507,9 @@ def compare(
 
 @app.command()
 def dynamics(
-    output: Annotated[Path, typer.Option("-o", "--output", help="PNG to write.")] = Path("dynamics.png"),
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="PNG to write, - for stdout (default dynamics.png).")
+    ] = None,
     loss: Annotated[str, typer.Option(help="Loss plugin of the game.")] = "minimax",
     rules: Annotated[
         str, typer.Option(help="Update rules to draw, comma-separated.")
@@ -494,21 +517,25 @@ def dynamics(
     gamma: Annotated[float, typer.Option(help="γ of consensus optimization.")] = 1.0,
     steps: Annotated[int, typer.Option(help="Steps of each trajectory.")] = 300,
     lr: Annotated[float, typer.Option(help="Step size of both players.")] = 0.1,
+    force: ForceOpt = False,
 ) -> None:
     """The Dirac-GAN's gradient field with the trajectories of gancli's update rules, as a PNG."""
     from gancli.analysis.dynamics import dynamics_png
-    from gancli.io import atomic_write_bytes
+    from gancli.io import check_output, write_output
 
     if steps < 1 or not 0 < lr <= 1:
         raise GancliError(f"--steps must be at least 1 and --lr in (0, 1], got {steps} and {lr}")
+    target = output or Path("dynamics.png")
+    replace = force or output is None
+    check_output(target, replace)
     registry = load_plugins().registry
     chosen = []
     for name in [r.strip() for r in rules.split(",") if r.strip()]:
         reg = registry.get("update", name)
         options = {"gamma": gamma} if reg.option("gamma") else {}
         chosen.append((name, reg.create(options=options)))
-    atomic_write_bytes(output, dynamics_png(registry.get("loss", loss), chosen, steps, lr))
-    out.print(f"wrote {output} ({len(chosen)} rules, {steps} steps)")
+    png = dynamics_png(registry.get("loss", loss), chosen, steps, lr)
+    wrote(write_output(target, png, replace), f"({len(chosen)} rules, {steps} steps)")
 
 
 # --- data ---------------------------------------------------------------------------------------------------
@@ -517,30 +544,37 @@ def dynamics(
 @data_app.command("prepare")
 def data_prepare(
     source: Annotated[Path, typer.Argument(help="A folder or zip of images.")],
-    output: Annotated[Path, typer.Argument(help="The packed dataset to write (.ganpack).")],
+    output: Annotated[Path, typer.Argument(help="The packed dataset to write (.ganpack), - for stdout.")],
     image_size: Annotated[int, typer.Option(help="Side of the square images.")] = 64,
     channels: Annotated[int, typer.Option(help="1 (gray) or 3 (RGB).")] = 3,
     fit: Annotated[str, typer.Option(help="crop (short side, center crop) or pad.")] = "crop",
     skip_bad: Annotated[bool, typer.Option(help="Skip unreadable images instead of stopping.")] = False,
+    force: ForceOpt = False,
 ) -> None:
-    """Decode images once into a packed, memory-mappable file that `train --data` reads directly."""
+    """Decode images once into a packed, memory-mappable file that `train --data` reads directly. Ctrl-C or
+    SIGTERM stops it without leaving a partial file."""
     import numpy as np
 
     from gancli.data import PACKED_SUFFIX
     from gancli.data.base import DataRequest
     from gancli.data.images import check_request, decode_source
     from gancli.data.packed import write_packed
+    from gancli.io import check_output, interruptible
 
     if not (source.is_dir() or source.suffix.lower() == ".zip"):
         raise GancliError(f"{source}: not a folder or a .zip of images")
-    if output.suffix != PACKED_SUFFIX:
+    destination = check_output(output, force)
+    if destination.how == "atomic" and output.suffix != PACKED_SUFFIX:
         raise GancliError(f"{output}: the packed file's name must end in {PACKED_SUFFIX}")
     if channels not in (1, 3) or fit not in ("crop", "pad"):
         raise GancliError(f"--channels must be 1 or 3 and --fit crop or pad, got {channels} and {fit!r}")
     check_request(DataRequest(image_size, channels), {"fit": fit})  # the size limit, as for train
-    images, _, count = decode_source(source, image_size, channels, fit, skip_bad)
-    write_packed(output, np.asarray(images), source=str(source.resolve()), source_count=count)
-    out.print(f"wrote {output}: {len(images)} images of {channels}×{image_size}×{image_size} from {count} files")
+    kept = "nothing was written to" if destination.how == "atomic" else "only part of the data went to"
+    with interruptible(f"data prepare stopped; {kept} {output}"):
+        images, _, count = decode_source(source, image_size, channels, fit, skip_bad)
+        pixels, origin = np.asarray(images), str(source.resolve())
+        written = write_packed(output, pixels, source=origin, source_count=count, replace=force)
+    wrote(written, f"{len(images)} images of {channels}×{image_size}×{image_size} from {count} files")
 
 
 # --- plugins ---------------------------------------------------------------------------------------------

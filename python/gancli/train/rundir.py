@@ -66,6 +66,15 @@ class RunLock:
             self.fd = None
 
 
+def check_run_path(path: Path) -> None:
+    """Refuse an ``--out`` that cannot become a run directory (a file, a device, a dangling link) before
+    anything is built; a missing parent folder is created, as for runs/."""
+    if os.path.islink(path) and not path.exists():
+        raise GancliError(f"--out {path} is a symbolic link to {os.readlink(path)}, which does not exist")
+    if path.exists() and not path.is_dir():
+        raise GancliError(f"--out {path} exists and is not a directory; name a new or a run directory")
+
+
 @dataclass(frozen=True)
 class RunDir:
     path: Path
