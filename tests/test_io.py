@@ -2,8 +2,9 @@
 
 Every command that writes a path the user names (grid, grid --animate, sample, plot, dynamics, data prepare) follows
 one rule: character devices and FIFOs are written in place, symbolic links written through to their file, other
-nodes refused, an existing file kept unless --force; a run's own default targets are replaced. An interrupted
-``data prepare`` leaves nothing behind.
+nodes refused, an existing file kept unless --force; a run's own default targets are replaced. JSON and TOML are
+parsed within size and nesting limits, so hostile nesting is damage (and a checkpoint falls back to an intact one).
+An interrupted ``data prepare`` leaves nothing behind.
 
 Device nodes, FIFOs, sockets and links are the test's own, in its temporary folder, never the system's (making a
 device node needs root: those tests are skipped otherwise). Outputs come from ``grid`` on one 2-step ring8 run
@@ -27,12 +28,13 @@ import numpy as np
 import pytest
 from cli_helpers import TINY, ok, one_line_error
 from gancli.errors import Interrupted
-from gancli.io import atomic_open, interruptible, writer_tag
+from gancli.io import atomic_open, interruptible, parse_document, writer_tag
 from PIL import Image
 from typer.testing import CliRunner
 
 PNG = b"\x89PNG\r\n\x1a\n"
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+DEEP = "[" * 100_000 + "]" * 100_000
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="making device nodes needs root")
 
 
@@ -197,6 +199,55 @@ def test_temporary_files_of_dead_writers_are_removed_and_only_those(gancli, run:
     assert [key for key, name in names.items() if not (tmp_path / name).exists()] == ["abandoned"]
     removed = f"removed temporary files of interrupted gancli processes beside grid.png: {names['abandoned']}"
     assert removed in result.stderr
+
+
+# --- bounded parsing ------------------------------------------------------------------------------------
+
+
+def test_documents_are_parsed_within_size_and_nesting_limits() -> None:
+    assert parse_document("[" * 64 + "]" * 64) is not None
+    for text, syntax in [
+        ("[" * 65 + "]" * 65, "json"),
+        (DEEP, "json"),
+        ('{"a": ' * 100_000 + "1" + "}" * 100_000, "json"),
+        ("a = " + DEEP, "toml"),
+        ("a = " + "{b = " * 100_000 + "1" + "}" * 100_000, "toml"),
+        ("a" + ".a" * 70 + " = 1", "toml"),  # dotted keys nest tables without a bracket
+    ]:
+        with pytest.raises(ValueError, match="nested deeper than 64 levels"):
+            parse_document(text, syntax)
+    with pytest.raises(ValueError, match="over 1 MiB"):
+        parse_document(b" " * ((1 << 20) + 1), limit=1 << 20)
+    with pytest.raises(ValueError, match="digits"):
+        parse_document("9" * 5000)  # Python's own limit on converting huge integers
+
+
+def test_a_deeply_nested_checkpoint_is_damage_and_the_intact_one_is_used(gancli, run: Path, tmp_path: Path) -> None:
+    copy = shutil.copytree(run, tmp_path / "run")
+    (copy / "checkpoints" / "step-00000002.json").write_text(DEEP)
+    result = gancli("sample", "run", "-o", "s.npy", "--n", "4")
+    assert "step 1" in ok(result)
+    assert "step-00000002.json is damaged: nested deeper than 64 levels; using step-00000001.json" in result.stderr
+    (copy / "checkpoints" / "step-00000001.json").write_text('{"a": ' * 100_000 + "1" + "}" * 100_000)
+    one_line_error(gancli("sample", "run", "-o", "t.npy"), "no intact checkpoint", "nested deeper than 64 levels")
+
+
+def test_deep_nesting_in_any_file_gancli_reads_is_one_line_naming_it(gancli, run: Path, tmp_path: Path) -> None:
+    (tmp_path / "deep.toml").write_text("steps = " + DEEP)
+    one_line_error(gancli("train", "--config", "deep.toml"), "--config deep.toml", "nested deeper")
+    (tmp_path / "deep.json").write_text(DEEP)
+    one_line_error(gancli("train", "--config", "deep.json"), "--config deep.json", "nested deeper")
+    (tmp_path / "huge.toml").write_bytes(b"# " + b"x" * (16 << 20))
+    one_line_error(gancli("train", "--config", "huge.toml"), "--config huge.toml", "over 16 MiB")
+
+    copy = shutil.copytree(run, tmp_path / "run")
+    with (copy / "metrics.jsonl").open("a") as log:
+        log.write(DEEP + "\n")
+    one_line_error(gancli("plot", "run", "-o", "p.png"), "metrics.jsonl:2: damaged record", "nested deeper")
+    one_line_error(gancli("compare", "run", str(run)), "metrics.jsonl:2")
+    (copy / "config.json").write_text(DEEP)
+    one_line_error(gancli("grid", "run"), "run/config.json", "nested deeper")
+    one_line_error(gancli("compare", "run", str(run)), "run/config.json is damaged", "nested deeper")
 
 
 # --- interrupted writes ---------------------------------------------------------------------------------

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import json
 import math
-import tomllib
 import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
@@ -26,6 +24,7 @@ from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
 from gancli.errors import GancliError
+from gancli.io import read_document
 from gancli.plugins.manager import package_version
 from gancli.plugins.registry import Registration, Registry, unknown_message
 
@@ -159,14 +158,13 @@ class ConfigFile:
 
 def load_file(path: Path) -> ConfigFile:
     """Read a TOML or JSON configuration (a saved run's config.json included)."""
+    syntax = "json" if path.suffix == ".json" else "toml"
     try:
-        text = path.read_text()
+        values = read_document(path, syntax)
     except OSError as exc:
         raise GancliError(f"--config {path}: {exc.strerror or exc}") from None
-    try:
-        values = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise GancliError(f"--config {path}: not valid {path.suffix.lstrip('.') or 'TOML'}: {exc}") from None
+    except ValueError as exc:  # bad syntax, not UTF-8, too large or too deeply nested
+        raise GancliError(f"--config {path}: not valid {syntax.upper()}: {exc}") from None
     if not isinstance(values, dict):
         raise GancliError(f"--config {path}: expected a table of settings, got {type(values).__name__}")
     values = {k.replace("-", "_"): v for k, v in values.items()}

@@ -10,6 +10,8 @@
   ``RUN/grid.png``, is gancli's own and always replaced).
 - Temporary files are named ``.NAME.HOST-PID.XXXXXXXX.tmp``, so a later write of the same format beside them
   removes those whose process is gone (killed mid-write), saying so.
+- JSON and TOML are parsed within a size and nesting limit (``parse_document``): hostile nesting is a
+  ``ValueError`` the caller reports as damage, never a RecursionError.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import socket
 import stat
 import sys
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +38,8 @@ TEMP_SUFFIX = ".tmp"
 #: ``.NAME.HOST-PID.XXXXXXXX.tmp``: the file being written, and who writes it (mkstemp adds the 8 characters)
 TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<host>[A-Za-z0-9]+)-(?P<pid>\d+)\.[a-z0-9_]{8}\.tmp$")
 STDOUT = "-"
+MAX_DOCUMENT_BYTES = 16 << 20  # config files, checkpoint JSONs and log records are kilobytes
+MAX_NESTING = 64  # gancli's own documents nest 6 levels deep
 
 
 def cache_dir() -> Path:
@@ -282,3 +287,43 @@ def interruptible(message: str) -> Iterator[None]:
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
+
+
+def parse_document(text: str | bytes, syntax: str = "json", limit: int = MAX_DOCUMENT_BYTES) -> Any:
+    """JSON or TOML (``syntax``) gancli may not have written (a config file, a checkpoint, a log record), parsed
+    within ``limit`` bytes and MAX_NESTING levels. Raises ValueError (a JSON/TOML error included) saying what is
+    wrong, for the caller to report as damage naming the file."""
+    if len(text) > limit:
+        raise ValueError(f"over {limit >> 20} MiB, larger than any file gancli writes")
+    try:
+        if syntax == "toml":
+            value = tomllib.loads(text.decode() if isinstance(text, bytes) else text)
+        else:
+            value = json.loads(text)
+    except RecursionError:  # the parsers' own guard, at a depth far beyond MAX_NESTING
+        raise ValueError(f"nested deeper than {MAX_NESTING} levels") from None
+    if nesting(value) > MAX_NESTING:
+        raise ValueError(f"nested deeper than {MAX_NESTING} levels")
+    return value
+
+
+def nesting(value: Any) -> int:
+    """How deeply lists and tables nest in a parsed document (iteratively: the check must not recurse)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth + 1)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def read_document(path: Path, syntax: str = "json", limit: int = MAX_DOCUMENT_BYTES) -> Any:
+    """A JSON or TOML file read and parsed within the limits of :func:`parse_document` (reading at most
+    ``limit`` + 1 bytes). OSError if it cannot be read; ValueError if it is not a document gancli reads."""
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    try:
+        return parse_document(data, syntax, limit)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
