@@ -3,8 +3,9 @@
 Every command that writes a path the user names (grid, grid --animate, sample, plot, dynamics, data prepare) follows
 one rule: character devices and FIFOs are written in place, symbolic links written through to their file, other
 nodes refused, an existing file kept unless --force; a run's own default targets are replaced. JSON and TOML are
-parsed within size and nesting limits, so hostile nesting is damage (and a checkpoint falls back to an intact one).
-An interrupted ``data prepare`` leaves nothing behind.
+parsed within size and nesting limits, so hostile nesting is damage (and a checkpoint falls back to an intact one);
+every OSError is one line naming the path; a closed standard output ends quietly; an interrupted ``data prepare``
+leaves nothing behind.
 
 Device nodes, FIFOs, sockets and links are the test's own, in its temporary folder, never the system's (making a
 device node needs root: those tests are skipped otherwise). Outputs come from ``grid`` on one 2-step ring8 run
@@ -165,6 +166,7 @@ def test_what_cannot_be_written_is_refused_at_the_door_in_one_line(gancli, run: 
         "sock": "sock is a socket",
         "missing/x.png": "missing/x.png: there is no folder missing",
         "afile/x.png": "afile/x.png: Not a directory",
+        "/proc/x.png": "/proc/x.png: No such file or directory",
     }
     for path, needle in cases.items():
         one_line_error(gancli("grid", run, "-o", path), needle)
@@ -177,6 +179,7 @@ def test_out_names_a_directory_or_is_refused_in_one_line(gancli, tmp_path: Path)
     (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
     one_line_error(gancli("train", *TINY, "--out", "afile"), "--out afile exists and is not a directory")
     one_line_error(gancli("train", *TINY, "--out", "dangling"), "--out dangling is a symbolic link", "not exist")
+    one_line_error(gancli("train", *TINY, "--out", "/proc/run"), "/proc/run: No such file or directory")
     assert (tmp_path / "afile").read_text() == "kept" and not (tmp_path / "nowhere").exists()
 
 
@@ -248,6 +251,22 @@ def test_deep_nesting_in_any_file_gancli_reads_is_one_line_naming_it(gancli, run
     (copy / "config.json").write_text(DEEP)
     one_line_error(gancli("grid", "run"), "run/config.json", "nested deeper")
     one_line_error(gancli("compare", "run", str(run)), "run/config.json is damaged", "nested deeper")
+
+
+# --- errors of the machine, closed pipes ----------------------------------------------------------
+
+
+def test_a_closed_standard_output_ends_quietly(run: Path) -> None:
+    """The pipe's reader is gone before gancli writes (as after `| head -1`): exit 1 without a word, as Rich and
+    the Python docs do; never an internal error."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    for args in (["plugins", "list"], ["train", "--help"], ["grid", str(run), "-o", "-"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "gancli", *args], stdout=write_end, stderr=subprocess.PIPE, text=True, env=ENV
+        )
+        assert (result.returncode, result.stderr) == (1, ""), args
+    os.close(write_end)
 
 
 # --- interrupted writes ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ Heavy imports (torch) happen inside the commands, which keep the module cheap to
 
 from __future__ import annotations
 
-import errno
+import contextlib
 import inspect
 import os
 import signal
@@ -31,26 +31,10 @@ console = Console(stderr=True)
 out = Console()
 
 
-#: errors of the machine, not of gancli: a full or read-only disk, a file the user may not write
-ENVIRONMENT_ERRNOS = {
-    errno.ENOSPC,
-    errno.EDQUOT,
-    errno.EROFS,
-    errno.EACCES,
-    errno.EPERM,
-    errno.EIO,
-    errno.EFBIG,
-    errno.ENAMETOOLONG,
-    errno.ENOTDIR,
-    errno.EISDIR,
-    errno.EMFILE,
-    errno.ENFILE,
-}
-
-
 class ReportingGroup(TyperGroup):
-    """Turns a GancliError from any command, plugin commands included, and the machine's own refusals (disk
-    full, read-only, no permission, out of memory) into one red line and exit 1; anything else is a bug."""
+    """Turns a GancliError from any command, plugin commands included, and every refusal of the machine (an
+    OSError: a missing, read-only, full or forbidden path) into one red line and exit 1; a closed standard output
+    (``gancli … | head``) into a quiet exit 1; anything else is a bug."""
 
     def invoke(self, ctx: typer.Context) -> Any:
         try:
@@ -69,9 +53,11 @@ class ReportingGroup(TyperGroup):
         except (typer.Exit, typer.Abort, typer.TyperException):  # --help, usage errors: typer reports them
             raise
         except OSError as exc:
-            if exc.errno not in ENVIRONMENT_ERRNOS or os.environ.get("GANCLI_DEBUG"):
-                internal_error(exc)
-            fail(f"{exc.filename}: {exc.strerror}" if exc.filename else f"{exc.strerror or exc}")
+            if isinstance(exc, BrokenPipeError) and exc.filename is None:
+                stdout_closed()
+            if os.environ.get("GANCLI_DEBUG"):
+                raise
+            fail(os_error_text(exc))
         except Exception as exc:  # a bug, ours or a library's: one line, the traceback on request
             if os.environ.get("GANCLI_DEBUG"):
                 raise
@@ -98,6 +84,24 @@ def internal_error(exc: BaseException) -> NoReturn:
         soft_wrap=True,
     )
     raise typer.Exit(2) from None
+
+
+def os_error_text(exc: OSError) -> str:
+    """An OSError as one line: the path (or both paths of a rename) and the system's reason."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return reason
+    names = f"{exc.filename} → {exc.filename2}" if exc.filename2 is not None else f"{exc.filename}"
+    return f"{names}: {reason}"
+
+
+def stdout_closed() -> NoReturn:
+    """Standard output's reader went away (``gancli sample -o - | head -c 100``): stop quietly with exit 1, as
+    Rich does for what it prints and the Python docs' "Note on SIGPIPE" (module signal) recommend; stdout is
+    pointed at /dev/null first so that the interpreter's last flush does not complain."""
+    with contextlib.suppress(OSError, ValueError):  # no file descriptor behind stdout (a test runner's buffer)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    raise typer.Exit(1)
 
 
 ForceOpt = Annotated[

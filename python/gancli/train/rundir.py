@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from gancli.errors import GancliError
-from gancli.io import atomic_write_bytes, file_mode, parse_document, remove_leftovers
+from gancli.io import atomic_write_bytes, file_mode, naming, parse_document, remove_leftovers
 from gancli.train import checkpoint
 
 
@@ -217,6 +217,6 @@ def append_record(path: Path, record: dict[str, Any]) -> None:
             written = 0
             while written < len(data):
                 written += log.write(data[written:]) or 0
-        except OSError:
+        except OSError as exc:
             os.ftruncate(log.fileno(), end)
-            raise
+            raise naming(exc, path) from None
