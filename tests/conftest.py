@@ -49,7 +49,7 @@ def gancli(
     (tmp_path / "cache" / "models").symlink_to(trained_models)
     monkeypatch.setenv("GANCLI_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    monkeypatch.setattr(cli, "out", Console(width=250))
+    monkeypatch.setattr(cli, "out", Console(width=250, markup=False))  # as cli.out, wider
     runner = CliRunner()
 
     def invoke(*args: object) -> Result:

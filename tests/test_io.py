@@ -4,8 +4,8 @@ Every command that writes a path the user names (grid, grid --animate, sample, p
 one rule: character devices and FIFOs are written in place, symbolic links written through to their file, other
 nodes refused, an existing file kept unless --force; a run's own default targets are replaced. JSON and TOML are
 parsed within size and nesting limits, so hostile nesting is damage (and a checkpoint falls back to an intact one);
-every OSError is one line naming the path; a closed standard output ends quietly; an interrupted ``data prepare``
-leaves nothing behind.
+every OSError is one line naming the path; a closed standard output ends quietly; messages are printed as written,
+never read as Rich markup; an interrupted ``data prepare`` leaves nothing behind.
 
 Device nodes, FIFOs, sockets and links are the test's own, in its temporary folder, never the system's (making a
 device node needs root: those tests are skipped otherwise). Outputs come from ``grid`` on one 2-step ring8 run
@@ -36,6 +36,7 @@ from typer.testing import CliRunner
 PNG = b"\x89PNG\r\n\x1a\n"
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 DEEP = "[" * 100_000 + "]" * 100_000
+MARKUP = "[/__w/gloo/pair.cc:545] [bold]b[/bold] [red]r[/] [/x]"  # as in plugin_fixtures/markup_text.py
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="making device nodes needs root")
 
 
@@ -253,7 +254,7 @@ def test_deep_nesting_in_any_file_gancli_reads_is_one_line_naming_it(gancli, run
     one_line_error(gancli("compare", "run", str(run)), "run/config.json is damaged", "nested deeper")
 
 
-# --- errors of the machine, closed pipes ----------------------------------------------------------
+# --- errors of the machine, closed pipes, markup ----------------------------------------------------------
 
 
 def test_a_closed_standard_output_ends_quietly(run: Path) -> None:
@@ -267,6 +268,29 @@ def test_a_closed_standard_output_ends_quietly(run: Path) -> None:
         )
         assert (result.returncode, result.stderr) == (1, ""), args
     os.close(write_end)
+
+
+def test_messages_reach_the_user_as_written_never_read_as_markup(
+    gancli, installed_plugins, run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    installed_plugins(("markup", "markup_text", "gancli-markup"))
+    one_line_error(gancli("refuse"), MARKUP)  # a GancliError
+    one_line_error(gancli("crash"), "command 'crash' failed: RuntimeError: " + MARKUP)  # a plugin's bug
+    one_line_error(gancli("grid", run, "-o", "/proc/[bold]x[red].png"), "/proc/[bold]x[red].png: No such")  # OSError
+    assert MARKUP in ok(gancli("plugins", "list", "--kind", "metric"))
+    assert MARKUP in ok(gancli("plugins", "show", "markup-metric"))
+
+    result = gancli("train", *TINY, "--steps", "2", "--out", "[red]run[/]")  # a metric that fails while training
+    assert result.exit_code == 0, result.output
+    assert f"{MARKUP}; it is left out for the rest of this run" in result.stderr
+    assert "run directory: [red]run[/]" in result.stderr
+
+    def bug(*args: object) -> bytes:
+        raise RuntimeError(MARKUP)
+
+    monkeypatch.setattr("gancli.analysis.dynamics.dynamics_png", bug)
+    result = gancli("dynamics", "--steps", "2")
+    assert result.exit_code == 2 and f"error: internal error RuntimeError: {MARKUP} (set GANCLI_DEBUG" in result.stderr
 
 
 # --- interrupted writes ---------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from typer.core import TyperGroup
 
 from gancli import __version__
@@ -27,8 +27,9 @@ from gancli.errors import GancliError, Interrupted
 if TYPE_CHECKING:
     from gancli.io import Output
 
-console = Console(stderr=True)
-out = Console()
+# what gancli prints holds paths, plugins' text and other processes' messages: never read as Rich markup
+console = Console(stderr=True, markup=False)
+out = Console(markup=False)
 
 
 class ReportingGroup(TyperGroup):
@@ -48,7 +49,7 @@ class ReportingGroup(TyperGroup):
                 message = "no checkpoint was saved on the way out"
             else:
                 message = "the command stopped before it finished"
-            console.print(f"[yellow]interrupted[/]: {escape(message)}", soft_wrap=True)
+            console.print(labelled("interrupted", "yellow", message), soft_wrap=True)
             raise typer.Exit(getattr(exc, "exit_code", 128 + signal.SIGINT)) from None
         except (typer.Exit, typer.Abort, typer.TyperException):  # --help, usage errors: typer reports them
             raise
@@ -69,20 +70,21 @@ class ReportingGroup(TyperGroup):
             internal_error(exc)
 
 
+def labelled(label: str, style: str, text: str) -> Text:
+    """``label:`` in ``style``, then ``text`` exactly as it is (a ``[/x]`` in a path or message is text)."""
+    return Text.assemble((f"{label}:", style), " ", text)
+
+
 def fail(message: str) -> NoReturn:
-    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)  # a [...] is text
+    console.print(labelled("error", "bold red", message), highlight=False, soft_wrap=True)
     raise typer.Exit(1) from None
 
 
 def internal_error(exc: BaseException) -> NoReturn:
     if os.environ.get("GANCLI_DEBUG"):
         raise exc
-    console.print(
-        f"[bold red]error:[/] internal error {type(exc).__name__}: {exc} "
-        "(set GANCLI_DEBUG=1 for the traceback, and please report it)",
-        highlight=False,
-        soft_wrap=True,
-    )
+    text = f"internal error {type(exc).__name__}: {exc} (set GANCLI_DEBUG=1 for the traceback, and please report it)"
+    console.print(labelled("error", "bold red", text), highlight=False, soft_wrap=True)
     raise typer.Exit(2) from None
 
 
@@ -112,7 +114,7 @@ ForceOpt = Annotated[
 def wrote(output: Output, details: str) -> None:
     """Say what a command wrote: on stderr when the file itself went to standard output."""
     name = "standard output" if output.to_stdout else str(output.path)
-    (console if output.to_stdout else out).print(f"wrote {escape(name)} {details}", highlight=False, soft_wrap=True)
+    (console if output.to_stdout else out).print(f"wrote {name} {details}", highlight=False, soft_wrap=True)
 
 
 app = typer.Typer(
@@ -194,7 +196,8 @@ def train(
     if result:
         console.print("evaluation: " + ", ".join(f"{k} {format_value(v)}" for k, v in result.items()))
     if main:
-        console.print(f"run directory: [bold]{run.path}[/]   samples: {run.samples}   grid: gancli grid {run.path}")
+        grid = f"   samples: {run.samples}   grid: gancli grid {run.path}"
+        console.print(Text.assemble("run directory: ", (str(run.path), "bold"), grid), soft_wrap=True)
 
 
 def as_arguments(values: dict[str, Any]) -> list[str]:
@@ -607,7 +610,7 @@ def plugins_list(
             out.print_json(json.dumps(listing))
         else:
             for entry in listing:
-                out.print(f"[bold]{entry['package']}[/] {entry['version']}", highlight=False)
+                out.print(Text.assemble((entry["package"], "bold"), f" {entry['version']}"), highlight=False)
                 for module in entry["modules"]:
                     out.print(
                         f"  plugin {module['plugin']} ({module['module']}): {', '.join(module['hooks']) or 'no hooks'}"
@@ -663,9 +666,10 @@ def plugins_show(name: Annotated[str, typer.Argument(help="A plugin object's or 
         known = {r.name for r in plugins.registry.all()} | set(plugins.commands)
         raise GancliError(unknown_message("plugin", name, known))
     for message in clashes:
-        out.print(f"[bold red]unusable:[/] {message}; uninstall one of the two packages", highlight=False)
+        out.print(labelled("unusable", "bold red", f"{message}; uninstall one of the two packages"), highlight=False)
     for reg in found:
-        out.print(f"[bold]{reg.name}[/] ({reg.kind}, plugin {reg.plugin}, package {reg.package})", highlight=False)
+        about = f" ({reg.kind}, plugin {reg.plugin}, package {reg.package})"
+        out.print(Text.assemble((reg.name, "bold"), about), highlight=False)
         out.print(f"  {reg.description}", highlight=False)
         if reg.options:
             table = Table("option", "type", "default", "help", box=None)
@@ -682,9 +686,8 @@ def plugins_show(name: Annotated[str, typer.Argument(help="A plugin object's or 
         for dataset, settings in per_dataset.items():
             out.print(f"  recommends on {dataset}: " + settings_text(settings), highlight=False)
     if command is not None:
-        out.print(
-            f"[bold]{command.name}[/] (command, plugin {command.plugin}, package {command.package})", highlight=False
-        )
+        about = f" (command, plugin {command.plugin}, package {command.package})"
+        out.print(Text.assemble((command.name, "bold"), about), highlight=False)
         out.print(f"  {command.help}  (gancli {command.name} --help)", highlight=False)
 
 
