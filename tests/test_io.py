@@ -8,8 +8,8 @@ every OSError is one line naming the path; a closed standard output ends quietly
 never read as Rich markup; an interrupted ``data prepare`` leaves nothing behind.
 
 Device nodes, FIFOs, sockets and links are the test's own, in its temporary folder, never the system's (making a
-device node needs root: those tests are skipped otherwise). Outputs come from ``grid`` on one 2-step ring8 run
-(a scatter, a tenth of a second).
+device node needs root: those tests are skipped otherwise). Outputs come from ``grid`` on the 2-step ring8 run of
+conftest.py (a scatter, a tenth of a second).
 """
 
 from __future__ import annotations
@@ -31,25 +31,12 @@ from cli_helpers import TINY, ok, one_line_error
 from gancli.errors import Interrupted
 from gancli.io import atomic_open, interruptible, parse_document, writer_tag
 from PIL import Image
-from typer.testing import CliRunner
 
 PNG = b"\x89PNG\r\n\x1a\n"
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 DEEP = "[" * 100_000 + "]" * 100_000
 MARKUP = "[/__w/gloo/pair.cc:545] [bold]b[/bold] [red]r[/] [/x]"  # as in plugin_fixtures/markup_text.py
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="making device nodes needs root")
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-step ring8 run with checkpoints at steps 1 and 2, trained once for the tests of this module."""
-    from gancli import cli
-
-    path = tmp_path_factory.mktemp("trained") / "run"
-    args = ["train", *TINY, "--steps", "2", "--checkpoint-every", "1", "--sample-every", "1", "--out", str(path)]
-    result = CliRunner().invoke(cli.build_app(), args)
-    assert result.exit_code == 0, result.output
-    return path
 
 
 def temporary_files(folder: Path) -> list[str]:
@@ -60,35 +47,35 @@ def temporary_files(folder: Path) -> list[str]:
 
 
 @root_only
-def test_a_device_is_written_in_place_and_never_replaced(gancli, run: Path, tmp_path: Path) -> None:
+def test_a_device_is_written_in_place_and_never_replaced(gancli, tiny_run: Path, tmp_path: Path) -> None:
     null, full, block = tmp_path / "null", tmp_path / "full", tmp_path / "block"
     os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # twins of /dev/null and /dev/full
     os.mknod(full, stat.S_IFCHR | 0o666, os.makedev(1, 7))
     os.mknod(block, stat.S_IFBLK | 0o600, os.makedev(7, 200))
     before = {path: os.lstat(path) for path in (null, full, block)}
-    assert "wrote null" in ok(gancli("grid", run, "-o", "null"))
-    one_line_error(gancli("plot", run, "-o", "full"), "full: No space left on device")
-    one_line_error(gancli("sample", run, "-o", "block", "--force"), "block is a block device")
+    assert "wrote null" in ok(gancli("grid", tiny_run, "-o", "null"))
+    one_line_error(gancli("plot", tiny_run, "-o", "full"), "full: No space left on device")
+    one_line_error(gancli("sample", tiny_run, "-o", "block", "--force"), "block is a block device")
     for path, info in before.items():
         now = os.lstat(path)
         assert (now.st_ino, now.st_mode, now.st_rdev) == (info.st_ino, info.st_mode, info.st_rdev), path
     assert temporary_files(tmp_path) == []
 
 
-def test_a_fifo_is_written_in_place_for_its_reader(gancli, run: Path, tmp_path: Path) -> None:
+def test_a_fifo_is_written_in_place_for_its_reader(gancli, tiny_run: Path, tmp_path: Path) -> None:
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     received: list[bytes] = []
     reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
     reader.start()
-    ok(gancli("grid", run, "-o", "pipe"))
+    ok(gancli("grid", tiny_run, "-o", "pipe"))
     reader.join(30)
     assert received and received[0].startswith(PNG)
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
 
 
-def test_standard_output_gets_the_file_and_the_report_goes_to_stderr(gancli, run: Path) -> None:
-    result = gancli("sample", run, "-o", "-", "--n", "5")
+def test_standard_output_gets_the_file_and_the_report_goes_to_stderr(gancli, tiny_run: Path) -> None:
+    result = gancli("sample", tiny_run, "-o", "-", "--n", "5")
     assert result.exit_code == 0, result.output
     import io
 
@@ -98,21 +85,23 @@ def test_standard_output_gets_the_file_and_the_report_goes_to_stderr(gancli, run
 
 
 def test_a_link_is_written_through_to_its_file_and_a_dangling_link_is_refused(
-    gancli, run: Path, tmp_path: Path
+    gancli, tiny_run: Path, tmp_path: Path
 ) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     picture = elsewhere / "picture.png"
     picture.write_bytes(b"the user's own")
     (tmp_path / "link.png").symlink_to(picture)
-    one_line_error(gancli("grid", run, "-o", "link.png"), "link.png exists", "--force")
+    one_line_error(gancli("grid", tiny_run, "-o", "link.png"), "link.png exists", "--force")
     assert picture.read_bytes() == b"the user's own"
-    ok(gancli("grid", run, "-o", "link.png", "--force"))
+    ok(gancli("grid", tiny_run, "-o", "link.png", "--force"))
     assert os.readlink(tmp_path / "link.png") == str(picture) and picture.read_bytes().startswith(PNG)
     assert temporary_files(elsewhere) == [] and temporary_files(tmp_path) == []
 
     (tmp_path / "dangling.png").symlink_to(tmp_path / "nowhere.png")
-    one_line_error(gancli("grid", run, "-o", "dangling.png", "--force"), "dangling.png", "nowhere.png", "not exist")
+    one_line_error(
+        gancli("grid", tiny_run, "-o", "dangling.png", "--force"), "dangling.png", "nowhere.png", "not exist"
+    )
     assert (tmp_path / "dangling.png").is_symlink() and not (tmp_path / "nowhere.png").exists()
 
 
@@ -137,9 +126,9 @@ def image_folder(tmp_path: Path) -> Path:
     ],
 )
 def test_every_command_replaces_an_existing_file_only_with_force(
-    gancli, run: Path, tmp_path: Path, image_folder: Path, command: list[str]
+    gancli, tiny_run: Path, tmp_path: Path, image_folder: Path, command: list[str]
 ) -> None:
-    args = [part.format(run=run) for part in command]
+    args = [part.format(run=tiny_run) for part in command]
     mine = tmp_path / "mine.ganpack"
     mine.write_bytes(b"the user's own")
     one_line_error(gancli(*args, "mine.ganpack"), "mine.ganpack exists; --force replaces it")
@@ -149,15 +138,15 @@ def test_every_command_replaces_an_existing_file_only_with_force(
     assert temporary_files(tmp_path) == []
 
 
-def test_a_default_target_in_the_run_is_gancli_own_and_replaced(gancli, run: Path, tmp_path: Path) -> None:
-    copy = shutil.copytree(run, tmp_path / "run")
+def test_a_default_target_in_the_run_is_gancli_own_and_replaced(gancli, tiny_run: Path, tmp_path: Path) -> None:
+    copy = shutil.copytree(tiny_run, tmp_path / "run")
     ok(gancli("grid", "run", "--n", "8"))
     first = (copy / "grid.png").read_bytes()
     ok(gancli("grid", "run", "--n", "8", "--seed", "1"))
     assert first.startswith(PNG) and (copy / "grid.png").read_bytes() != first
 
 
-def test_what_cannot_be_written_is_refused_at_the_door_in_one_line(gancli, run: Path, tmp_path: Path) -> None:
+def test_what_cannot_be_written_is_refused_at_the_door_in_one_line(gancli, tiny_run: Path, tmp_path: Path) -> None:
     (tmp_path / "folder").mkdir()
     (tmp_path / "afile").write_text("kept")
     listening = socket.socket(socket.AF_UNIX)
@@ -170,7 +159,7 @@ def test_what_cannot_be_written_is_refused_at_the_door_in_one_line(gancli, run: 
         "/proc/x.png": "/proc/x.png: No such file or directory",
     }
     for path, needle in cases.items():
-        one_line_error(gancli("grid", run, "-o", path), needle)
+        one_line_error(gancli("grid", tiny_run, "-o", path), needle)
     listening.close()
     assert (tmp_path / "afile").read_text() == "kept" and not (tmp_path / "missing").exists()
 
@@ -184,7 +173,7 @@ def test_out_names_a_directory_or_is_refused_in_one_line(gancli, tmp_path: Path)
     assert (tmp_path / "afile").read_text() == "kept" and not (tmp_path / "nowhere").exists()
 
 
-def test_temporary_files_of_dead_writers_are_removed_and_only_those(gancli, run: Path, tmp_path: Path) -> None:
+def test_temporary_files_of_dead_writers_are_removed_and_only_those(gancli, tiny_run: Path, tmp_path: Path) -> None:
     host = writer_tag().split("-")[0]
     finished = subprocess.Popen(["true"])
     finished.wait()
@@ -198,7 +187,7 @@ def test_temporary_files_of_dead_writers_are_removed_and_only_those(gancli, run:
     }
     for name in names.values():
         (tmp_path / name).write_bytes(b"half a file")
-    result = gancli("grid", run, "-o", "grid.png")
+    result = gancli("grid", tiny_run, "-o", "grid.png")
     ok(result)
     assert [key for key, name in names.items() if not (tmp_path / name).exists()] == ["abandoned"]
     removed = f"removed temporary files of interrupted gancli processes beside grid.png: {names['abandoned']}"
@@ -226,8 +215,10 @@ def test_documents_are_parsed_within_size_and_nesting_limits() -> None:
         parse_document("9" * 5000)  # Python's own limit on converting huge integers
 
 
-def test_a_deeply_nested_checkpoint_is_damage_and_the_intact_one_is_used(gancli, run: Path, tmp_path: Path) -> None:
-    copy = shutil.copytree(run, tmp_path / "run")
+def test_a_deeply_nested_checkpoint_is_damage_and_the_intact_one_is_used(
+    gancli, tiny_run: Path, tmp_path: Path
+) -> None:
+    copy = shutil.copytree(tiny_run, tmp_path / "run")
     (copy / "checkpoints" / "step-00000002.json").write_text(DEEP)
     result = gancli("sample", "run", "-o", "s.npy", "--n", "4")
     assert "step 1" in ok(result)
@@ -236,7 +227,7 @@ def test_a_deeply_nested_checkpoint_is_damage_and_the_intact_one_is_used(gancli,
     one_line_error(gancli("sample", "run", "-o", "t.npy"), "no intact checkpoint", "nested deeper than 64 levels")
 
 
-def test_deep_nesting_in_any_file_gancli_reads_is_one_line_naming_it(gancli, run: Path, tmp_path: Path) -> None:
+def test_deep_nesting_in_any_file_gancli_reads_is_one_line_naming_it(gancli, tiny_run: Path, tmp_path: Path) -> None:
     (tmp_path / "deep.toml").write_text("steps = " + DEEP)
     one_line_error(gancli("train", "--config", "deep.toml"), "--config deep.toml", "nested deeper")
     (tmp_path / "deep.json").write_text(DEEP)
@@ -244,25 +235,25 @@ def test_deep_nesting_in_any_file_gancli_reads_is_one_line_naming_it(gancli, run
     (tmp_path / "huge.toml").write_bytes(b"# " + b"x" * (16 << 20))
     one_line_error(gancli("train", "--config", "huge.toml"), "--config huge.toml", "over 16 MiB")
 
-    copy = shutil.copytree(run, tmp_path / "run")
+    copy = shutil.copytree(tiny_run, tmp_path / "run")
     with (copy / "metrics.jsonl").open("a") as log:
         log.write(DEEP + "\n")
     one_line_error(gancli("plot", "run", "-o", "p.png"), "metrics.jsonl:2: damaged record", "nested deeper")
-    one_line_error(gancli("compare", "run", str(run)), "metrics.jsonl:2")
+    one_line_error(gancli("compare", "run", str(tiny_run)), "metrics.jsonl:2")
     (copy / "config.json").write_text(DEEP)
     one_line_error(gancli("grid", "run"), "run/config.json", "nested deeper")
-    one_line_error(gancli("compare", "run", str(run)), "run/config.json is damaged", "nested deeper")
+    one_line_error(gancli("compare", "run", str(tiny_run)), "run/config.json is damaged", "nested deeper")
 
 
 # --- errors of the machine, closed pipes, markup ----------------------------------------------------------
 
 
-def test_a_closed_standard_output_ends_quietly(run: Path) -> None:
+def test_a_closed_standard_output_ends_quietly(tiny_run: Path) -> None:
     """The pipe's reader is gone before gancli writes (as after `| head -1`): exit 1 without a word, as Rich and
     the Python docs do; never an internal error."""
     read_end, write_end = os.pipe()
     os.close(read_end)
-    for args in (["plugins", "list"], ["train", "--help"], ["grid", str(run), "-o", "-"]):
+    for args in (["plugins", "list"], ["train", "--help"], ["grid", str(tiny_run), "-o", "-"]):
         result = subprocess.run(
             [sys.executable, "-m", "gancli", *args], stdout=write_end, stderr=subprocess.PIPE, text=True, env=ENV
         )
@@ -271,12 +262,14 @@ def test_a_closed_standard_output_ends_quietly(run: Path) -> None:
 
 
 def test_messages_reach_the_user_as_written_never_read_as_markup(
-    gancli, installed_plugins, run: Path, monkeypatch: pytest.MonkeyPatch
+    gancli, installed_plugins, tiny_run: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     installed_plugins(("markup", "markup_text", "gancli-markup"))
     one_line_error(gancli("refuse"), MARKUP)  # a GancliError
     one_line_error(gancli("crash"), "command 'crash' failed: RuntimeError: " + MARKUP)  # a plugin's bug
-    one_line_error(gancli("grid", run, "-o", "/proc/[bold]x[red].png"), "/proc/[bold]x[red].png: No such")  # OSError
+    one_line_error(
+        gancli("grid", tiny_run, "-o", "/proc/[bold]x[red].png"), "/proc/[bold]x[red].png: No such"
+    )  # OSError
     assert MARKUP in ok(gancli("plugins", "list", "--kind", "metric"))
     assert MARKUP in ok(gancli("plugins", "show", "markup-metric"))
 

@@ -300,6 +300,19 @@ RunArg = Annotated[
         help="A run directory written by `gancli train` (default: the newest under runs/).", show_default=False
     ),
 ]
+MAX_SAMPLES = 10_000_000  # drawn from one noise tensor: more is a typo, not a request
+
+
+def check_sampling(n: int, seed: int) -> None:
+    """Refuse an --n or --seed the generator cannot take (10**400 overflowed inside torch), naming the flag."""
+    from gancli.config import MAX_SEED
+
+    if not 1 <= n <= MAX_SAMPLES:
+        raise GancliError(f"--n must be between 1 and {MAX_SAMPLES:,}, got {n}")
+    if not 0 <= seed <= MAX_SEED:
+        raise GancliError(f"--seed must be between 0 and {MAX_SEED}, got {seed}")
+
+
 CheckpointOpt = Annotated[
     str | None, typer.Option(help="Checkpoint step or file (default: the latest).", show_default=False)
 ]
@@ -322,8 +335,9 @@ def grid(
     """Render samples of a trained generator to a PNG grid (images) or scatter (2-D data)."""
     from gancli.io import check_output, write_output
 
-    if n < 1 or nrow < 1:
-        raise GancliError("--n and --nrow must be at least 1")
+    check_sampling(n, seed)
+    if not 1 <= nrow <= MAX_SAMPLES:
+        raise GancliError(f"--nrow must be between 1 and {MAX_SAMPLES:,}, got {nrow}")
     run = existing_runs([run_path] if run_path is not None else None)[0]
     target = output or run.path / ("progress.png" if animate else "grid.png")
     replace = force or output is None
@@ -363,8 +377,7 @@ def sample(
 
     from gancli.io import check_output, write_output
 
-    if n < 1:
-        raise GancliError("--n must be at least 1")
+    check_sampling(n, seed)
     from gancli.train.lifecycle import open_run
 
     check_output(output, force)
@@ -398,6 +411,7 @@ def evaluate(
 
     if every and checkpoint is not None:
         raise GancliError("--all and --checkpoint: choose one")
+    check_sampling(1, seed)
     overrides = {"features": features, "eval_samples": eval_samples}
     session, run = open_run(run_path, checkpoint, overrides={k: v for k, v in overrides.items() if v is not None})
     evaluation = Evaluation(session, strict=True)
@@ -541,6 +555,8 @@ def dynamics(
         reg = registry.get("update", name)
         options = {"gamma": gamma} if reg.option("gamma") else {}
         chosen.append((name, reg.create(options=options)))
+    if not chosen:
+        raise GancliError(f"--rules {rules!r}: name at least one update rule, e.g. --rules simultaneous")
     png = dynamics_png(registry.get("loss", loss), chosen, steps, lr)
     wrote(write_output(target, png, replace), f"({len(chosen)} rules, {steps} steps)")
 

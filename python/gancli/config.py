@@ -177,8 +177,9 @@ def load_file(path: Path) -> ConfigFile:
     if not isinstance(set_items, list) or not all(isinstance(item, str) for item in set_items):
         raise GancliError(f'--config {path}: set must be a string or a list of strings, e.g. set = ["clip=0.02"]')
     provenance = values.pop("plugins", {})
-    if not isinstance(provenance, dict):
-        provenance = {}
+    entries = provenance.values() if isinstance(provenance, dict) else [None]
+    if not all(isinstance(entry, dict) and all(isinstance(v, str) for v in entry.values()) for entry in entries):
+        raise GancliError(f"--config {path}: plugins must map each kind to a table of name, plugin, package, version")
     return ConfigFile(values, set_items, provenance)
 
 
