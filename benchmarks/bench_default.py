@@ -46,7 +46,7 @@ def main() -> None:
         seconds = time.perf_counter() - start
         run = next((work / "runs").iterdir())
         grid = Path.cwd() / f"{run.name}-grid.png"
-        gancli("grid", "-o", str(grid), cwd=work)
+        gancli("grid", "-o", str(grid), "--force", cwd=work)  # the previous run of this benchmark wrote it
         evals = [json.loads(line) for line in (run / "eval.jsonl").read_text().splitlines()]
         config = json.loads((run / "config.json").read_text())
     print(f"gancli train {' '.join(args.flags)} ({config['arch']} on {config['data']}, {config['steps']} steps, CPU)")

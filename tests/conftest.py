@@ -34,6 +34,20 @@ def trained_models() -> Path:
     return models
 
 
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-step ring8 run with checkpoints and samples at steps 1 and 2, trained once for the tests that read a
+    run (a test that changes it works on a copy)."""
+    from cli_helpers import TINY
+    from gancli import cli
+
+    path = tmp_path_factory.mktemp("trained") / "run"
+    args = ["train", *TINY, "--steps", "2", "--checkpoint-every", "1", "--sample-every", "1", "--out", str(path)]
+    result = CliRunner().invoke(cli.build_app(), args)
+    assert result.exit_code == 0, result.output
+    return path
+
+
 @pytest.fixture
 def gancli(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, one_thread: None, trained_models: Path
@@ -49,7 +63,7 @@ def gancli(
     (tmp_path / "cache" / "models").symlink_to(trained_models)
     monkeypatch.setenv("GANCLI_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    monkeypatch.setattr(cli, "out", Console(width=250))
+    monkeypatch.setattr(cli, "out", Console(width=250, markup=False))  # as cli.out, wider
     runner = CliRunner()
 
     def invoke(*args: object) -> Result:

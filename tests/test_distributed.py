@@ -1,6 +1,7 @@
 """Training on two processes (torchrun, gloo on the CPU): the ranks end with identical networks (the loop checks
 it and fails otherwise), the result equals one process on the same global batch to float tolerance, for the
-alternating and the consensus rule, and a resumed two-process run continues exactly.
+alternating and the consensus rule, a resumed two-process run continues exactly, and a process that dies is
+named in a line or two.
 
 Each run starts two Python processes with torch (about 10 s on a quiet 2-core machine).
 """
@@ -9,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -65,3 +68,25 @@ def test_a_two_process_run_resumes_exactly(tmp_path: Path) -> None:
     gancli(tmp_path, "train", *args, "--steps", "10", "--out", "split")
     gancli(tmp_path, "train", "--resume", "split", "--steps", "20", "--nproc", "2", "--quiet")
     assert_close(weights(tmp_path / "whole", 20), weights(tmp_path / "split", 20), 0.0)
+
+
+def test_a_killed_process_is_named_in_a_line_and_the_others_say_they_lost_it(tmp_path: Path) -> None:
+    """Rank 1 is killed with SIGKILL mid-run (as the OOM killer does): rank 0's collective fails with gloo's
+    message, which holds a "[/…/pair.cc:545]" Rich would read as a closing tag. Once crashed the error printer."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env.pop("WORLD_SIZE", None)
+    command = [sys.executable, "-m", "gancli", "train", *TINY, "--steps", "100000", "--nproc", "2", "--out", "run"]
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    metrics, deadline = tmp_path / "run" / "metrics.jsonl", time.monotonic() + 120
+    while not (metrics.is_file() and metrics.stat().st_size > 0):
+        assert process.poll() is None and time.monotonic() < deadline, "training did not start"
+        time.sleep(0.1)
+    rank0 = int((tmp_path / "run" / ".lock").read_text())
+    parent = Path(f"/proc/{rank0}/stat").read_text().rsplit(")", 1)[1].split()[1]
+    (rank1,) = {int(pid) for pid in Path(f"/proc/{parent}/task/{parent}/children").read_text().split()} - {rank0}
+    os.kill(rank1, signal.SIGKILL)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGKILL, stderr
+    report = stderr[stderr.rindex("examples of shape") :].splitlines()[1:]  # after the settings table
+    assert report[0].startswith("error: process 0 of 2: another process of the run stopped or cannot be reached (")
+    assert report[1:] == ["error: process 1 of 2 was killed by SIGKILL; the others stopped"], stderr

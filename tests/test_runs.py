@@ -222,7 +222,7 @@ def test_a_log_record_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
         signal.signal(signal.SIGXFSZ, previous)
-    assert refused.value.errno == errno.EFBIG
+    assert (refused.value.errno, refused.value.filename) == (errno.EFBIG, str(log))  # the user learns which file
     assert log.stat().st_size == size, "half a record was left in the log"
     assert read_jsonl(log) == [{"step": 1, "loss_d": 0.5}]
 

@@ -6,47 +6,36 @@ Heavy imports (torch) happen inside the commands, which keep the module cheap to
 
 from __future__ import annotations
 
-import errno
+import contextlib
 import inspect
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from typer.core import TyperGroup
 
 from gancli import __version__
-from gancli.errors import GancliError
+from gancli.errors import GancliError, Interrupted
 
-console = Console(stderr=True)
-out = Console()
+if TYPE_CHECKING:
+    from gancli.io import Output
 
-
-#: errors of the machine, not of gancli: a full or read-only disk, a file the user may not write
-ENVIRONMENT_ERRNOS = {
-    errno.ENOSPC,
-    errno.EDQUOT,
-    errno.EROFS,
-    errno.EACCES,
-    errno.EPERM,
-    errno.EIO,
-    errno.EFBIG,
-    errno.ENAMETOOLONG,
-    errno.ENOTDIR,
-    errno.EISDIR,
-    errno.EMFILE,
-    errno.ENFILE,
-}
+# what gancli prints holds paths, plugins' text and other processes' messages: never read as Rich markup
+console = Console(stderr=True, markup=False)
+out = Console(markup=False)
 
 
 class ReportingGroup(TyperGroup):
-    """Turns a GancliError from any command, plugin commands included, and the machine's own refusals (disk
-    full, read-only, no permission, out of memory) into one red line and exit 1; anything else is a bug."""
+    """Turns a GancliError from any command, plugin commands included, and every refusal of the machine (an
+    OSError: a missing, read-only, full or forbidden path) into one red line and exit 1; a closed standard output
+    (``gancli … | head``) into a quiet exit 1; anything else is a bug."""
 
     def invoke(self, ctx: typer.Context) -> Any:
         try:
@@ -54,19 +43,22 @@ class ReportingGroup(TyperGroup):
         except GancliError as exc:
             fail(str(exc))
         except KeyboardInterrupt as exc:
-            saved = getattr(exc, "saved", None)
-            if saved is not None:
-                run = Path(saved).parent.parent
-                console.print(f"[yellow]interrupted[/]: saved {saved}; continue with gancli train --resume {run}")
+            if isinstance(exc, Interrupted):
+                message = exc.message
+            elif ctx.invoked_subcommand == "train":
+                message = "no checkpoint was saved on the way out"
             else:
-                console.print("[yellow]interrupted[/]: no checkpoint was saved on the way out")
-            raise typer.Exit(getattr(exc, "exit_code", 130)) from None
+                message = "the command stopped before it finished"
+            console.print(labelled("interrupted", "yellow", message), soft_wrap=True)
+            raise typer.Exit(getattr(exc, "exit_code", 128 + signal.SIGINT)) from None
         except (typer.Exit, typer.Abort, typer.TyperException):  # --help, usage errors: typer reports them
             raise
         except OSError as exc:
-            if exc.errno not in ENVIRONMENT_ERRNOS or os.environ.get("GANCLI_DEBUG"):
-                internal_error(exc)
-            fail(f"{exc.filename}: {exc.strerror}" if exc.filename else f"{exc.strerror or exc}")
+            if isinstance(exc, BrokenPipeError) and exc.filename is None:
+                stdout_closed()
+            if os.environ.get("GANCLI_DEBUG"):
+                raise
+            fail(os_error_text(exc))
         except Exception as exc:  # a bug, ours or a library's: one line, the traceback on request
             if os.environ.get("GANCLI_DEBUG"):
                 raise
@@ -78,21 +70,51 @@ class ReportingGroup(TyperGroup):
             internal_error(exc)
 
 
+def labelled(label: str, style: str, text: str) -> Text:
+    """``label:`` in ``style``, then ``text`` exactly as it is (a ``[/x]`` in a path or message is text)."""
+    return Text.assemble((f"{label}:", style), " ", text)
+
+
 def fail(message: str) -> NoReturn:
-    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)  # a [...] is text
+    console.print(labelled("error", "bold red", message), highlight=False, soft_wrap=True)
     raise typer.Exit(1) from None
 
 
 def internal_error(exc: BaseException) -> NoReturn:
     if os.environ.get("GANCLI_DEBUG"):
         raise exc
-    console.print(
-        f"[bold red]error:[/] internal error {type(exc).__name__}: {exc} "
-        "(set GANCLI_DEBUG=1 for the traceback, and please report it)",
-        highlight=False,
-        soft_wrap=True,
-    )
+    text = f"internal error {type(exc).__name__}: {exc} (set GANCLI_DEBUG=1 for the traceback, and please report it)"
+    console.print(labelled("error", "bold red", text), highlight=False, soft_wrap=True)
     raise typer.Exit(2) from None
+
+
+def os_error_text(exc: OSError) -> str:
+    """An OSError as one line: the path (or both paths of a rename) and the system's reason."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return reason
+    names = f"{exc.filename} → {exc.filename2}" if exc.filename2 is not None else f"{exc.filename}"
+    return f"{names}: {reason}"
+
+
+def stdout_closed() -> NoReturn:
+    """Standard output's reader went away (``gancli sample -o - | head -c 100``): stop quietly with exit 1, as
+    Rich does for what it prints and the Python docs' "Note on SIGPIPE" (module signal) recommend; stdout is
+    pointed at /dev/null first so that the interpreter's last flush does not complain."""
+    with contextlib.suppress(OSError, ValueError):  # no file descriptor behind stdout (a test runner's buffer)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    raise typer.Exit(1)
+
+
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Replace an existing file at the output path (devices and FIFOs: in place).")
+]
+
+
+def wrote(output: Output, details: str) -> None:
+    """Say what a command wrote: on stderr when the file itself went to standard output."""
+    name = "standard output" if output.to_stdout else str(output.path)
+    (console if output.to_stdout else out).print(f"wrote {name} {details}", highlight=False, soft_wrap=True)
 
 
 app = typer.Typer(
@@ -174,7 +196,8 @@ def train(
     if result:
         console.print("evaluation: " + ", ".join(f"{k} {format_value(v)}" for k, v in result.items()))
     if main:
-        console.print(f"run directory: [bold]{run.path}[/]   samples: {run.samples}   grid: gancli grid {run.path}")
+        grid = f"   samples: {run.samples}   grid: gancli grid {run.path}"
+        console.print(Text.assemble("run directory: ", (str(run.path), "bold"), grid), soft_wrap=True)
 
 
 def as_arguments(values: dict[str, Any]) -> list[str]:
@@ -277,6 +300,19 @@ RunArg = Annotated[
         help="A run directory written by `gancli train` (default: the newest under runs/).", show_default=False
     ),
 ]
+MAX_SAMPLES = 10_000_000  # drawn from one noise tensor: more is a typo, not a request
+
+
+def check_sampling(n: int, seed: int) -> None:
+    """Refuse an --n or --seed the generator cannot take (10**400 overflowed inside torch), naming the flag."""
+    from gancli.config import MAX_SEED
+
+    if not 1 <= n <= MAX_SAMPLES:
+        raise GancliError(f"--n must be between 1 and {MAX_SAMPLES:,}, got {n}")
+    if not 0 <= seed <= MAX_SEED:
+        raise GancliError(f"--seed must be between 0 and {MAX_SEED}, got {seed}")
+
+
 CheckpointOpt = Annotated[
     str | None, typer.Option(help="Checkpoint step or file (default: the latest).", show_default=False)
 ]
@@ -285,69 +321,70 @@ CheckpointOpt = Annotated[
 @app.command()
 def grid(
     run_path: RunArg = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="PNG to write (default RUN/grid.png).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="PNG to write, - for stdout (default RUN/grid.png).")
+    ] = None,
     n: Annotated[int, typer.Option("--n", help="Number of samples.")] = 64,
     nrow: Annotated[int, typer.Option(help="Images per row.")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of the latent noise.")] = 0,
     checkpoint: CheckpointOpt = None,
     compression: Annotated[str, typer.Option(help="PNG compression: fast, default or best.")] = "fast",
     animate: Annotated[bool, typer.Option(help="Write an animated PNG of the run's sample images instead.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Render samples of a trained generator to a PNG grid (images) or scatter (2-D data)."""
-    from gancli.io import atomic_write_bytes
+    from gancli.io import check_output, write_output
 
-    if n < 1 or nrow < 1:
-        raise GancliError("--n and --nrow must be at least 1")
+    check_sampling(n, seed)
+    if not 1 <= nrow <= MAX_SAMPLES:
+        raise GancliError(f"--nrow must be between 1 and {MAX_SAMPLES:,}, got {nrow}")
+    run = existing_runs([run_path] if run_path is not None else None)[0]
+    target = output or run.path / ("progress.png" if animate else "grid.png")
+    replace = force or output is None
+    check_output(target, replace)
     if animate:
         from gancli import kernels
-        from gancli.train.lifecycle import newest_run
-        from gancli.train.rundir import RunDir
 
-        run = RunDir.existing(run_path) if run_path is not None else newest_run()
         frames = run.sample_frames()
         if not frames:
             raise GancliError(f"{run.path}: no sample images to animate")
-        target = output or run.path / "progress.png"
         pictures = [kernels.decode_image(f.read_bytes(), name=str(f)) for f in frames]
-        atomic_write_bytes(target, kernels.encode_animation(pictures))
-        out.print(f"wrote {target} ({len(frames)} frames)")
+        wrote(write_output(target, kernels.encode_animation(pictures), replace), f"({len(frames)} frames)")
         return
     from gancli.render import samples_png
     from gancli.train.lifecycle import open_run
 
-    session, run = open_run(run_path, checkpoint, data=False)  # an image grid needs only the networks
+    session, _ = open_run(run.path, checkpoint, data=False)  # an image grid needs only the networks
     if not session.data.is_image:  # a scatter draws the samples over the real points
-        session, run = open_run(run_path, checkpoint)
-    target = output or run.path / "grid.png"
+        session, _ = open_run(run.path, checkpoint)
     png = samples_png(session.generate(n, seed), session.data, nrow=nrow, compression=compression)
-    atomic_write_bytes(target, png)
-    out.print(f"wrote {target} ({n} samples from step {session.step})")
+    wrote(write_output(target, png, replace), f"({n} samples from step {session.step})")
 
 
 @app.command()
 def sample(
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the samples (.npy).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the samples (.npy), - for stdout.")],
     run_path: RunArg = None,
     n: Annotated[int, typer.Option("--n", help="Number of samples.")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the latent noise (same seed, same samples).")] = 0,
     checkpoint: CheckpointOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Write raw generator samples as a float32 .npy array, for other tools."""
     import io
 
     import numpy as np
 
-    from gancli.io import atomic_write_bytes
+    from gancli.io import check_output, write_output
 
-    if n < 1:
-        raise GancliError("--n must be at least 1")
+    check_sampling(n, seed)
     from gancli.train.lifecycle import open_run
 
+    check_output(output, force)
     session, _ = open_run(run_path, checkpoint, data=False)
     buffer = io.BytesIO()
     np.save(buffer, session.generate(n, seed).numpy().astype(np.float32))
-    atomic_write_bytes(output, buffer.getvalue())
-    out.print(f"wrote {output} ({n} samples from step {session.step})")
+    wrote(write_output(output, buffer.getvalue(), force), f"({n} samples from step {session.step})")
 
 
 @app.command("eval")
@@ -374,6 +411,7 @@ def evaluate(
 
     if every and checkpoint is not None:
         raise GancliError("--all and --checkpoint: choose one")
+    check_sampling(1, seed)
     overrides = {"features": features, "eval_samples": eval_samples}
     session, run = open_run(run_path, checkpoint, overrides={k: v for k, v in overrides.items() if v is not None})
     evaluation = Evaluation(session, strict=True)
@@ -439,16 +477,20 @@ def existing_runs(paths: list[Path] | None) -> list[Any]:
 @app.command()
 def plot(
     run_paths: RunsArg = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="PNG to write (default RUN/plot.png).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="PNG to write, - for stdout (default RUN/plot.png).")
+    ] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Plot losses, D(x) and D(G(z)), gradient norms and evaluation metrics over steps; several runs overlaid."""
     from gancli.analysis.plots import runs_png
-    from gancli.io import atomic_write_bytes
+    from gancli.io import check_output, write_output
 
     runs = existing_runs(run_paths)
     target = output or runs[0].path / "plot.png"
-    atomic_write_bytes(target, runs_png(runs))
-    out.print(f"wrote {target} ({len(runs)} run{'s' if len(runs) > 1 else ''})")
+    replace = force or output is None
+    check_output(target, replace)
+    wrote(write_output(target, runs_png(runs), replace), f"({len(runs)} run{'s' if len(runs) > 1 else ''})")
 
 
 @app.command()
@@ -486,7 +528,9 @@ def compare(
 
 @app.command()
 def dynamics(
-    output: Annotated[Path, typer.Option("-o", "--output", help="PNG to write.")] = Path("dynamics.png"),
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="PNG to write, - for stdout (default dynamics.png).")
+    ] = None,
     loss: Annotated[str, typer.Option(help="Loss plugin of the game.")] = "minimax",
     rules: Annotated[
         str, typer.Option(help="Update rules to draw, comma-separated.")
@@ -494,21 +538,27 @@ def dynamics(
     gamma: Annotated[float, typer.Option(help="γ of consensus optimization.")] = 1.0,
     steps: Annotated[int, typer.Option(help="Steps of each trajectory.")] = 300,
     lr: Annotated[float, typer.Option(help="Step size of both players.")] = 0.1,
+    force: ForceOpt = False,
 ) -> None:
     """The Dirac-GAN's gradient field with the trajectories of gancli's update rules, as a PNG."""
     from gancli.analysis.dynamics import dynamics_png
-    from gancli.io import atomic_write_bytes
+    from gancli.io import check_output, write_output
 
     if steps < 1 or not 0 < lr <= 1:
         raise GancliError(f"--steps must be at least 1 and --lr in (0, 1], got {steps} and {lr}")
+    target = output or Path("dynamics.png")
+    replace = force or output is None
+    check_output(target, replace)
     registry = load_plugins().registry
     chosen = []
     for name in [r.strip() for r in rules.split(",") if r.strip()]:
         reg = registry.get("update", name)
         options = {"gamma": gamma} if reg.option("gamma") else {}
         chosen.append((name, reg.create(options=options)))
-    atomic_write_bytes(output, dynamics_png(registry.get("loss", loss), chosen, steps, lr))
-    out.print(f"wrote {output} ({len(chosen)} rules, {steps} steps)")
+    if not chosen:
+        raise GancliError(f"--rules {rules!r}: name at least one update rule, e.g. --rules simultaneous")
+    png = dynamics_png(registry.get("loss", loss), chosen, steps, lr)
+    wrote(write_output(target, png, replace), f"({len(chosen)} rules, {steps} steps)")
 
 
 # --- data ---------------------------------------------------------------------------------------------------
@@ -517,30 +567,37 @@ def dynamics(
 @data_app.command("prepare")
 def data_prepare(
     source: Annotated[Path, typer.Argument(help="A folder or zip of images.")],
-    output: Annotated[Path, typer.Argument(help="The packed dataset to write (.ganpack).")],
+    output: Annotated[Path, typer.Argument(help="The packed dataset to write (.ganpack), - for stdout.")],
     image_size: Annotated[int, typer.Option(help="Side of the square images.")] = 64,
     channels: Annotated[int, typer.Option(help="1 (gray) or 3 (RGB).")] = 3,
     fit: Annotated[str, typer.Option(help="crop (short side, center crop) or pad.")] = "crop",
     skip_bad: Annotated[bool, typer.Option(help="Skip unreadable images instead of stopping.")] = False,
+    force: ForceOpt = False,
 ) -> None:
-    """Decode images once into a packed, memory-mappable file that `train --data` reads directly."""
+    """Decode images once into a packed, memory-mappable file that `train --data` reads directly. Ctrl-C or
+    SIGTERM stops it without leaving a partial file."""
     import numpy as np
 
     from gancli.data import PACKED_SUFFIX
     from gancli.data.base import DataRequest
     from gancli.data.images import check_request, decode_source
     from gancli.data.packed import write_packed
+    from gancli.io import check_output, interruptible
 
     if not (source.is_dir() or source.suffix.lower() == ".zip"):
         raise GancliError(f"{source}: not a folder or a .zip of images")
-    if output.suffix != PACKED_SUFFIX:
+    destination = check_output(output, force)
+    if destination.how == "atomic" and output.suffix != PACKED_SUFFIX:
         raise GancliError(f"{output}: the packed file's name must end in {PACKED_SUFFIX}")
     if channels not in (1, 3) or fit not in ("crop", "pad"):
         raise GancliError(f"--channels must be 1 or 3 and --fit crop or pad, got {channels} and {fit!r}")
     check_request(DataRequest(image_size, channels), {"fit": fit})  # the size limit, as for train
-    images, _, count = decode_source(source, image_size, channels, fit, skip_bad)
-    write_packed(output, np.asarray(images), source=str(source.resolve()), source_count=count)
-    out.print(f"wrote {output}: {len(images)} images of {channels}×{image_size}×{image_size} from {count} files")
+    kept = "nothing was written to" if destination.how == "atomic" else "only part of the data went to"
+    with interruptible(f"data prepare stopped; {kept} {output}"):
+        images, _, count = decode_source(source, image_size, channels, fit, skip_bad)
+        pixels, origin = np.asarray(images), str(source.resolve())
+        written = write_packed(output, pixels, source=origin, source_count=count, replace=force)
+    wrote(written, f"{len(images)} images of {channels}×{image_size}×{image_size} from {count} files")
 
 
 # --- plugins ---------------------------------------------------------------------------------------------
@@ -569,7 +626,7 @@ def plugins_list(
             out.print_json(json.dumps(listing))
         else:
             for entry in listing:
-                out.print(f"[bold]{entry['package']}[/] {entry['version']}", highlight=False)
+                out.print(Text.assemble((entry["package"], "bold"), f" {entry['version']}"), highlight=False)
                 for module in entry["modules"]:
                     out.print(
                         f"  plugin {module['plugin']} ({module['module']}): {', '.join(module['hooks']) or 'no hooks'}"
@@ -625,9 +682,10 @@ def plugins_show(name: Annotated[str, typer.Argument(help="A plugin object's or 
         known = {r.name for r in plugins.registry.all()} | set(plugins.commands)
         raise GancliError(unknown_message("plugin", name, known))
     for message in clashes:
-        out.print(f"[bold red]unusable:[/] {message}; uninstall one of the two packages", highlight=False)
+        out.print(labelled("unusable", "bold red", f"{message}; uninstall one of the two packages"), highlight=False)
     for reg in found:
-        out.print(f"[bold]{reg.name}[/] ({reg.kind}, plugin {reg.plugin}, package {reg.package})", highlight=False)
+        about = f" ({reg.kind}, plugin {reg.plugin}, package {reg.package})"
+        out.print(Text.assemble((reg.name, "bold"), about), highlight=False)
         out.print(f"  {reg.description}", highlight=False)
         if reg.options:
             table = Table("option", "type", "default", "help", box=None)
@@ -644,9 +702,8 @@ def plugins_show(name: Annotated[str, typer.Argument(help="A plugin object's or 
         for dataset, settings in per_dataset.items():
             out.print(f"  recommends on {dataset}: " + settings_text(settings), highlight=False)
     if command is not None:
-        out.print(
-            f"[bold]{command.name}[/] (command, plugin {command.plugin}, package {command.package})", highlight=False
-        )
+        about = f" (command, plugin {command.plugin}, package {command.package})"
+        out.print(Text.assemble((command.name, "bold"), about), highlight=False)
         out.print(f"  {command.help}  (gancli {command.name} --help)", highlight=False)
 
 

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import json
 import math
-import tomllib
 import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
@@ -26,6 +24,7 @@ from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
 from gancli.errors import GancliError
+from gancli.io import read_document
 from gancli.plugins.manager import package_version
 from gancli.plugins.registry import Registration, Registry, unknown_message
 
@@ -162,14 +161,13 @@ class ConfigFile:
 
 def load_file(path: Path) -> ConfigFile:
     """Read a TOML or JSON configuration (a saved run's config.json included)."""
+    syntax = "json" if path.suffix == ".json" else "toml"
     try:
-        text = path.read_text()
+        values = read_document(path, syntax)
     except OSError as exc:
         raise GancliError(f"--config {path}: {exc.strerror or exc}") from None
-    try:
-        values = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise GancliError(f"--config {path}: not valid {path.suffix.lstrip('.') or 'TOML'}: {exc}") from None
+    except ValueError as exc:  # bad syntax, not UTF-8, too large or too deeply nested
+        raise GancliError(f"--config {path}: not valid {syntax.upper()}: {exc}") from None
     if not isinstance(values, dict):
         raise GancliError(f"--config {path}: expected a table of settings, got {type(values).__name__}")
     values = {k.replace("-", "_"): v for k, v in values.items()}
@@ -182,8 +180,9 @@ def load_file(path: Path) -> ConfigFile:
     if not isinstance(set_items, list) or not all(isinstance(item, str) for item in set_items):
         raise GancliError(f'--config {path}: set must be a string or a list of strings, e.g. set = ["clip=0.02"]')
     provenance = values.pop("plugins", {})
-    if not isinstance(provenance, dict):
-        provenance = {}
+    entries = provenance.values() if isinstance(provenance, dict) else [None]
+    if not all(isinstance(entry, dict) and all(isinstance(v, str) for v in entry.values()) for entry in entries):
+        raise GancliError(f"--config {path}: plugins must map each kind to a table of name, plugin, package, version")
     return ConfigFile(values, set_items, provenance)
 
 

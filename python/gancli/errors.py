@@ -12,3 +12,13 @@ class PluginError(GancliError):
         super().__init__(f"plugin {plugin!r} (package {package}): {message}")
         self.plugin = plugin
         self.package = package
+
+
+class Interrupted(KeyboardInterrupt):
+    """A command stopped by Ctrl-C or SIGTERM: ``message`` says what became of its work, ``exit_code`` is the
+    shell's 128 + signal."""
+
+    def __init__(self, signum: int, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = 128 + signum

@@ -7,15 +7,22 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from gancli.errors import GancliError
+from gancli.io import read_document
 from gancli.metrics.base import improves
 from gancli.train.rundir import RunDir, read_jsonl
 
 
 def flat_config(run: RunDir) -> dict[str, Any]:
     """A run's settings as ``name: value``, plugin options as ``plugin.option``; provenance left out."""
-    config = json.loads(run.config.read_text())
+    try:
+        config = read_document(run.config)
+    except ValueError as exc:
+        raise GancliError(f"{run.config} is damaged: {exc}") from None
+    options = config.pop("options", {}) if isinstance(config, dict) else None
+    if not isinstance(options, dict) or not all(isinstance(values, dict) for values in options.values()):
+        raise GancliError(f"{run.config} is damaged: not the settings of a run")
     config.pop("plugins", None)
-    options = config.pop("options", {})
     flat = dict(config)
     for plugin, values in options.items():
         flat.update({f"{plugin}.{name}": value for name, value in values.items()})

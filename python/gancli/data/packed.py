@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gancli.io import atomic_open
+from gancli.io import Output, check_output, write_all
 from gancli.kernels import PathLike, checksum
 
 MAGIC = b"GANPACK\x00"
@@ -63,13 +63,14 @@ def _header_bytes(images: np.ndarray, source: str, source_count: int, pixel_chec
     return head + bytes(offset - len(head))
 
 
-def write_packed(path: PathLike, images: np.ndarray, *, source: str, source_count: int) -> None:
-    """Write a uint8 (N, C, H, W) batch as a packed dataset, atomically.
+def write_packed(path: PathLike, images: np.ndarray, *, source: str, source_count: int, replace: bool = True) -> Output:
+    """Write a uint8 (N, C, H, W) batch as a packed dataset, by the output rule of :mod:`gancli.io`.
 
     The file is a header (magic ``GANPACK\\0``, version, data offset, N, C, H, W, source count, XXH3-64
     of the pixels, source description, XXH3-64 of the header) padded to 4096 bytes, then the raw
-    pixels. It is written to a temporary file in the same directory, fsynced and renamed over ``path``,
-    so readers never see a half-written dataset.
+    pixels. A regular file is written to a temporary file in the same directory, fsynced and renamed over
+    ``path``, so readers never see a half-written dataset; an existing one is replaced only with ``replace``.
+    Returns where it went.
     """
     array = np.ascontiguousarray(images)
     if array.dtype != np.uint8 or array.ndim != 4:
@@ -80,9 +81,11 @@ def write_packed(path: PathLike, images: np.ndarray, *, source: str, source_coun
         raise ValueError(f"source_count must be non-negative, not {source_count}")
     target = Path(path)
     header = _header_bytes(array, source, source_count, checksum(array))
-    with atomic_open(target) as f:
-        f.write(header)
-        f.write(memoryview(array.reshape(-1)))
+    output = check_output(target, replace)
+    with output.open() as f:
+        write_all(f, header)
+        write_all(f, array.reshape(-1))
+    return output
 
 
 def read_packed(path: PathLike, *, verify: bool = True) -> PackedDataset:

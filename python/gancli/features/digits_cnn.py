@@ -28,7 +28,7 @@ from gancli import kernels
 from gancli.data.base import DataSource
 from gancli.data.digits import Digits, load_mnist
 from gancli.features.base import FeatureExtractor
-from gancli.io import atomic_write_bytes, cache_dir
+from gancli.io import atomic_write_bytes, cache_dir, parse_document
 
 SIDE = 32
 FEATURES = 128
@@ -122,9 +122,9 @@ def load_cached(path: Path) -> DigitNet | None:
     except OSError:
         return None
     try:
-        header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])  # safetensors: length, JSON header
+        header = parse_document(data[8 : 8 + int.from_bytes(data[:8], "little")])  # safetensors: length, header
         tensors = load(data)
-        if checksums(tensors) != json.loads(header["__metadata__"]["checksums"]):
+        if checksums(tensors) != parse_document(header["__metadata__"]["checksums"]):
             return None
         net = DigitNet()
         net.load_state_dict(tensors)

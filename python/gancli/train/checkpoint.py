@@ -9,7 +9,6 @@ one beside it, and every field is checked before use.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +21,7 @@ from safetensors.torch import save as save_tensors
 
 from gancli import __version__, kernels
 from gancli.errors import GancliError
-from gancli.io import atomic_write_bytes, atomic_write_json
+from gancli.io import atomic_write_bytes, atomic_write_json, read_document
 
 if TYPE_CHECKING:
     from gancli.train.session import Session
@@ -159,11 +158,7 @@ def read(json_path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """Read a checkpoint's JSON and tensors, checking everything first; a damaged one is reported by path,
     never half-loaded."""
     try:
-        with json_path.open("rb") as f:
-            text = f.read(MAX_JSON_BYTES + 1)
-        if len(text) > MAX_JSON_BYTES:
-            raise ValueError(f"the JSON is over {MAX_JSON_BYTES >> 20} MiB")
-        meta = json.loads(text)
+        meta = read_document(json_path, limit=MAX_JSON_BYTES)
         tensor_path = checked_tensor_file(json_path, meta)
         data = tensor_path.read_bytes()
         if len(data) != meta["tensor_bytes"] or digest(data) != meta["checksum"]:

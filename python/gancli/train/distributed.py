@@ -7,14 +7,21 @@ step runs D forward and backward without updating D, and the joint update rules 
 ``torch.autograd.grad``, which never fires DDP's hooks. Every rank draws the same global batch from the same seeded
 generators and keeps its slice, so the ranks see disjoint data (a distributed sampler) and the run equals the
 single-process run on the same global batch, to float tolerance. Rank 0 alone writes files and shows progress.
+
+When a process dies (killed, out of memory), the others' next collective fails: each says so in one line, and the
+launcher (``supervise``: torchrun without its report of tracebacks) names the process that was killed.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
+import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,12 +54,22 @@ class Ranks:
         size = batch.shape[0] // self.world
         return batch[self.rank * size : (self.rank + 1) * size]
 
+    @contextmanager
+    def collective(self) -> Iterator[None]:
+        """Around a collective operation, which fails when another process of the run has died: one line saying
+        so, with the backend's reason (gloo's "Connection reset by peer"), instead of its report."""
+        try:
+            yield
+        except RuntimeError as exc:
+            raise GancliError(f"process {self.rank} of {self.world}: {lost_peer_reason(exc)}") from None
+
     def average(self, tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         """The mean of each tensor over all ranks, in one collective (the tensors as they are on one process)."""
         if not self.is_distributed or not tensors:
             return list(tensors)
         flat = torch.cat([t.detach().reshape(-1) for t in tensors])
-        dist.all_reduce(flat)
+        with self.collective():
+            dist.all_reduce(flat)
         flat /= self.world
         out, offset = [], 0
         for t in tensors:
@@ -62,14 +79,16 @@ class Ranks:
 
     def barrier(self) -> None:
         if self.is_distributed:
-            dist.barrier()
+            with self.collective():
+                dist.barrier()
 
     def any(self, flag: bool) -> bool:
         """Whether ``flag`` holds on any rank: how the ranks agree to stop, or that something diverged."""
         if not self.is_distributed:
             return flag
         value = torch.tensor([int(flag)])
-        dist.all_reduce(value, op=dist.ReduceOp.MAX)
+        with self.collective():
+            dist.all_reduce(value, op=dist.ReduceOp.MAX)
         return bool(value.item())
 
     def from_main(self, obj: Any) -> Any:
@@ -77,7 +96,8 @@ class Ranks:
         if not self.is_distributed:
             return obj
         box = [obj]
-        dist.broadcast_object_list(box, src=0)
+        with self.collective():
+            dist.broadcast_object_list(box, src=0)
         return box[0]
 
     def largest_gap(self, params: Sequence[torch.Tensor]) -> float:
@@ -86,13 +106,21 @@ class Ranks:
             return 0.0
         flat = torch.cat([p.detach().reshape(-1).float() for p in params])
         reference = flat.clone()
-        dist.broadcast(reference, src=0)
-        gap = (flat - reference).abs().max().reshape(1)
-        dist.all_reduce(gap, op=dist.ReduceOp.MAX)
+        with self.collective():
+            dist.broadcast(reference, src=0)
+            gap = (flat - reference).abs().max().reshape(1)
+            dist.all_reduce(gap, op=dist.ReduceOp.MAX)
         return float(gap.item())
 
 
 SINGLE = Ranks()
+
+
+def lost_peer_reason(exc: RuntimeError) -> str:
+    """What a failed collective says, in a line: gloo's "[/path/pair.cc:545] Read error …: Connection reset by
+    peer. This is typically caused by …" becomes "another process of the run stopped (Read error …)"."""
+    text = re.sub(r"^\[[^\]]*\]\s*", "", str(exc).strip()).split("\n")[0].split(". ")[0]
+    return f"another process of the run stopped or cannot be reached ({text or type(exc).__name__})"
 
 
 def join(device: torch.device) -> Ranks:
@@ -101,8 +129,10 @@ def join(device: torch.device) -> Ranks:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return SINGLE
+    ranks = Ranks(int(os.environ.get("RANK", "0")), world)
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        with ranks.collective():
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return Ranks(dist.get_rank(), dist.get_world_size())
 
 
@@ -118,9 +148,48 @@ def leave() -> None:
         dist.destroy_process_group()
 
 
+SUPERVISE = "import sys; from gancli.train.distributed import supervise; sys.exit(supervise(sys.argv[1:]))"
+
+
 def launch(nproc: int, arguments: Sequence[str]) -> int:
-    """``gancli train --nproc N ARGS``: ``torchrun --nproc-per-node N -m gancli train ARGS``; returns its status."""
+    """``gancli train --nproc N ARGS``: ``torchrun --nproc-per-node N -m gancli train ARGS`` (through
+    :func:`supervise`); returns its status. Ctrl-C reaches every process, so this one waits while they save."""
     if nproc < 1:
         raise GancliError(f"--nproc must be at least 1, got {nproc}")
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"]
-    return subprocess.run([*command, "-m", "gancli", "train", *arguments], check=False).returncode
+    command = [sys.executable, "-c", SUPERVISE, "--standalone", f"--nproc-per-node={nproc}"]
+    with subprocess.Popen([*command, "-m", "gancli", "train", *arguments]) as process:
+        while True:
+            try:
+                return process.wait()
+            except KeyboardInterrupt:
+                continue
+
+
+def supervise(argv: Sequence[str]) -> int:
+    """torchrun (``torch.distributed.run``) with its own report of a failure — a page of tracebacks and tables —
+    left out: each process reports its own error, and a process killed by a signal is named here in one line.
+    Returns the exit status: the killed process's 128 + signal, else the first failed process's."""
+    logging.disable(logging.CRITICAL)  # this process only runs torchrun: its log lines are the report's
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
+
+    args = parse_args(list(argv))
+    try:
+        run(args)
+    except SignalException as exc:  # Ctrl-C or SIGTERM: the processes were told and report for themselves
+        return 128 + int(exc.sigval)
+    except ChildFailedError as exc:
+        killed = {
+            rank: failure
+            for rank, failure in exc.failures.items()
+            if failure.exitcode < 0 and -failure.exitcode != signal.SIGTERM  # SIGTERM: torchrun's own, to the rest
+        }
+        if killed:
+            rank, failure = min(killed.items(), key=lambda item: item[1].timestamp)
+            who = f"process {rank} of {args.nproc_per_node}"
+            print(f"error: {who} was killed by {failure.signal_name()}; the others stopped", file=sys.stderr)
+            return 128 - failure.exitcode
+        _, first = exc.get_first_failure()
+        return first.exitcode if first.exitcode > 0 else 1
+    return 0

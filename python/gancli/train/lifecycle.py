@@ -18,7 +18,7 @@ from gancli.errors import GancliError
 from gancli.io import atomic_write_json
 from gancli.plugins.manager import get_plugins
 from gancli.train import checkpoint, distributed
-from gancli.train.rundir import RunDir
+from gancli.train.rundir import RunDir, check_run_path
 from gancli.train.session import RecordedData, Session, pick_device
 
 RUNS = Path("runs")
@@ -37,6 +37,8 @@ def start(
 ) -> tuple[Session, RunDir]:
     """A new run: resolve its configuration, claim its directory (``out`` or runs/DATA-LOSS-N) under this
     process's lock, build it. The returned run holds the lock until ``run.release()`` (the training loop's end)."""
+    if out is not None:
+        check_run_path(out)
     resolved = resolve(get_plugins().registry, flags, config_file, set_items)
     config = resolved.config
     ranks = distributed.join(pick_device(config.device))

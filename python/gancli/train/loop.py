@@ -24,7 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from gancli.diagnostics.base import Finding
 from gancli.diagnostics.watch import Watch
-from gancli.errors import GancliError
+from gancli.errors import GancliError, Interrupted
 from gancli.metrics.base import improves
 from gancli.render import samples_png
 from gancli.train import checkpoint, distributed, schedule
@@ -80,13 +80,17 @@ def autocast(session: Session) -> Any:
     return torch.autocast(session.device.type, dtype=getattr(torch, dtype))
 
 
-class Stopped(KeyboardInterrupt):
+class Stopped(Interrupted):
     """Training stopped by Ctrl-C or SIGTERM after a whole step; ``saved`` is the checkpoint written on the way
-    out (None when the state was not fit to save), ``exit_code`` the shell's 128 + signal."""
+    out (None when the state was not fit to save)."""
 
     def __init__(self, signum: int, step: int, saved: Path | None) -> None:
-        super().__init__(f"stopped by signal {signum} at step {step}")
-        self.step, self.saved, self.exit_code = step, saved, 128 + signum
+        if saved is None:
+            message = f"step {step}: no checkpoint was saved on the way out"
+        else:
+            message = f"saved {saved}; continue with gancli train --resume {saved.parent.parent}"
+        super().__init__(signum, message)
+        self.step, self.saved = step, saved
 
 
 def health(session: Session) -> str | None:

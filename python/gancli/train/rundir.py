@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from gancli.errors import GancliError
-from gancli.io import atomic_write_bytes, file_mode, remove_leftovers
+from gancli.io import atomic_write_bytes, file_mode, naming, parse_document, remove_leftovers
 from gancli.train import checkpoint
 
 
@@ -64,6 +64,15 @@ class RunLock:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+
+
+def check_run_path(path: Path) -> None:
+    """Refuse an ``--out`` that cannot become a run directory (a file, a device, a dangling link) before
+    anything is built; a missing parent folder is created, as for runs/."""
+    if os.path.islink(path) and not path.exists():
+        raise GancliError(f"--out {path} is a symbolic link to {os.readlink(path)}, which does not exist")
+    if path.exists() and not path.is_dir():
+        raise GancliError(f"--out {path} exists and is not a directory; name a new or a run directory")
 
 
 @dataclass(frozen=True)
@@ -169,25 +178,32 @@ class RunDir:
         return later
 
 
+MAX_RECORD_BYTES = 1 << 20  # a logged record is a few hundred bytes
+
+
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """The records of a JSON-lines log. A torn last line (the disk filled mid-write, the machine went down)
-    is dropped; damage anywhere else is reported by file and line."""
+    """The records of a JSON-lines log, each parsed within MAX_RECORD_BYTES and the nesting limit. A torn last
+    line (the disk filled mid-write, the machine went down) is dropped; damage anywhere else is reported by file
+    and line."""
     if not path.is_file():
         return []
-    lines = path.read_text(errors="replace").split("\n")
     records = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            if number == len(lines):  # no newline after it: a record never written whole
-                break
-            raise GancliError(f"{path}:{number}: damaged record {line[:40]!r}") from None
-        if not isinstance(record, dict) or not isinstance(record.get("step"), int):
-            raise GancliError(f"{path}:{number}: a record must be an object with an integer step")
-        records.append(record)
+    with path.open("rb") as log:
+        number = 0
+        while line := log.readline(MAX_RECORD_BYTES + 1):
+            number += 1
+            if not line.strip():
+                continue
+            try:
+                record = parse_document(line, limit=MAX_RECORD_BYTES)
+            except ValueError as exc:
+                if not line.endswith(b"\n") and len(line) <= MAX_RECORD_BYTES:  # a record never written whole
+                    break
+                text = line[:40].decode(errors="replace")
+                raise GancliError(f"{path}:{number}: damaged record {text!r} ({exc})") from None
+            if not isinstance(record, dict) or type(record.get("step")) is not int:
+                raise GancliError(f"{path}:{number}: a record must be an object with an integer step")
+            records.append(record)
     return records
 
 
@@ -201,6 +217,6 @@ def append_record(path: Path, record: dict[str, Any]) -> None:
             written = 0
             while written < len(data):
                 written += log.write(data[written:]) or 0
-        except OSError:
+        except OSError as exc:
             os.ftruncate(log.fileno(), end)
-            raise
+            raise naming(exc, path) from None
