@@ -503,7 +503,7 @@ def test_dcgan_trains_on_a_folder(tmp_path: Path, gancli) -> None:
     [
         (["--augment", "flip,rotate=3"], ["--augment 'flip,rotate=3'", "unknown augmentation 'rotate=3'"]),
         (["--augment", "translate=2"], ["--augment 'translate=2'", "magnitude must be in [0, 1.0]"]),
-        (["--set", "fit=stretch"], ["--set fit=stretch", "crop or pad"]),
+        (["--set", "fit=stretch"], ["--set images.fit must be one of 'crop', 'pad', got 'stretch'"]),
         (["--image-size", "0"], ["--image-size must be between 1 and 8192, got 0"]),
         (["--image-size", "100000"], ["--image-size must be between 1 and 8192, got 100000"]),
     ],

@@ -21,6 +21,8 @@ from gancli.plugins.registry import KINDS
 from rich.console import Console
 from typer.testing import CliRunner
 
+ROOT = Path(__file__).parent.parent
+
 #: built-ins every finished gancli provides, by kind (other built-ins may come on top)
 EXPECTED_BUILTINS = {
     "loss": {"minimax", "nonsaturating", "lsgan", "hinge", "wgan", "wgan-gp", "ebgan"},
@@ -250,6 +252,22 @@ def test_plugins_show_an_optimizer_lists_every_option(runner: CliRunner) -> None
     }
 
 
+def test_plugins_show_lists_each_option_s_range_and_choices(runner: CliRunner) -> None:
+    values = {}
+    for name in ("mlp", "digits", "recognition"):
+        result = runner.invoke(cli.app, ["plugins", "show", name])
+        assert result.exit_code == 0, result.output
+        lines = result.stdout.splitlines()
+        header = next(line for line in lines if line.split()[:1] == ["option"])
+        start, end = header.index("values"), header.index("help")
+        values.update({line.split()[1]: line[start:end].strip() for line in lines if line.split()[:1] == ["--set"]})
+    assert values["mlp.layers"] == "between 1 and 100"
+    assert values["mlp.d_hidden"] == "between 0 and 65536"
+    assert values["mlp.batchnorm"] == ""  # a switch
+    assert values["digits.source"] == "one of 'mnist', 'sklearn'"
+    assert values["recognition.confidence"] == "in (0, 1)"
+
+
 def test_plugins_show_an_unknown_name_suggests_one(runner: CliRunner) -> None:
     result = runner.invoke(cli.app, ["plugins", "show", "wgam"])
     assert result.exit_code == 1
@@ -309,8 +327,22 @@ def test_set_an_option_two_selected_plugins_declare_is_ambiguous() -> None:
 @pytest.mark.parametrize(
     ("item", "expected"),
     [
-        ("clip=abc", "--set wgan.clip=abc: could not convert string to float: 'abc'"),
-        ("mlp.layers=2.5", "--set mlp.layers=2.5: invalid literal for int() with base 10: '2.5'"),
+        ("clip=abc", "--set wgan.clip=abc: expected a number, got 'abc'"),
+        ("mlp.layers=2.5", "--set mlp.layers=2.5: expected an integer, got '2.5'"),
+        ("mlp.layers=３", "--set mlp.layers=３: expected an integer in ASCII digits, got '３'"),
+        ("clip=０.５", "--set wgan.clip=０.５: expected a number in ASCII digits, got '０.５'"),
+        ("mlp.hidden=0", "--set mlp.hidden must be between 1 and 65536, got 0"),
+        ("mlp.layers=100000", "--set mlp.layers must be between 1 and 100, got 100000"),
+        ("clip=0", "--set wgan.clip must be greater than 0, got 0.0"),
+        ("clip=nan", "--set wgan.clip must be a finite number greater than 0, got nan"),
+        ("clip=1e400", "--set wgan.clip must be a finite number greater than 0, got inf"),
+        ("modes.samples=0", "--set modes.samples must be between 1 and 10000000, got 0"),
+        ("kid.subset=0", "--set kid.subset must be at least 2, got 0"),
+        ("k=-1", "--set prdc.k must be at least 1, got -1"),
+        ("prdc.k=" + "9" * 30, "--set prdc.k must be a 64-bit integer at least 1, got " + "9" * 30),
+        ("prdc.k=" + "9" * 50, "--set prdc.k must be a 64-bit integer at least 1, got a number of 50 digits"),
+        ("rmsprop.alpha=1", "--set rmsprop.alpha must be in [0, 1), got 1.0"),
+        ("ring8.std=-0.5", "--set ring8.std must be greater than 0, got -0.5"),
         ("mlp.batchnorm=maybe", "--set mlp.batchnorm=maybe: expected true or false, got 'maybe'"),
         ("clip", "--set 'clip': expected NAME=VALUE, e.g. --set clip=0.02"),
     ],
@@ -323,4 +355,12 @@ def test_set_errors_reach_the_user_through_the_cli(runner: CliRunner, tmp_path: 
     args = ["train", "--data", "ring8", "--arch", "mlp", "--loss", "wgan", "--out", str(tmp_path / "r")]
     result = runner.invoke(cli.app, [*args, "--set", "clip=abc"])
     assert result.exit_code == 1
-    assert "error: --set wgan.clip=abc: could not convert string to float" in result.output
+    assert "error: --set wgan.clip=abc: expected a number, got 'abc'" in result.output
+
+
+def test_values_from_a_config_file_and_from_a_recommendation_are_checked_too(builtins: Plugins, tmp_path: Path) -> None:
+    (tmp_path / "run.toml").write_text("[options.mlp]\nhidden = 0\n")
+    with pytest.raises(GancliError, match=r"^option mlp.hidden must be between 1 and 65536, got 0$"):
+        resolve(builtins.registry, RING8_MLP, tmp_path / "run.toml")
+    with pytest.raises(PluginError, match=r"loss 'keen' recommends steps must be between 1 and 1000000000, got 0$"):
+        resolve(with_fixtures("recommending_values").registry, {**RING8_MLP, "loss": "keen"})

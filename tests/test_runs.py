@@ -309,7 +309,7 @@ def test_divergence_stops_the_run_or_rolls_back_once_and_no_non_finite_checkpoin
         (["--lr", "nan"], "--lr"),
         (["--lr-g", "-1"], "--lr-g"),
         (["--r1", "-1"], "--r1"),
-        (["--r1-every", "0"], "--r1-every must be at least 1"),
+        (["--r1-every", "0"], "--r1-every must be between 1 and 1000000000, got 0"),
         (["--diversity", "nan"], "--diversity"),
         (["--ema", "nan"], "--ema"),
         (["--seed", "-1"], "--seed"),
@@ -317,8 +317,8 @@ def test_divergence_stops_the_run_or_rolls_back_once_and_no_non_finite_checkpoin
         (["--batch-size", "10000000000"], "--batch-size"),
         (["--latent-dim", "100000000"], "--latent-dim"),
         (["--on-nan", "ignore"], "--on-nan"),
-        (["--set", "ring8.modes=0"], "--set ring8.modes must be at least 1, got 0"),
-        (["--set", "ring8.std=-0.5"], "--set ring8.std must be positive"),
+        (["--set", "ring8.modes=0"], "--set ring8.modes must be between 1 and 1000000, got 0"),
+        (["--set", "ring8.std=-0.5"], "--set ring8.std must be greater than 0, got -0.5"),
     ],
 )
 def test_non_finite_and_out_of_range_values_are_refused(gancli, args: list[str], needle: str) -> None:

@@ -133,10 +133,13 @@ def load_plugins() -> Any:
 
 
 def train_option(spec: Any) -> inspect.Parameter:
-    """The ``gancli train`` option of one RunConfig field: same name, its help and panel, unset by default."""
+    """The ``gancli train`` option of one RunConfig field: same name, its help (with its bounds) and panel, unset
+    by default."""
     from gancli.config import FIELD_TYPES
 
-    option = typer.Option(help=spec.metadata["help"], rich_help_panel=spec.metadata["panel"])
+    values = spec.metadata["range"]
+    help = spec.metadata["help"] + (f" ({values})" if values.choices is None and str(values) else "")
+    option = typer.Option(help=help, rich_help_panel=spec.metadata["panel"])
     annotation = Annotated[FIELD_TYPES[spec.name] | None, option]
     return inspect.Parameter(spec.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
 
@@ -537,7 +540,7 @@ def data_prepare(
         raise GancliError(f"{output}: the packed file's name must end in {PACKED_SUFFIX}")
     if channels not in (1, 3) or fit not in ("crop", "pad"):
         raise GancliError(f"--channels must be 1 or 3 and --fit crop or pad, got {channels} and {fit!r}")
-    check_request(DataRequest(image_size, channels), {"fit": fit})  # the size limit, as for train
+    check_request(DataRequest(image_size, channels))  # the size limit, as for train
     images, _, count = decode_source(source, image_size, channels, fit, skip_bad)
     write_packed(output, np.asarray(images), source=str(source.resolve()), source_count=count)
     out.print(f"wrote {output}: {len(images)} images of {channels}×{image_size}×{image_size} from {count} files")
@@ -630,9 +633,12 @@ def plugins_show(name: Annotated[str, typer.Argument(help="A plugin object's or 
         out.print(f"[bold]{reg.name}[/] ({reg.kind}, plugin {reg.plugin}, package {reg.package})", highlight=False)
         out.print(f"  {reg.description}", highlight=False)
         if reg.options:
-            table = Table("option", "type", "default", "help", box=None)
+            table = Table(box=None)
+            table.add_column("option", no_wrap=True)  # the spelling to type, whole
+            for heading in ("type", "default", "values", "help"):
+                table.add_column(heading)
             for o in reg.options:
-                table.add_row(f"--set {reg.name}.{o.name}", o.type.__name__, repr(o.default), o.help)
+                table.add_row(f"--set {reg.name}.{o.name}", o.type.__name__, repr(o.default), str(o.range), o.help)
             out.print(table)
         general = {k: v for k, v in reg.recommends.items() if k != "per_dataset"}
         if general:

@@ -402,7 +402,7 @@ def conform(array: np.ndarray, request: DataRequest, fit: str) -> np.ndarray:
     return kernels.resize_images(array, size, channels, fit=fit)
 
 
-def check_request(request: DataRequest, options: Mapping[str, Any]) -> None:
+def check_request(request: DataRequest) -> None:
     """Refuse bad flags by name before anything is read (a bad --augment would otherwise fail mid-run)."""
     from gancli import kernels
 
@@ -410,15 +410,13 @@ def check_request(request: DataRequest, options: Mapping[str, Any]) -> None:
     if size is not None and not 1 <= size * size <= kernels.DEFAULT_MAX_PIXELS:
         limit = math.isqrt(kernels.DEFAULT_MAX_PIXELS)
         raise GancliError(f"--image-size must be between 1 and {limit}, got {size}")
-    if options["fit"] not in kernels.FITS:
-        raise GancliError(f"--set fit={options['fit']}: expected {' or '.join(kernels.FITS)}")
     ImageSource.parse_augment(request.augment)
 
 
 def open_images(spec: str, request: DataRequest, options: Mapping[str, Any]) -> ImageSource:
     from gancli.data import packed
 
-    check_request(request, options)
+    check_request(request)
     path = Path(spec)
     if not path.exists():  # a saved run's data that has since moved or gone
         raise GancliError(f"--data {path}: no such file or folder")

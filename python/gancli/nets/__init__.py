@@ -13,13 +13,34 @@ from gancli.plugins import Option, hookimpl
 
 __all__ = ["ArchSpec"]
 
+MAX_UNITS = 2**16  # a layer of 65,536 × 65,536 units holds 4 billion weights: beyond, a typo
+MAX_LAYERS = 100  # a 100-layer MLP is far past any GAN's; 100,000 took minutes to build before failing
+MAX_WIDTH = 1024  # a base width of 1,024 doubles to 8,192 channels: gigabytes of weights per layer
+
 #: the options of ``mlp.build``, for any registration that builds with it
 MLP_OPTIONS = (
-    Option("hidden", int, 256, "units per hidden layer"),
-    Option("d_hidden", int, 0, "units per hidden layer of D (0: same as G)"),
-    Option("layers", int, 3, "hidden layers in each network"),
+    Option("hidden", int, 256, "units per hidden layer", min=1, max=MAX_UNITS),
+    Option("d_hidden", int, 0, "units per hidden layer of D (0: same as G)", min=0, max=MAX_UNITS),
+    Option("layers", int, 3, "hidden layers in each network", min=1, max=MAX_LAYERS),
     Option("batchnorm", bool, False, "BatchNorm in the generator"),
 )
+
+
+def widths(g_width: int, d_width: int, what: str) -> list[Option]:
+    """The base widths of a convolutional G and D, doubled per halving of the resolution."""
+    return [
+        Option(
+            "g_width", int, g_width, f"channels of G's last {what}; doubled per halving, up to 8×", min=1, max=MAX_WIDTH
+        ),
+        Option(
+            "d_width",
+            int,
+            d_width,
+            f"channels of D's first {what}; doubled per halving, up to 8×",
+            min=1,
+            max=MAX_WIDTH,
+        ),
+    ]
 
 
 @hookimpl
@@ -35,18 +56,12 @@ def register_architectures(register: Any) -> None:
         "gancli.nets.dcgan:build",
         "DCGAN (Radford et al. 2016): strided (transposed) convolutions, BatchNorm, ReLU/LeakyReLU, Tanh; "
         "square power-of-two images 16–256",
-        options=[
-            Option("g_width", int, 32, "channels of G's last hidden layer; doubled per halving, up to 8×"),
-            Option("d_width", int, 32, "channels of D's first layer; doubled per halving, up to 8×"),
-        ],
+        options=widths(32, 32, "layer"),
     )
     register(
         "resnet",
         "gancli.nets.resnet:build",
         "SNGAN residual G (upsampling blocks, BatchNorm) and D (downsampling blocks, sum pooling); "
         "square power-of-two images 16–256",
-        options=[
-            Option("g_width", int, 64, "channels of G's last block; doubled per halving, up to 8×"),
-            Option("d_width", int, 64, "channels of D's first block; doubled per halving, up to 8×"),
-        ],
+        options=widths(64, 64, "block"),
     )

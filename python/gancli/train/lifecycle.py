@@ -18,6 +18,7 @@ from gancli.errors import GancliError
 from gancli.io import atomic_write_json
 from gancli.plugins.manager import get_plugins
 from gancli.train import checkpoint, distributed
+from gancli.train.evaluation import check_requested
 from gancli.train.rundir import RunDir
 from gancli.train.session import RecordedData, Session, pick_device
 
@@ -55,6 +56,7 @@ def start(
         if resolved.plugins["dataset"].name != config.data and data_path.exists():
             config.data = str(data_path.resolve())  # the folder it is, whatever directory later commands run in
         session = Session.build(resolved, ranks)
+        check_requested(session)
         atomic_write_json(run.config, resolved.to_dict())
         ranks.barrier()
     except BaseException:
