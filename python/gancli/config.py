@@ -169,6 +169,9 @@ FLAG_FIELDS = [f for f in fields(RunConfig) if f.metadata.get("flag")]
 FLAG_RANGES: dict[str, Range] = {f.name: f.metadata["range"] for f in FLAG_FIELDS}
 FILE_ONLY_KEYS = ("set", "plugins")  # keys of a config file besides the fields: --set items, provenance
 
+#: the kinds that make a run what it is; the others (features, metrics, diagnostics) observe it, and their
+#: options yield a bare ``--set NAME`` to a trainer's
+TRAINING_KINDS = ("dataset", "loss", "architecture", "optimizer", "update")
 #: each plugin kind a run chooses one of, in the order they are resolved, and the field that names it
 KIND_FIELDS = {
     "dataset": "data",
@@ -311,9 +314,11 @@ def resolve(
     metrics = registry.all("metric") if config.metrics is None else [registry.get("metric", n) for n in config.metrics]
     diagnostics = registry.all("diagnostic")
     options = merge_options(*option_layers, user.pop("options", {}))
-    config.options = resolve_options(
-        registry, [*chosen.values(), *metrics, *diagnostics], options, parse_set([*loaded.set_items, *set_items])
-    )
+    named = {kind for kind, field_name in KIND_FIELDS.items() if field_name in user}
+    first = [reg for kind, reg in chosen.items() if kind in TRAINING_KINDS or kind in named]
+    first += metrics if user.get("metrics") is not None else []
+    rest = [reg for reg in [*chosen.values(), *metrics, *diagnostics] if not any(reg is f for f in first)]
+    config.options = resolve_options(registry, [first, rest], options, parse_set([*loaded.set_items, *set_items]))
     return Resolved(config, chosen, metrics, diagnostics)
 
 
@@ -394,12 +399,14 @@ def check_values(config: RunConfig) -> None:
 
 def resolve_options(
     registry: Registry,
-    plugins: list[Registration],
+    tiers: list[list[Registration]],
     given: Mapping[str, Mapping[str, Any]],
     set_items: list[tuple[str | None, str, str]],
 ) -> dict[str, dict[str, Any]]:
     """Every option of every selected plugin, typed and in its range: declared defaults < given values (the
-    recommendations, the file) < ``--set``."""
+    recommendations, the file) < ``--set``. ``tiers`` are the run's plugins, those a bare ``--set NAME`` looks
+    in first (the trainers and what the user named) before the rest (the observers)."""
+    plugins = [reg for tier in tiers for reg in tier]
     by_name = {reg.name: reg for reg in plugins}
     resolved = {reg.name: reg.defaults() for reg in plugins if reg.options}
     for plugin_name, values in given.items():
@@ -421,7 +428,7 @@ def resolve_options(
             option.range.check(value, f"option {reg.name}.{name}")
             resolved[reg.name][name] = value
     for plugin_name, name, text in set_items:
-        reg, option = find_option_owner(plugins, plugin_name, name)
+        reg, option = find_option_owner(tiers, plugin_name, name, text)
         try:
             value = option.parse(text)
         except (TypeError, ValueError) as exc:
@@ -431,19 +438,37 @@ def resolve_options(
     return resolved
 
 
-def find_option_owner(plugins: list[Registration], plugin_name: str | None, name: str) -> tuple[Registration, Option]:
+def find_option_owner(
+    tiers: list[list[Registration]], plugin_name: str | None, name: str, text: str
+) -> tuple[Registration, Option]:
+    """The plugin and option ``--set [PLUGIN.]NAME=TEXT`` means. A bare name is looked up tier by tier, so an
+    observer's option never takes a name from a trainer; within a tier, two owners make it ambiguous. A bare
+    name that is a ``gancli train`` flag is refused with the spelling of each meaning."""
     flag_text = f"--set {plugin_name + '.' if plugin_name else ''}{name}"
-    candidates = [
-        (r, option) for r in plugins if (plugin_name is None or r.name == plugin_name) and (option := r.option(name))
-    ]
-    if len(candidates) == 1:
-        return candidates[0]
-    if candidates:
-        owners = ", ".join(f"{r.name}.{name}" for r, _ in candidates)
-        raise GancliError(f"{flag_text}: ambiguous, say which: {owners}")
-    owners = [r for r in plugins if plugin_name is None or r.name == plugin_name]
-    if not owners:
+    plugins = [reg for tier in tiers for reg in tier]
+    if plugin_name is None and name.replace("-", "_") in FLAG_RANGES:
+        owners = [f"--set {r.name}.{name}={text}" for r in plugins if r.option(name)]
+        flag_spelling = f"{flag_name(name.replace('-', '_'))} {text}"
+        if not owners:
+            raise GancliError(
+                f"{flag_text}={text}: {name} is a gancli train flag, not a plugin option: {flag_spelling}"
+            )
+        raise GancliError(
+            f"{flag_text}={text}: {name} is both a gancli train flag and a plugin option; say which: "
+            f"{flag_spelling} (the run's) or {' or '.join(owners)}"
+        )
+    for tier in tiers if plugin_name is None else [plugins]:
+        candidates = [
+            (r, option) for r in tier if (plugin_name is None or r.name == plugin_name) and (option := r.option(name))
+        ]
+        if len(candidates) == 1:
+            return candidates[0]
+        if candidates:
+            owners = ", ".join(f"{r.name}.{name}" for r, _ in candidates)
+            raise GancliError(f"{flag_text}: ambiguous, say which: {owners}")
+    owned = [r for r in plugins if plugin_name is None or r.name == plugin_name]
+    if not owned:
         used = ", ".join(sorted({r.name for r in plugins}))
         raise GancliError(f"{flag_text}: plugin {plugin_name!r} is not used by this run (it uses {used})")
-    available = [f"{r.name}.{o.name}" for r in owners for o in r.options]
+    available = [f"{r.name}.{o.name}" for r in owned for o in r.options]
     raise GancliError(f"{flag_text}: {unknown_message('option', name, available)}")
