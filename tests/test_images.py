@@ -19,6 +19,7 @@ from cli_helpers import ok, one_line_error
 from gancli import kernels
 from gancli.config import resolve
 from gancli.data import packed
+from gancli.data.base import DataRequest
 from gancli.errors import GancliError
 from gancli.plugins.manager import get_plugins
 from gancli.train.session import Session
@@ -530,3 +531,28 @@ def test_image_source_checks_augment_for_every_image_dataset() -> None:
 
 def test_augment_is_checked_for_digits_too(gancli) -> None:
     one_line_error(gancli("train", "--data", "digits", *TINY, "--augment", "flip@2"), "--augment 'flip@2'")
+
+
+# --- the data's fingerprint -----------------------------------------------------------------------------------
+
+
+def test_an_image_dataset_s_fingerprint_is_the_xxh3_of_its_pixels_read_in_place(tmp_path: Path) -> None:
+    """A packed file's pixels are hashed where they are mapped: the fingerprint is the checksum its header holds.
+    One changed bit changes it; a non-contiguous array hashes as its contiguous copy; generated points have none."""
+    from gancli.data.base import ImageSource
+    from gancli.data.mixtures import GaussianMixture, ring
+
+    images = np.random.default_rng(0).integers(0, 256, (10, 3, 8, 8), dtype=np.uint8)
+    packed.write_packed(tmp_path / "a.ganpack", images, source="test", source_count=10)
+    registry = get_plugins().registry
+    data = registry.get("dataset", "images").create(str(tmp_path / "a.ganpack"), DataRequest(), options={})
+    assert isinstance(data.images, np.memmap)
+    header = packed.read_packed(tmp_path / "a.ganpack").checksum
+    assert data.fingerprint() == f"xxh3:{header:016x}" == f"xxh3:{kernels.checksum(images):016x}"
+    flipped = images.copy()
+    flipped[3, 1, 4, 5] ^= 1
+    assert ImageSource("b", flipped).fingerprint() != data.fingerprint()
+    wide = np.zeros((10, 3, 8, 16), np.uint8)
+    wide[..., ::2] = images
+    assert ImageSource("view", wide[..., ::2]).fingerprint() == data.fingerprint()
+    assert GaussianMixture("ring8", ring(8, 1.0), 0.01).fingerprint() is None

@@ -150,6 +150,7 @@ def train(
     out_dir: Path | None = None,
     resume: Path | None = None,
     checkpoint: str | None = None,
+    allow_data_change: bool = False,
     quiet: bool = False,
     nproc: int | None = None,
     **flags: Any,
@@ -159,15 +160,17 @@ def train(
         from gancli.train.distributed import launch
 
         given = {"set": set_, "config": config, "out": out_dir, "resume": resume, "checkpoint": checkpoint}
-        code = launch(nproc, as_arguments({**flags, **given, "quiet": quiet or None}))
+        given |= {"allow_data_change": allow_data_change or None, "quiet": quiet or None}
+        code = launch(nproc, as_arguments({**flags, **given}))
         raise typer.Exit(code)
     from gancli.train import lifecycle
     from gancli.train.loop import train as run_training
 
     if resume is not None:
-        session, run = lifecycle.resume(resume, flags, config, set_ or [], checkpoint)
-    elif checkpoint is not None:
-        raise GancliError("--checkpoint says where --resume RUN continues from; it needs --resume")
+        session, run = lifecycle.resume(resume, flags, config, set_ or [], checkpoint, allow_data_change)
+    elif checkpoint is not None or allow_data_change:
+        name = "--checkpoint" if checkpoint is not None else "--allow-data-change"
+        raise GancliError(f"{name} says how --resume RUN continues; it needs --resume")
     else:
         session, run = lifecycle.start(flags, config, set_ or [], out_dir)
     main = session.ranks.is_main
@@ -227,6 +230,15 @@ def train_signature() -> inspect.Signature:
             str | None,
             typer.Option(help="With --resume: the checkpoint (step or file) to continue from.", rich_help_panel=OUTPUT),
             None,
+        ),
+        "allow_data_change": (
+            bool,
+            typer.Option(
+                "--allow-data-change",
+                help="With --resume: go on although the data's content changed since the checkpoint.",
+                rich_help_panel=OUTPUT,
+            ),
+            False,
         ),
         "quiet": (bool, typer.Option("--quiet", "-q", help="No progress bar.", rich_help_panel=OUTPUT), False),
         "nproc": (
