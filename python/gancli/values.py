@@ -9,7 +9,6 @@ refused with the setting's name before anything is built. Nothing here imports t
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,11 +95,6 @@ class Range:
             raise TypeError(f"{what}: choices {self.choices!r} must be {kind.__name__}s")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise TypeError(f"{what}: min {self.min} is above max {self.max}")
-
-
-def choices(values: Sequence[Any]) -> Range:
-    """The range of a setting that takes one of ``values``."""
-    return Range(choices=tuple(values))
 
 
 def parse_number(text: str, kind: type) -> int | float:
