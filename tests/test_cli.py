@@ -231,7 +231,7 @@ def test_a_toml_config_takes_the_flags_keys_and_flags_win(gancli, tmp_path: Path
         (["--set", "dcgan.g_width=8"], ["--set dcgan.g_width", "plugin 'dcgan' is not used by this run"]),
         (["--set", "nonsense"], ["--set 'nonsense'", "NAME=VALUE"]),
         (["--batch-size", "30", "--pack", "4"], ["--batch-size 30", "--pack 4"]),
-        (["--steps", "0"], ["--steps must be at least 1"]),
+        (["--steps", "0"], ["--steps must be between 1 and 1000000000, got 0"]),
         (["--device", "tpu"], ["--device"]),
         (["--config", "missing.toml"], ["--config missing.toml"]),
         (["--ema", "1.5"], ["--ema"]),

@@ -103,8 +103,11 @@ def test_sklearn_source() -> None:
 
 
 def test_unknown_source_is_refused() -> None:
-    with pytest.raises(GancliError, match="source must be one of mnist, sklearn"):
-        open_with("emnist")
+    from gancli.plugins.manager import Plugins
+
+    digits = Plugins(entry_point_group=None).registry.get("dataset", "digits")
+    with pytest.raises(GancliError, match=r"option digits.source must be one of 'mnist', 'sklearn', got 'emnist'"):
+        digits.create("digits", DataRequest(), options={"source": "emnist"})
 
 
 def test_registered_through_the_plugin_manager() -> None:

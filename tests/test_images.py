@@ -19,6 +19,7 @@ from cli_helpers import ok, one_line_error
 from gancli import kernels
 from gancli.config import resolve
 from gancli.data import packed
+from gancli.data.base import DataRequest
 from gancli.errors import GancliError
 from gancli.plugins.manager import get_plugins
 from gancli.train.session import Session
@@ -191,24 +192,40 @@ def test_zip_members_are_decoded_a_chunk_at_a_time(tmp_path: Path, monkeypatch: 
 PEAK_CHILD = """
 import re, sys
 from pathlib import Path
+
+if sys.argv[1] == "torch":
+    import torch  # what a training process holds besides: part of the baseline
 from gancli.data import images
 
 def kib(field):
     return int(re.search(field + r":\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1))
 
-path = Path(sys.argv[1])
-members = images.zip_members(path) if path.suffix == ".zip" else None
-for chunk in map(int, sys.argv[2:]):
-    images.DECODE_CHUNK_BYTES = images.CONVERT_SLAB_BYTES = chunk
-    Path("/proc/self/clear_refs").write_text("5")  # the peak (VmHWM) starts again from here
-    before = kib("VmRSS")
-    if members is None:
-        decoded = images.load_array(path, "")
+for item in sys.argv[2:]:  # PATH@CHUNK: CHUNK bytes at a time, 0 for gancli's own chunk sizes
+    path, _, chunk = item.rpartition("@")
+    path = Path(path)
+    if int(chunk):
+        images.DECODE_CHUNK_BYTES = images.CONVERT_SLAB_BYTES = int(chunk)
+    Path("/proc/self/clear_refs").write_text("5")  # the peak (VmHWM) starts again from here: the baseline
+    before = kib("VmHWM")
+    if path.suffix == ".zip":
+        decoded = images.decode_zip(path, images.zip_members(path), 16, 1, "crop", False).images
     else:
-        decoded = images.decode_zip(path, members, 16, 1, "crop", False).images
+        decoded = images.load_array(path, "")
     print(decoded.nbytes, (kib("VmHWM") - before) * 1024)
     del decoded
 """
+
+
+def peaks(*items: str, torch: bool = False) -> list[tuple[int, int]]:
+    """(decoded bytes, peak memory added) of loading each ``PATH@CHUNK`` in one child process, in turn."""
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-c", PEAK_CHILD, "torch" if torch else "-", *items], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    return [(int(a), int(b)) for a, b in (line.split() for line in run.stdout.splitlines())]
 
 
 def noise_zip(path: Path) -> None:
@@ -232,21 +249,48 @@ def test_peak_memory_is_the_decoded_images_plus_a_fixed_margin(tmp_path: Path, m
     of DECODE_CHUNK_BYTES or CONVERT_SLAB_BYTES, 2 MiB here, and the buffers working on it), far less than the
     file: measured in a child process from its resident memory before decoding to its peak during it (Linux's
     VmHWM, reset first). With the whole file as one chunk the same measurement sees it all held at once."""
-    import subprocess
-    import sys
-
     path = tmp_path / f"noise.{make.__name__[-3:]}"
     make(path)
     stored = path.stat().st_size
     assert stored > 64 << 20
 
-    run = subprocess.run(
-        [sys.executable, "-c", PEAK_CHILD, str(path), str(2 << 20), str(stored)], capture_output=True, text=True
-    )
-    assert run.returncode == 0, run.stderr
-    (decoded, added), (_, added_at_once) = (map(int, line.split()) for line in run.stdout.splitlines())
+    (decoded, added), (_, added_at_once) = peaks(f"{path}@{2 << 20}", f"{path}@{stored}")
     assert added < decoded + (16 << 20), (decoded, added)
     assert added_at_once > 0.9 * stored, added_at_once
+
+
+def write_deflated(path: Path, array: np.ndarray) -> None:
+    """``np.savez_compressed`` at zlib's fastest level: the same deflate stream to read, a third of the time."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z, z.open("images.npy", "w") as f:
+        np.lib.format.write_array(f, array)
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="measures peak memory through Linux's /proc")
+def test_quarter_gigabyte_arrays_load_within_their_size_plus_a_fixed_margin(tmp_path: Path) -> None:
+    """Issue 20 item 8: an .npz dataset must cost its decoded size plus a fixed margin, not a copy of itself. A
+    child process that has imported torch (its resident memory then is the baseline, subtracted) loads, with
+    gancli's own chunk sizes: 256 MiB of (N, H, W, C) uint8 stored and deflated, 128 MiB in Fortran order (read
+    whole until the stream was read in its own order: +128 MiB) and a 128 MiB float32 .npy (converted from a
+    memory map, whose pages all counted: +128 MiB). Each adds its decoded size and at most 64 MiB."""
+    from gancli.data import images
+
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (16384, 64, 64, 4), dtype=np.uint8)  # 256 MiB
+    np.savez(tmp_path / "stored.npz", images=noise)
+    del noise
+    ramps = (  # compressible, so that deflating it is quick
+        np.arange(64, dtype=np.uint8)[None, :, None, None]
+        + (np.arange(16384) % 7).astype(np.uint8)[:, None, None, None]
+    )
+    write_deflated(tmp_path / "deflated.npz", np.broadcast_to(ramps, (16384, 64, 64, 4)))
+    np.savez(tmp_path / "fortran.npz", images=rng.integers(0, 256, (4, 64, 64, 8192), dtype=np.uint8).T)
+    np.save(tmp_path / "floats.npy", rng.random((2048, 64, 64, 4), dtype=np.float32))
+    assert np.load(tmp_path / "fortran.npz")["images"].flags.f_contiguous  # stored in Fortran order
+    names = ["stored.npz", "deflated.npz", "fortran.npz", "floats.npy"]
+    measured = dict(zip(names, peaks(*(f"{tmp_path / name}@0" for name in names), torch=True), strict=True))
+    assert [decoded >> 20 for decoded, _ in measured.values()] == [256, 256, 128, 32]
+    margins = {name: (added - decoded) >> 20 for name, (decoded, added) in measured.items()}
+    assert all(margin < 4 * images.CONVERT_SLAB_BYTES >> 20 for margin in margins.values()), margins
 
 
 # --- numpy arrays --------------------------------------------------------------------------------------
@@ -362,8 +406,13 @@ def test_arrays_are_converted_a_slab_at_a_time(tmp_path: Path, monkeypatch: pyte
     expected = np.round(rgb.astype(np.float32) * 255).transpose(0, 3, 1, 2)
     np.savez_compressed(tmp_path / "rgb.npz", rgb=rgb)  # streamed from the member a slab at a time
     assert (open_data(tmp_path / "rgb.npz") == expected).all()
-    np.savez(tmp_path / "fortran.npz", rgb=np.asfortranarray(rgb))  # not streamable: loaded whole
+    np.savez(tmp_path / "fortran.npz", rgb=np.asfortranarray(rgb))  # streamed in its own order, a pixel at a time
     assert (open_data(tmp_path / "fortran.npz") == expected).all()
+    np.save(tmp_path / "fortran.npy", np.asfortranarray(rgb))
+    assert (open_data(tmp_path / "fortran.npy") == expected).all()
+    gray = np.arange(5 * 6 * 6, dtype=np.uint8).reshape(5, 6, 6)
+    np.save(tmp_path / "gray.npy", np.asfortranarray(gray))
+    assert (open_data(tmp_path / "gray.npy")[:, 0] == gray).all()
     values[4, 3, 3] = np.nan
     np.save(tmp_path / "nan.npy", values)
     with pytest.raises(GancliError, match=r"nan\.npy: the array holds NaN"):
@@ -503,7 +552,7 @@ def test_dcgan_trains_on_a_folder(tmp_path: Path, gancli) -> None:
     [
         (["--augment", "flip,rotate=3"], ["--augment 'flip,rotate=3'", "unknown augmentation 'rotate=3'"]),
         (["--augment", "translate=2"], ["--augment 'translate=2'", "magnitude must be in [0, 1.0]"]),
-        (["--set", "fit=stretch"], ["--set fit=stretch", "crop or pad"]),
+        (["--set", "fit=stretch"], ["--set images.fit must be one of 'crop', 'pad', got 'stretch'"]),
         (["--image-size", "0"], ["--image-size must be between 1 and 8192, got 0"]),
         (["--image-size", "100000"], ["--image-size must be between 1 and 8192, got 100000"]),
     ],
@@ -530,3 +579,28 @@ def test_image_source_checks_augment_for_every_image_dataset() -> None:
 
 def test_augment_is_checked_for_digits_too(gancli) -> None:
     one_line_error(gancli("train", "--data", "digits", *TINY, "--augment", "flip@2"), "--augment 'flip@2'")
+
+
+# --- the data's fingerprint -----------------------------------------------------------------------------------
+
+
+def test_an_image_dataset_s_fingerprint_is_the_xxh3_of_its_pixels_read_in_place(tmp_path: Path) -> None:
+    """A packed file's pixels are hashed where they are mapped: the fingerprint is the checksum its header holds.
+    One changed bit changes it; a non-contiguous array hashes as its contiguous copy; generated points have none."""
+    from gancli.data.base import ImageSource
+    from gancli.data.mixtures import GaussianMixture, ring
+
+    images = np.random.default_rng(0).integers(0, 256, (10, 3, 8, 8), dtype=np.uint8)
+    packed.write_packed(tmp_path / "a.ganpack", images, source="test", source_count=10)
+    registry = get_plugins().registry
+    data = registry.get("dataset", "images").create(str(tmp_path / "a.ganpack"), DataRequest(), options={})
+    assert isinstance(data.images, np.memmap)
+    header = packed.read_packed(tmp_path / "a.ganpack").checksum
+    assert data.fingerprint() == f"xxh3:{header:016x}" == f"xxh3:{kernels.checksum(images):016x}"
+    flipped = images.copy()
+    flipped[3, 1, 4, 5] ^= 1
+    assert ImageSource("b", flipped).fingerprint() != data.fingerprint()
+    wide = np.zeros((10, 3, 8, 16), np.uint8)
+    wide[..., ::2] = images
+    assert ImageSource("view", wide[..., ::2]).fingerprint() == data.fingerprint()
+    assert GaussianMixture("ring8", ring(8, 1.0), 0.01).fingerprint() is None

@@ -149,8 +149,11 @@ def test_non_square_and_point_data_are_refused(arch: str) -> None:
 def test_unknown_requirement_and_bad_width_are_refused(arch: str) -> None:
     with pytest.raises(GancliError, match="cannot provide"):
         ARCHS[arch](spec_for(16, requirements={"something_else"}), TINY)
-    with pytest.raises(GancliError, match="d_width"):
-        ARCHS[arch](spec_for(16), {"g_width": 4, "d_width": 0})
+    from gancli.plugins.manager import Plugins
+
+    registration = Plugins(entry_point_group=None).registry.get("architecture", arch)
+    with pytest.raises(GancliError, match=rf"^option {arch}.d_width must be between 1 and 1024, got 0$"):
+        registration.create(spec_for(16), options={"g_width": 4, "d_width": 0})
 
 
 @pytest.mark.parametrize("arch", ARCHS)

@@ -184,6 +184,20 @@ def test_a_metric_that_cannot_be_created_is_reported_before_training(installed_p
     one_line_error(gancli("eval", "run"), expected)
 
 
+def test_a_metric_the_user_asked_for_that_cannot_be_built_stops_the_run_before_it_starts(
+    installed_plugins, gancli, tmp_path: Path
+) -> None:
+    """Options a user set, or a metric a user named, that the factory refuses: an error before the run directory
+    is made, not a warning once it has trained (the same metrics nobody asked for are left out with a warning)."""
+    installed_plugins(("picky", "picky_metric", "gancli-picky"), ("unbuildable", "unbuildable_metric", "gancli-unb"))
+    picky = "plugin 'picky' (package gancli-picky): metric 'picky' failed: bins must be even, got 3"
+    one_line_error(gancli("train", *TINY, "--set", "picky.bins=3", "--out", "run"), picky)
+    one_line_error(gancli("train", *TINY, "--set", "picky.bins=1", "--out", "run"), "picky.bins must be at least 2")
+    (tmp_path / "named.toml").write_text('metrics = ["modes", "unbuildable"]\n')
+    one_line_error(gancli("train", *TINY, "--config", "named.toml", "--out", "run"), "needs a GPU to build")
+    assert not (tmp_path / "run").exists()
+
+
 def test_two_metrics_reporting_the_same_name_keep_both_values(installed_plugins, gancli, tmp_path: Path) -> None:
     installed_plugins(("shadow", "shadowing_metric", "gancli-shadow"))
     ok(gancli("train", *TINY, "--out", "run"))

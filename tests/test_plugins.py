@@ -7,19 +7,24 @@ loaded by name through ``Plugins(builtins=[...])``), or fake entry points: nothi
 
 from __future__ import annotations
 
+import json
+import shlex
 from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 from cli_helpers import FIXTURES, entry_point
 from gancli import cli
-from gancli.config import resolve
+from gancli.config import FIELD_NAMES, resolve
 from gancli.errors import GancliError, PluginError
 from gancli.plugins import manager
 from gancli.plugins.manager import BUILTIN_PLUGINS, PluginFailure, Plugins
-from gancli.plugins.registry import KINDS
+from gancli.plugins.registry import KINDS, Option, Registration
 from rich.console import Console
 from typer.testing import CliRunner
+
+ROOT = Path(__file__).parent.parent
 
 #: built-ins every finished gancli provides, by kind (other built-ins may come on top)
 EXPECTED_BUILTINS = {
@@ -250,6 +255,22 @@ def test_plugins_show_an_optimizer_lists_every_option(runner: CliRunner) -> None
     }
 
 
+def test_plugins_show_lists_each_option_s_range_and_choices(runner: CliRunner) -> None:
+    values = {}
+    for name in ("mlp", "digits", "recognition"):
+        result = runner.invoke(cli.app, ["plugins", "show", name])
+        assert result.exit_code == 0, result.output
+        lines = result.stdout.splitlines()
+        header = next(line for line in lines if line.split()[:1] == ["option"])
+        start, end = header.index("values"), header.index("help")
+        values.update({line.split()[1]: line[start:end].strip() for line in lines if line.split()[:1] == ["--set"]})
+    assert values["mlp.layers"] == "between 1 and 100"
+    assert values["mlp.d_hidden"] == "between 0 and 65536"
+    assert values["mlp.batchnorm"] == ""  # a switch
+    assert values["digits.source"] == "one of 'mnist', 'sklearn'"
+    assert values["recognition.confidence"] == "in (0, 1)"
+
+
 def test_plugins_show_an_unknown_name_suggests_one(runner: CliRunner) -> None:
     result = runner.invoke(cli.app, ["plugins", "show", "wgam"])
     assert result.exit_code == 1
@@ -309,8 +330,22 @@ def test_set_an_option_two_selected_plugins_declare_is_ambiguous() -> None:
 @pytest.mark.parametrize(
     ("item", "expected"),
     [
-        ("clip=abc", "--set wgan.clip=abc: could not convert string to float: 'abc'"),
-        ("mlp.layers=2.5", "--set mlp.layers=2.5: invalid literal for int() with base 10: '2.5'"),
+        ("clip=abc", "--set wgan.clip=abc: expected a number, got 'abc'"),
+        ("mlp.layers=2.5", "--set mlp.layers=2.5: expected an integer, got '2.5'"),
+        ("mlp.layers=３", "--set mlp.layers=３: expected an integer in ASCII digits, got '３'"),
+        ("clip=０.５", "--set wgan.clip=０.５: expected a number in ASCII digits, got '０.５'"),
+        ("mlp.hidden=0", "--set mlp.hidden must be between 1 and 65536, got 0"),
+        ("mlp.layers=100000", "--set mlp.layers must be between 1 and 100, got 100000"),
+        ("clip=0", "--set wgan.clip must be greater than 0, got 0.0"),
+        ("clip=nan", "--set wgan.clip must be a finite number greater than 0, got nan"),
+        ("clip=1e400", "--set wgan.clip must be a finite number greater than 0, got inf"),
+        ("modes.samples=0", "--set modes.samples must be between 1 and 10000000, got 0"),
+        ("kid.subset=0", "--set kid.subset must be at least 2, got 0"),
+        ("k=-1", "--set prdc.k must be at least 1, got -1"),
+        ("prdc.k=" + "9" * 30, "--set prdc.k must be a 64-bit integer at least 1, got " + "9" * 30),
+        ("prdc.k=" + "9" * 50, "--set prdc.k must be a 64-bit integer at least 1, got a number of 50 digits"),
+        ("rmsprop.alpha=1", "--set rmsprop.alpha must be in [0, 1), got 1.0"),
+        ("ring8.std=-0.5", "--set ring8.std must be greater than 0, got -0.5"),
         ("mlp.batchnorm=maybe", "--set mlp.batchnorm=maybe: expected true or false, got 'maybe'"),
         ("clip", "--set 'clip': expected NAME=VALUE, e.g. --set clip=0.02"),
     ],
@@ -323,4 +358,128 @@ def test_set_errors_reach_the_user_through_the_cli(runner: CliRunner, tmp_path: 
     args = ["train", "--data", "ring8", "--arch", "mlp", "--loss", "wgan", "--out", str(tmp_path / "r")]
     result = runner.invoke(cli.app, [*args, "--set", "clip=abc"])
     assert result.exit_code == 1
-    assert "error: --set wgan.clip=abc: could not convert string to float" in result.output
+    assert "error: --set wgan.clip=abc: expected a number, got 'abc'" in result.output
+
+
+def test_values_from_a_config_file_and_from_a_recommendation_are_checked_too(builtins: Plugins, tmp_path: Path) -> None:
+    (tmp_path / "run.toml").write_text("[options.mlp]\nhidden = 0\n")
+    with pytest.raises(GancliError, match=r"^option mlp.hidden must be between 1 and 65536, got 0$"):
+        resolve(builtins.registry, RING8_MLP, tmp_path / "run.toml")
+    with pytest.raises(PluginError, match=r"loss 'keen' recommends steps must be between 1 and 1000000000, got 0$"):
+        resolve(with_fixtures("recommending_values").registry, {**RING8_MLP, "loss": "keen"})
+
+
+# --- a bare --set NAME: trainers first, then observers; never a train flag ----------------------------------
+
+
+DIGITS_WGAN_DIV = {"data": "digits", "loss": "wgan-div"}
+
+
+def test_a_bare_set_name_goes_to_the_trainer_before_an_observer_of_the_same_name(tmp_path: Path) -> None:
+    """A loss whose README says ``--set k=1.5`` keeps it while the built-in metric prdc, which runs on every image
+    run, has an option k too; prdc's keeps its qualified name. An observer the user named competes with the
+    trainers: then the bare name is ambiguous."""
+    registry = with_fixtures("divergence_loss").registry
+    options = resolve(registry, DIGITS_WGAN_DIV, None, ["k=1.5", "prdc.k=7"]).config.options
+    assert options["wgan-div"] == {"k": 1.5, "p": 6.0} and options["prdc"] == {"k": 7}
+    (tmp_path / "named.toml").write_text('metrics = ["prdc", "fd"]\n')
+    with pytest.raises(GancliError, match=r"^--set k: ambiguous, say which: wgan-div.k, prdc.k$"):
+        resolve(registry, DIGITS_WGAN_DIV, tmp_path / "named.toml", ["k=1.5"])
+
+
+def test_a_saved_config_names_every_option_by_its_plugin_so_it_never_becomes_ambiguous(tmp_path: Path) -> None:
+    plugins = with_fixtures("divergence_loss")
+    saved = resolve(plugins.registry, DIGITS_WGAN_DIV, None, ["k=1.5"]).to_dict()
+    assert saved["options"]["wgan-div"] == {"k": 1.5, "p": 6.0} and saved["options"]["prdc"] == {"k": 5}
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    clash = (Option("k", float, 1.0), Option("p", float, 1.0))  # a later built-in that declares both names
+    plugins.registry.add(Registration("metric", "new-metric", "x:y", "", clash, "gancli.metrics", "gancli"))
+    again = resolve(plugins.registry, {}, tmp_path / "config.json").config.options
+    assert again["wgan-div"] == {"k": 1.5, "p": 6.0} and again["prdc"] == {"k": 5} and again["new-metric"]["k"] == 1
+
+
+@pytest.mark.parametrize(
+    ("flags", "item", "expected"),
+    [
+        (
+            RING8_MLP,
+            "seed=3",
+            "--set seed=3: seed is both a gancli train flag and a plugin option; say which: --seed 3 (the run's) "
+            "or --set random-cnn.seed=3",
+        ),
+        (
+            {"data": "stacked-digits"},
+            "seed=3",
+            "--set seed=3: seed is both a gancli train flag and a plugin option; say which: --seed 3 (the run's) "
+            "or --set stacked-digits.seed=3",
+        ),
+        (RING8_MLP, "steps=5", "--set steps=5: steps is a gancli train flag, not a plugin option: --steps 5"),
+        (
+            RING8_MLP,
+            "batch-size=8",
+            "--set batch-size=8: batch-size is a gancli train flag, not a plugin option: --batch-size 8",
+        ),
+    ],
+)
+def test_a_bare_set_name_that_is_a_train_flag_is_refused_with_each_spelling(
+    builtins: Plugins, flags: dict[str, Any], item: str, expected: str
+) -> None:
+    assert resolve_error(builtins.registry, flags, item) == expected
+    plugin = expected.rpartition("--set ")[2].partition(".")[0] if "plugin option;" in expected else None
+    if plugin:  # the qualified spelling means the option
+        name = item.partition("=")[0]
+        assert resolve(builtins.registry, flags, None, [f"{plugin}.{item}"]).config.options[plugin][name] == 3
+
+
+DOCUMENTED = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted(ROOT.glob("examples/*/README.md"))]
+#: the modules of the plugins the documentation uses that are not built in: the example packages, the tutorial's
+THIRD_PARTY = ("gancli_relativistic", "gancli_toolkit", "tutorial_abc")
+
+
+def documented_commands() -> list[tuple[str, list[str]]]:
+    """Every whole ``gancli train`` command in the docs and the example packages' READMEs that sets a plugin
+    option, as (where, arguments)."""
+    commands = []
+    for path in DOCUMENTED:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            text = line.strip().removeprefix("$ ")
+            if text.startswith("gancli train ") and "--set" in text and not {"$", "…"} & set(text):
+                commands.append((f"{path.relative_to(ROOT)}:{number}", shlex.split(text, comments=True)[2:]))
+    return commands
+
+
+def test_documented_set_usages_resolve_and_no_new_builtin_observer_can_take_their_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each documented command resolves; then a built-in metric, feature extractor and diagnostic appear that
+    declare every option name of the third-party plugins, as a later gancli might: the commands resolve to the
+    same options."""
+    for example in ROOT.glob("examples/*/"):
+        monkeypatch.syspath_prepend(str(example))
+    plugins = with_fixtures(*THIRD_PARTY)
+    assert not failures_besides_builtins(plugins)
+    commands = documented_commands()
+    assert {"examples/gancli-relativistic/README.md", "docs/plugins.md", "README.md"} <= {
+        where.partition(":")[0] for where, _ in commands
+    }
+    train = typer.main.get_command(cli.app).commands["train"]  # type: ignore[attr-defined]
+    before = {}
+    for where, args in commands:
+        params = train.make_context("train", list(args)).params
+        flags = {k: v for k, v in params.items() if k in FIELD_NAMES and v is not None}
+        before[where] = (flags, params["set_"], resolve(plugins.registry, flags, None, params["set_"]).config.options)
+
+    third_party = {o.name for r in plugins.registry.all() if r.plugin in THIRD_PARTY for o in r.options}
+    assert {"k", "blocks", "c"} <= third_party
+    for kind, plugin in (
+        ("metric", "gancli.metrics"),
+        ("features", "gancli.features"),
+        ("diagnostic", "gancli.diagnostics"),
+    ):
+        options = tuple(Option(name, float, 1.0) for name in sorted(third_party))
+        plugins.registry.add(
+            Registration(kind, f"new-{kind}", "gancli.losses.classic:Hinge", "", options, plugin, "gancli")
+        )
+    for where, (flags, items, options) in before.items():
+        after = resolve(plugins.registry, flags, None, items).config.options
+        assert {k: v for k, v in after.items() if not k.startswith("new-")} == options, where

@@ -263,7 +263,83 @@ def test_a_relative_data_path_is_stored_resolved(gancli, tmp_path: Path, monkeyp
     ok(gancli("train", "--resume", "run", "--steps", "4", "--quiet"))
     assert "step 4" in ok(gancli("grid", "run", "-o", "grid.png"))
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "data" / "faces" / "extra.png")
-    one_line_error(gancli("train", "--resume", "run", "--steps", "6"), "now holds 9 examples", "not the same dataset")
+    one_line_error(gancli("train", "--resume", "run", "--steps", "6"), "8 examples (content xxh3:", "9 examples")
+
+
+def gray_pngs(folder: Path, count: int, seed: int, start: int = 0) -> None:
+    """``count`` 8×8 gray PNGs of noise, named from ``start``."""
+    from PIL import Image
+
+    folder.mkdir(exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(start, start + count):
+        Image.fromarray(rng.integers(0, 255, (8, 8), dtype=np.uint8)).save(folder / f"{i:02}.png")
+
+
+FACES = ["--data", "faces", "--image-size", "8", "--channels", "1", "--arch", "mlp", "--set", "mlp.hidden=16"]
+FACES += ["--batch-size", "4", "--checkpoint-every", "2", "--eval-every", "100", "--quiet"]
+
+
+def test_resume_refuses_data_whose_content_changed_unless_allowed(gancli, tmp_path: Path) -> None:
+    """32 of 64 images replaced by others of the same size: count and shape agree, the content fingerprint (XXH3
+    of the decoded pixels, in every checkpoint) does not, and the refusal names the data and both fingerprints."""
+    from gancli import kernels
+
+    faces = tmp_path / "faces"
+    gray_pngs(faces, 64, seed=0)
+    ok(gancli("train", *FACES, "--steps", "2", "--out", "run"))
+
+    def content(step: int) -> str:
+        return json.loads((tmp_path / "run" / "checkpoints" / f"step-{step:08d}.json").read_text())["data"]["content"]
+
+    decoded = kernels.decode_images(sorted(faces.iterdir()), 8, 1).images
+    before = f"xxh3:{kernels.checksum(decoded):016x}"
+    assert content(2) == before
+    gray_pngs(faces, 32, seed=1)  # images 00-31 replaced
+    after = f"xxh3:{kernels.checksum(kernels.decode_images(sorted(faces.iterdir()), 8, 1).images):016x}"
+    assert after != before
+    one_line_error(
+        gancli("train", "--resume", "run", "--steps", "4"),
+        f"--data {faces} changed since checkpoint run/checkpoints/step-00000002.json",
+        f"64 examples (content {before}) then, 64 examples (content {after}) now",
+        "--allow-data-change",
+    )
+    assert steps(tmp_path / "run") == [2]
+    allowed = ok(gancli("train", "--resume", "run", "--steps", "4", "--allow-data-change"))
+    assert f"content {after}) now; training on it as --allow-data-change asks" in allowed
+    assert content(4) == after  # what the run goes on from, so resuming it again needs no flag
+    ok(gancli("train", "--resume", "run", "--steps", "6"))
+    one_line_error(gancli("train", *FACES, "--allow-data-change", "--out", "other"), "needs --resume")
+
+
+def test_a_checkpoint_from_before_content_fingerprints_compares_count_and_shape(gancli, tmp_path: Path) -> None:
+    gray_pngs(tmp_path / "faces", 8, seed=0)
+    ok(gancli("train", *FACES, "--steps", "2", "--out", "run"))
+    json_path = tmp_path / "run" / "checkpoints" / "step-00000002.json"
+    meta = json.loads(json_path.read_text())
+    edit_json(json_path, data={"examples": 8, "shape": meta["data"]["shape"]})
+    gray_pngs(tmp_path / "faces", 8, seed=1)
+    ok(gancli("train", "--resume", "run", "--steps", "4"))
+    gray_pngs(tmp_path / "faces", 1, seed=2, start=8)
+    one_line_error(gancli("train", "--resume", "run", "--steps", "6"), "8 examples (content xxh3:", "9 examples")
+
+
+def test_a_run_directory_inside_its_image_folder_is_refused_at_start(
+    gancli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its sample PNGs would become training data on the next run or resume: refused naming both paths, before
+    anything is written."""
+    faces = tmp_path / "faces"
+    gray_pngs(faces, 8, seed=0)
+    one_line_error(
+        gancli("train", *FACES, "--steps", "2", "--out", "faces/deep/run"),
+        f"the run directory faces/deep/run is inside --data {faces}",
+        "pass an --out outside it",
+    )
+    monkeypatch.chdir(faces)  # the default runs/… of a run started in the folder
+    FROM_INSIDE = [*FACES[:1], ".", *FACES[2:]]
+    one_line_error(gancli("train", *FROM_INSIDE, "--steps", "2"), "the run directory runs/", f"inside --data {faces}")
+    assert sorted(p.name for p in faces.iterdir()) == [f"{i:02}.png" for i in range(8)]
 
 
 # --- 3. numerical health --------------------------------------------------------------------------------
@@ -309,7 +385,7 @@ def test_divergence_stops_the_run_or_rolls_back_once_and_no_non_finite_checkpoin
         (["--lr", "nan"], "--lr"),
         (["--lr-g", "-1"], "--lr-g"),
         (["--r1", "-1"], "--r1"),
-        (["--r1-every", "0"], "--r1-every must be at least 1"),
+        (["--r1-every", "0"], "--r1-every must be between 1 and 1000000000, got 0"),
         (["--diversity", "nan"], "--diversity"),
         (["--ema", "nan"], "--ema"),
         (["--seed", "-1"], "--seed"),
@@ -317,8 +393,8 @@ def test_divergence_stops_the_run_or_rolls_back_once_and_no_non_finite_checkpoin
         (["--batch-size", "10000000000"], "--batch-size"),
         (["--latent-dim", "100000000"], "--latent-dim"),
         (["--on-nan", "ignore"], "--on-nan"),
-        (["--set", "ring8.modes=0"], "--set ring8.modes must be at least 1, got 0"),
-        (["--set", "ring8.std=-0.5"], "--set ring8.std must be positive"),
+        (["--set", "ring8.modes=0"], "--set ring8.modes must be between 1 and 1000000, got 0"),
+        (["--set", "ring8.std=-0.5"], "--set ring8.std must be greater than 0, got -0.5"),
     ],
 )
 def test_non_finite_and_out_of_range_values_are_refused(gancli, args: list[str], needle: str) -> None:

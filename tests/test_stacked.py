@@ -45,8 +45,9 @@ def test_options_and_flags() -> None:
     assert not np.array_equal(again.digits, other.digits)
     with pytest.raises(GancliError, match="--channels must be 3"):
         open_stacked("stacked-digits", DataRequest(channels=1), {"examples": 100, "seed": 0})
-    with pytest.raises(GancliError, match="examples must be positive"):
-        open_stacked("stacked-digits", DataRequest(), {"examples": 0, "seed": 0})
+    registration = get_plugins().registry.get("dataset", "stacked-digits")
+    with pytest.raises(GancliError, match=r"option stacked-digits.examples must be between 1 and 10000000, got 0"):
+        registration.create("stacked-digits", DataRequest(), options={"examples": 0})
 
 
 def test_hand_made_histograms() -> None:

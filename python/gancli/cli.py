@@ -155,10 +155,13 @@ def load_plugins() -> Any:
 
 
 def train_option(spec: Any) -> inspect.Parameter:
-    """The ``gancli train`` option of one RunConfig field: same name, its help and panel, unset by default."""
+    """The ``gancli train`` option of one RunConfig field: same name, its help (with its bounds) and panel, unset
+    by default."""
     from gancli.config import FIELD_TYPES
 
-    option = typer.Option(help=spec.metadata["help"], rich_help_panel=spec.metadata["panel"])
+    values = spec.metadata["range"]
+    help = spec.metadata["help"] + (f" ({values})" if values.choices is None and str(values) else "")
+    option = typer.Option(help=help, rich_help_panel=spec.metadata["panel"])
     annotation = Annotated[FIELD_TYPES[spec.name] | None, option]
     return inspect.Parameter(spec.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
 
@@ -169,6 +172,7 @@ def train(
     out_dir: Path | None = None,
     resume: Path | None = None,
     checkpoint: str | None = None,
+    allow_data_change: bool = False,
     quiet: bool = False,
     nproc: int | None = None,
     **flags: Any,
@@ -178,15 +182,17 @@ def train(
         from gancli.train.distributed import launch
 
         given = {"set": set_, "config": config, "out": out_dir, "resume": resume, "checkpoint": checkpoint}
-        code = launch(nproc, as_arguments({**flags, **given, "quiet": quiet or None}))
+        given |= {"allow_data_change": allow_data_change or None, "quiet": quiet or None}
+        code = launch(nproc, as_arguments({**flags, **given}))
         raise typer.Exit(code)
     from gancli.train import lifecycle
     from gancli.train.loop import train as run_training
 
     if resume is not None:
-        session, run = lifecycle.resume(resume, flags, config, set_ or [], checkpoint)
-    elif checkpoint is not None:
-        raise GancliError("--checkpoint says where --resume RUN continues from; it needs --resume")
+        session, run = lifecycle.resume(resume, flags, config, set_ or [], checkpoint, allow_data_change)
+    elif checkpoint is not None or allow_data_change:
+        name = "--checkpoint" if checkpoint is not None else "--allow-data-change"
+        raise GancliError(f"{name} says how --resume RUN continues; it needs --resume")
     else:
         session, run = lifecycle.start(flags, config, set_ or [], out_dir)
     main = session.ranks.is_main
@@ -247,6 +253,15 @@ def train_signature() -> inspect.Signature:
             str | None,
             typer.Option(help="With --resume: the checkpoint (step or file) to continue from.", rich_help_panel=OUTPUT),
             None,
+        ),
+        "allow_data_change": (
+            bool,
+            typer.Option(
+                "--allow-data-change",
+                help="With --resume: go on although the data's content changed since the checkpoint.",
+                rich_help_panel=OUTPUT,
+            ),
+            False,
         ),
         "quiet": (bool, typer.Option("--quiet", "-q", help="No progress bar.", rich_help_panel=OUTPUT), False),
         "nproc": (
@@ -591,7 +606,7 @@ def data_prepare(
         raise GancliError(f"{output}: the packed file's name must end in {PACKED_SUFFIX}")
     if channels not in (1, 3) or fit not in ("crop", "pad"):
         raise GancliError(f"--channels must be 1 or 3 and --fit crop or pad, got {channels} and {fit!r}")
-    check_request(DataRequest(image_size, channels), {"fit": fit})  # the size limit, as for train
+    check_request(DataRequest(image_size, channels))  # the size limit, as for train
     kept = "nothing was written to" if destination.how == "atomic" else "only part of the data went to"
     with interruptible(f"data prepare stopped; {kept} {output}"):
         images, _, count = decode_source(source, image_size, channels, fit, skip_bad)
@@ -688,9 +703,12 @@ def plugins_show(name: Annotated[str, typer.Argument(help="A plugin object's or 
         out.print(Text.assemble((reg.name, "bold"), about), highlight=False)
         out.print(f"  {reg.description}", highlight=False)
         if reg.options:
-            table = Table("option", "type", "default", "help", box=None)
+            table = Table(box=None)
+            table.add_column("option", no_wrap=True)  # the spelling to type, whole
+            for heading in ("type", "default", "values", "help"):
+                table.add_column(heading)
             for o in reg.options:
-                table.add_row(f"--set {reg.name}.{o.name}", o.type.__name__, repr(o.default), o.help)
+                table.add_row(f"--set {reg.name}.{o.name}", o.type.__name__, repr(o.default), str(o.range), o.help)
             out.print(table)
         general = {k: v for k, v in reg.recommends.items() if k != "per_dataset"}
         if general:

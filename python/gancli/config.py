@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import math
 import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
@@ -26,17 +25,44 @@ from typing import Any, get_args, get_origin, get_type_hints
 from gancli.errors import GancliError
 from gancli.io import read_document
 from gancli.plugins.manager import package_version
-from gancli.plugins.registry import Registration, Registry, unknown_message
+from gancli.plugins.registry import Option, Registration, Registry, unknown_message
+from gancli.values import MAX_SEED, Range, as_float
 
 TRAINING = "Training"
 DATA = "Data"
 REMEDIES = "Remedies and regularisers"
 OUTPUT = "Output"
 
+MAX_COUNT = 10**9  # steps, intervals, kept checkpoints: a billion steps is years of training; beyond, a typo
+MAX_BATCH = 2**20  # beyond any accelerator's memory for any data; a typo, not a setting
+MAX_LATENT = 2**16
+MAX_D_STEPS = 1000  # critic steps per G step: WGAN takes 5, its first phases 100
+MAX_IMAGE_SIZE = 8192  # the decoders' pixel limit, kernels.DEFAULT_MAX_PIXELS = 8192² (a test keeps them equal)
+PRECISIONS = ("fp32", "bf16", "fp16")
+LR_SCHEDULES = ("constant", "linear", "cosine")
+ON_NAN = ("stop", "rollback")
+CHANNELS = (1, 3)
 
-def flag(help: str, panel: str = TRAINING) -> dict[str, Any]:
-    """Field metadata that makes a RunConfig field a ``gancli train`` option."""
-    return {"flag": True, "help": help, "panel": panel}
+
+def flag(help: str, panel: str = TRAINING, **values: Any) -> dict[str, Any]:
+    """Field metadata that makes a RunConfig field a ``gancli train`` option; ``values`` are its ``Range``
+    (min, max, min_open, max_open, choices), checked by ``check_values`` whatever set it."""
+    return {"flag": True, "help": help, "panel": panel, "range": Range(**values)}
+
+
+def count(help: str, panel: str = TRAINING, most: int = MAX_COUNT) -> dict[str, Any]:
+    """A flag that counts something: at least 1, at most ``most``."""
+    return flag(help, panel, min=1, max=most)
+
+
+def rate(help: str, panel: str = TRAINING) -> dict[str, Any]:
+    """A flag that is a positive finite number (a learning rate)."""
+    return flag(help, panel, min=0, min_open=True)
+
+
+def weight(help: str, panel: str = TRAINING) -> dict[str, Any]:
+    """A flag that weighs a term: a finite number ≥ 0 (0 turns it off)."""
+    return flag(help, panel, min=0)
 
 
 @dataclass
@@ -46,33 +72,39 @@ class RunConfig:
     loss: str = field(default="nonsaturating", metadata=flag("Loss plugin."))
     optimizer: str = field(default="adam", metadata=flag("Optimizer plugin."))
     update: str = field(default="alternating", metadata=flag("Update rule: alternating, simultaneous, consensus, …"))
-    steps: int = field(default=3000, metadata=flag("Generator updates in total."))
-    batch_size: int = field(default=64, metadata=flag("Samples per batch."))
-    lr: float = field(default=2e-4, metadata=flag("Learning rate of both players."))
-    lr_g: float | None = field(default=None, metadata=flag("Generator learning rate (default: --lr)."))
-    lr_d: float | None = field(default=None, metadata=flag("Discriminator learning rate (default: --lr)."))
+    steps: int = field(default=3000, metadata=count("Generator updates in total."))
+    batch_size: int = field(default=64, metadata=count("Samples per batch.", most=MAX_BATCH))
+    lr: float = field(default=2e-4, metadata=rate("Learning rate of both players."))
+    lr_g: float | None = field(default=None, metadata=rate("Generator learning rate (default: --lr)."))
+    lr_d: float | None = field(default=None, metadata=rate("Discriminator learning rate (default: --lr)."))
     lr_schedule: str = field(
-        default="constant", metadata=flag("constant, or linear/cosine decay of both learning rates to 0 by --steps.")
+        default="constant",
+        metadata=flag("constant, or linear/cosine decay of both learning rates to 0 by --steps.", choices=LR_SCHEDULES),
     )
-    d_steps: int = field(default=1, metadata=flag("Discriminator steps per generator step (k)."))
-    latent_dim: int = field(default=64, metadata=flag("Size of the latent z."))
-    seed: int = field(default=0, metadata=flag("Random seed (CPU runs repeat exactly)."))
+    d_steps: int = field(default=1, metadata=count("Discriminator steps per generator step (k).", most=MAX_D_STEPS))
+    latent_dim: int = field(default=64, metadata=count("Size of the latent z.", most=MAX_LATENT))
+    seed: int = field(default=0, metadata=flag("Random seed (CPU runs repeat exactly).", min=0, max=MAX_SEED))
     device: str = field(default="auto", metadata=flag("auto, cpu or cuda[:N]."))
-    image_size: int | None = field(default=None, metadata=flag("Resize images to this size.", DATA))
-    channels: int | None = field(default=None, metadata=flag("1 (gray) or 3 (RGB).", DATA))
+    image_size: int | None = field(default=None, metadata=count("Resize images to this size.", DATA, MAX_IMAGE_SIZE))
+    channels: int | None = field(default=None, metadata=flag("1 (gray) or 3 (RGB).", DATA, choices=CHANNELS))
     augment: str = field(default="", metadata=flag("Data augmentation, e.g. flip,translate=0.125.", DATA))
     skip_bad: bool = field(default=False, metadata=flag("Skip unreadable images.", DATA))
-    pack: int = field(default=1, metadata=flag("PacGAN: D judges m samples jointly.", REMEDIES))
-    r1: float = field(default=0.0, metadata=flag("γ of the R1 penalty on real data.", REMEDIES))
+    pack: int = field(default=1, metadata=count("PacGAN: D judges m samples jointly.", REMEDIES, MAX_BATCH))
+    r1: float = field(default=0.0, metadata=weight("γ of the R1 penalty on real data.", REMEDIES))
     r1_every: int = field(
-        default=1, metadata=flag("R1 on every N-th D step, weighted N× (lazy regularisation).", REMEDIES)
+        default=1, metadata=count("R1 on every N-th D step, weighted N× (lazy regularisation).", REMEDIES)
     )
-    diversity: float = field(default=0.0, metadata=flag("Weight of the mode-seeking penalty on G.", REMEDIES))
+    diversity: float = field(default=0.0, metadata=weight("Weight of the mode-seeking penalty on G.", REMEDIES))
     spectral_norm: bool = field(default=False, metadata=flag("Spectral normalisation in D.", REMEDIES))
     minibatch_std: bool = field(default=False, metadata=flag("Minibatch standard-deviation feature in D.", REMEDIES))
-    ema: float = field(default=0.0, metadata=flag("Decay of the generator's moving average.", REMEDIES))
+    ema: float = field(
+        default=0.0, metadata=flag("Decay of the generator's moving average.", REMEDIES, min=0, max=1, max_open=True)
+    )
     precision: str = field(
-        default="fp32", metadata=flag("fp32, bf16 (autocast) or fp16 (autocast with loss scaling, alternating rule).")
+        default="fp32",
+        metadata=flag(
+            "fp32, bf16 (autocast) or fp16 (autocast with loss scaling, alternating rule).", choices=PRECISIONS
+        ),
     )
     amp: bool = field(default=False, metadata=flag("bf16 autocast: the same as --precision bf16."))
     channels_last: bool = field(
@@ -85,24 +117,26 @@ class RunConfig:
     sync_bn: bool = field(default=False, metadata=flag("BatchNorm statistics over every process's shard (CUDA)."))
     compile: bool = field(default=False, metadata=flag("torch.compile G and D."))
     metrics: list[str] | None = None  # None: every metric that applies to the data
-    log_every: int = field(default=10, metadata=flag("Steps between metric records.", OUTPUT))
-    sample_every: int = field(default=500, metadata=flag("Steps between sample images.", OUTPUT))
-    checkpoint_every: int = field(default=1000, metadata=flag("Steps between checkpoints.", OUTPUT))
-    eval_every: int = field(default=1000, metadata=flag("Steps between evaluations.", OUTPUT))
+    log_every: int = field(default=10, metadata=count("Steps between metric records.", OUTPUT))
+    sample_every: int = field(default=500, metadata=count("Steps between sample images.", OUTPUT))
+    checkpoint_every: int = field(default=1000, metadata=count("Steps between checkpoints.", OUTPUT))
+    eval_every: int = field(default=1000, metadata=count("Steps between evaluations.", OUTPUT))
     features: str = field(
         default="random-cnn",
         metadata=flag("Feature space of the image metrics: digits-cnn, random-cnn, inception:PATH.", OUTPUT),
     )
     eval_samples: int = field(
-        default=1000, metadata=flag("Generated (and real) images the feature-space metrics score.", OUTPUT)
+        default=1000, metadata=count("Generated (and real) images the feature-space metrics score.", OUTPUT, MAX_BATCH)
     )
-    keep: int = field(default=3, metadata=flag("Checkpoints kept: the newest K.", OUTPUT))
+    keep: int = field(default=3, metadata=count("Checkpoints kept: the newest K.", OUTPUT))
     keep_best: str = field(
         default="", metadata=flag("Also keep the checkpoint with the best value of this metric (e.g. mode_kl).", OUTPUT)
     )
     on_nan: str = field(
         default="stop",
-        metadata=flag("On a NaN/inf loss or weight: stop, or rollback to the last checkpoint at half the lr once."),
+        metadata=flag(
+            "On a NaN/inf loss or weight: stop, or rollback to the last checkpoint at half the lr once.", choices=ON_NAN
+        ),
     )
     stop_when_plateau: bool = field(
         default=False,
@@ -134,11 +168,12 @@ class RunConfig:
 FIELD_TYPES: dict[str, Any] = get_type_hints(RunConfig)
 FIELD_NAMES = [f.name for f in fields(RunConfig)]
 FLAG_FIELDS = [f for f in fields(RunConfig) if f.metadata.get("flag")]
+FLAG_RANGES: dict[str, Range] = {f.name: f.metadata["range"] for f in FLAG_FIELDS}
 FILE_ONLY_KEYS = ("set", "plugins")  # keys of a config file besides the fields: --set items, provenance
 
-PRECISIONS = ("fp32", "bf16", "fp16")
-LR_SCHEDULES = ("constant", "linear", "cosine")
-
+#: the kinds that make a run what it is; the others (features, metrics, diagnostics) observe it, and their
+#: options yield a bare ``--set NAME`` to a trainer's
+TRAINING_KINDS = ("dataset", "loss", "architecture", "optimizer", "update")
 #: each plugin kind a run chooses one of, in the order they are resolved, and the field that names it
 KIND_FIELDS = {
     "dataset": "data",
@@ -194,7 +229,10 @@ def check_type(name: str, value: Any, origin: str) -> Any:
     if value is None and type(None) in allowed:
         return None
     if float in allowed and type(value) is int:
-        return float(value)
+        try:
+            return as_float(value)
+        except ValueError as exc:
+            raise GancliError(f"{origin}: {name}: {exc}") from None
     if isinstance(value, allowed) and not (isinstance(value, bool) and bool not in allowed):
         if isinstance(value, list) and not all(isinstance(item, str) for item in value):
             raise GancliError(f"{origin}: {name} must be a list of names, got {value!r}")
@@ -272,16 +310,30 @@ def resolve(
             for key, value in recommends.items():
                 if key not in FIELD_NAMES or key in already_chosen:
                     raise reg.error(f"{kind} {reg.name!r} recommends {key!r}, which is not a setting it may recommend")
-                recommended[key] = check_type(key, value, f"{kind} {reg.name!r} recommends")
+                recommended[key] = checked_recommendation(reg, key, value)
     config = RunConfig(**{**recommended, **user})
     check_values(config)
     metrics = registry.all("metric") if config.metrics is None else [registry.get("metric", n) for n in config.metrics]
     diagnostics = registry.all("diagnostic")
     options = merge_options(*option_layers, user.pop("options", {}))
-    config.options = resolve_options(
-        registry, [*chosen.values(), *metrics, *diagnostics], options, parse_set([*loaded.set_items, *set_items])
-    )
+    named = {kind for kind, field_name in KIND_FIELDS.items() if field_name in user}
+    first = [reg for kind, reg in chosen.items() if kind in TRAINING_KINDS or kind in named]
+    first += metrics if user.get("metrics") is not None else []
+    rest = [reg for reg in [*chosen.values(), *metrics, *diagnostics] if not any(reg is f for f in first)]
+    config.options = resolve_options(registry, [first, rest], options, parse_set([*loaded.set_items, *set_items]))
     return Resolved(config, chosen, metrics, diagnostics)
+
+
+def checked_recommendation(reg: Registration, key: str, value: Any) -> Any:
+    """A setting ``reg`` recommends, of the field's type and in its range, or an error naming the plugin."""
+    what = f"{reg.kind} {reg.name!r} recommends {key}"
+    try:
+        value = check_type(key, value, what)
+        if value is not None and key in FLAG_RANGES:
+            FLAG_RANGES[key].check(value, what)
+    except GancliError as exc:
+        raise reg.error(str(exc)) from None
+    return value
 
 
 def recommendations(reg: Registration, dataset: str) -> list[dict[str, Any]]:
@@ -327,43 +379,20 @@ def merge_options(*layers: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[st
     return merged
 
 
-MAX_SEED = 2**31 - 1  # the seed and the seed + small offsets of the other generators fit every RNG
-MAX_BATCH = 2**20  # beyond any accelerator's memory for any data; a typo, not a setting
-MAX_LATENT = 2**16
-ON_NAN = ("stop", "rollback")
+def flag_name(name: str) -> str:
+    """The ``gancli train`` flag of a RunConfig field: ``batch_size`` → ``--batch-size``."""
+    return "--" + name.replace("_", "-")
 
 
 def check_values(config: RunConfig) -> None:
-    """Refuse values no run can use, naming the flag: out of range, NaN or infinite."""
-    positive = ["steps", "batch_size", "d_steps", "latent_dim", "pack", "log_every", "sample_every"]
-    positive += ["checkpoint_every", "eval_every", "keep", "eval_samples", "r1_every"]
-    for name in positive:
-        if getattr(config, name) < 1:
-            raise GancliError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(config, name)}")
-    for name in ("lr", "lr_g", "lr_d"):
+    """Refuse values no run can use, naming the flag: outside the field's declared range (NaN and infinity
+    included), then the combinations no single range can say."""
+    for name, values in FLAG_RANGES.items():
         value = getattr(config, name)
-        if value is not None and not (value > 0 and math.isfinite(value)):
-            raise GancliError(f"--{name.replace('_', '-')} must be a positive finite number, got {value}")
-    for name, most in (("seed", MAX_SEED), ("batch_size", MAX_BATCH), ("latent_dim", MAX_LATENT)):
-        value = getattr(config, name)
-        if not 0 <= value <= most:
-            raise GancliError(f"--{name.replace('_', '-')} must be between 0 and {most}, got {value}")
-    if config.precision not in PRECISIONS:
-        raise GancliError(f"--precision must be one of {', '.join(PRECISIONS)}, got {config.precision!r}")
-    if config.lr_schedule not in LR_SCHEDULES:
-        raise GancliError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}, got {config.lr_schedule!r}")
-    if config.on_nan not in ON_NAN:
-        raise GancliError(f"--on-nan must be {' or '.join(ON_NAN)}, got {config.on_nan!r}")
+        if value is not None:
+            values.check(value, flag_name(name))
     if config.batch_size % config.pack:
         raise GancliError(f"--batch-size {config.batch_size} is not a multiple of --pack {config.pack}")
-    if not 0 <= config.ema < 1:
-        raise GancliError(f"--ema must be in [0, 1), got {config.ema}")
-    for name in ("r1", "diversity"):
-        value = getattr(config, name)
-        if not (value >= 0 and math.isfinite(value)):
-            raise GancliError(f"--{name} must be a finite number ≥ 0, got {value}")
-    if config.channels not in (None, 1, 3):
-        raise GancliError(f"--channels must be 1 or 3, got {config.channels}")
     if config.device not in ("auto", "cpu") and not config.device.startswith("cuda"):
         raise GancliError(f"--device must be auto, cpu or cuda[:N], got {config.device!r}")
     if config.tensorboard and not importlib.util.find_spec("tensorboard"):
@@ -372,11 +401,14 @@ def check_values(config: RunConfig) -> None:
 
 def resolve_options(
     registry: Registry,
-    plugins: list[Registration],
+    tiers: list[list[Registration]],
     given: Mapping[str, Mapping[str, Any]],
     set_items: list[tuple[str | None, str, str]],
 ) -> dict[str, dict[str, Any]]:
-    """Every option of every selected plugin, checked: declared defaults < given values < ``--set``."""
+    """Every option of every selected plugin, typed and in its range: declared defaults < given values (the
+    recommendations, the file) < ``--set``. ``tiers`` are the run's plugins, those a bare ``--set NAME`` looks
+    in first (the trainers and what the user named) before the rest (the observers)."""
+    plugins = [reg for tier in tiers for reg in tier]
     by_name = {reg.name: reg for reg in plugins}
     resolved = {reg.name: reg.defaults() for reg in plugins if reg.options}
     for plugin_name, values in given.items():
@@ -392,31 +424,53 @@ def resolve_options(
             if option is None:
                 raise GancliError(f"{reg.kind} {reg.name!r}: {unknown_message('option', name, reg.defaults())}")
             try:
-                resolved[reg.name][name] = option.coerce(value)
+                value = option.coerce(value)
             except (TypeError, ValueError) as exc:
                 raise GancliError(f"option {reg.name}.{name}: {exc}") from None
+            option.range.check(value, f"option {reg.name}.{name}")
+            resolved[reg.name][name] = value
     for plugin_name, name, text in set_items:
-        reg, option = find_option_owner(plugins, plugin_name, name)
+        reg, option = find_option_owner(tiers, plugin_name, name, text)
         try:
-            resolved[reg.name][name] = option.parse(text)
+            value = option.parse(text)
         except (TypeError, ValueError) as exc:
             raise GancliError(f"--set {reg.name}.{name}={text}: {exc}") from None
+        option.range.check(value, f"--set {reg.name}.{name}")
+        resolved[reg.name][name] = value
     return resolved
 
 
-def find_option_owner(plugins: list[Registration], plugin_name: str | None, name: str) -> tuple[Registration, Any]:
+def find_option_owner(
+    tiers: list[list[Registration]], plugin_name: str | None, name: str, text: str
+) -> tuple[Registration, Option]:
+    """The plugin and option ``--set [PLUGIN.]NAME=TEXT`` means. A bare name is looked up tier by tier, so an
+    observer's option never takes a name from a trainer; within a tier, two owners make it ambiguous. A bare
+    name that is a ``gancli train`` flag is refused with the spelling of each meaning."""
     flag_text = f"--set {plugin_name + '.' if plugin_name else ''}{name}"
-    candidates = [
-        (r, option) for r in plugins if (plugin_name is None or r.name == plugin_name) and (option := r.option(name))
-    ]
-    if len(candidates) == 1:
-        return candidates[0]
-    if candidates:
-        owners = ", ".join(f"{r.name}.{name}" for r, _ in candidates)
-        raise GancliError(f"{flag_text}: ambiguous, say which: {owners}")
-    owners = [r for r in plugins if plugin_name is None or r.name == plugin_name]
-    if not owners:
+    plugins = [reg for tier in tiers for reg in tier]
+    if plugin_name is None and name.replace("-", "_") in FLAG_RANGES:
+        owners = [f"--set {r.name}.{name}={text}" for r in plugins if r.option(name)]
+        flag_spelling = f"{flag_name(name.replace('-', '_'))} {text}"
+        if not owners:
+            raise GancliError(
+                f"{flag_text}={text}: {name} is a gancli train flag, not a plugin option: {flag_spelling}"
+            )
+        raise GancliError(
+            f"{flag_text}={text}: {name} is both a gancli train flag and a plugin option; say which: "
+            f"{flag_spelling} (the run's) or {' or '.join(owners)}"
+        )
+    for tier in tiers if plugin_name is None else [plugins]:
+        candidates = [
+            (r, option) for r in tier if (plugin_name is None or r.name == plugin_name) and (option := r.option(name))
+        ]
+        if len(candidates) == 1:
+            return candidates[0]
+        if candidates:
+            owners = ", ".join(f"{r.name}.{name}" for r, _ in candidates)
+            raise GancliError(f"{flag_text}: ambiguous, say which: {owners}")
+    owned = [r for r in plugins if plugin_name is None or r.name == plugin_name]
+    if not owned:
         used = ", ".join(sorted({r.name for r in plugins}))
         raise GancliError(f"{flag_text}: plugin {plugin_name!r} is not used by this run (it uses {used})")
-    available = [f"{r.name}.{o.name}" for r in owners for o in r.options]
+    available = [f"{r.name}.{o.name}" for r in owned for o in r.options]
     raise GancliError(f"{flag_text}: {unknown_message('option', name, available)}")

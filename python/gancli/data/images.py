@@ -13,8 +13,9 @@ filter, channel conversion and fit as decoding.
 
 What a file declares is checked before it is read: a zip's images may declare at most MAX_MEMBER_BYTES each
 and MAX_ARCHIVE_BYTES together, the array taken from an .npz MAX_ARCHIVE_BYTES. Zip members are then decoded
-DECODE_CHUNK_BYTES at a time, and arrays converted CONVERT_SLAB_BYTES at a time, into the one result, so peak
-memory is the decoded dataset plus a fixed margin (docs/kernels.md, "Bounded input").
+DECODE_CHUNK_BYTES at a time, and arrays read in their stored order (C or Fortran) CONVERT_SLAB_BYTES at a
+time, into the one result, so peak memory is the decoded dataset plus a fixed margin (docs/kernels.md,
+"Bounded input").
 """
 
 from __future__ import annotations
@@ -258,30 +259,36 @@ CONVERT_SLAB_BYTES = 16 << 20
 """Stored bytes read and converted to uint8 at a time, so that wide pixels and .npz members cost this margin
 rather than copies of the whole array."""
 
+#: (where in the array's stored layout, the stored values that go there): a piece of an array read in order
+Piece = tuple[Any, np.ndarray]
+#: the header of a .npy stream: shape, Fortran order, dtype
+Header = tuple[tuple[int, ...], bool, np.dtype]
+
 
 def load_array(path: Path, key: str) -> np.ndarray:
     """A uint8 (N, C, H, W) array from .npy/.npz holding (N, H, W), (N, H, W, C) or (N, C, H, W), C in 1–4.
 
     uint8 is used as is (a C-order (N, C, H, W) or (N, H, W) .npy is memory-mapped, not read); other integers
-    must lie in 0..255; floats in [0, 1] or, when any is negative, [-1, 1] are scaled to 0..255. The stored
-    array is read CONVERT_SLAB_BYTES at a time into the one uint8 result.
+    must lie in 0..255; floats in [0, 1] or, when any is negative, [-1, 1] are scaled to 0..255. Anything else
+    is read from the file or member CONVERT_SLAB_BYTES at a time, in the order it is stored (Fortran order
+    included), into the one uint8 result: peak memory is the result plus a slab.
     """
     try:
         loaded = np.load(path, mmap_mode="r", allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            return to_images(path, loaded.shape, loaded.dtype, lambda step: runs(loaded, step), mapped=loaded)
-        with loaded:
-            return npz_images(path, loaded.zip, pick_array(path, loaded.files, key))
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded:
+                return npz_images(path, loaded.zip, pick_array(path, loaded.files, key))
+        _, arrange, _ = image_layout(path, loaded.shape)
+        if loaded.dtype == np.uint8 and arrange(loaded).flags.c_contiguous:
+            return arrange(loaded)
+        with path.open("rb") as stream:
+            header = read_npy_header(stream)
+        return stream_images(path, lambda: path.open("rb"), header)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise GancliError(f"--data {path}: not a readable numpy file ({exc})") from None
 
 
-def runs(array: np.ndarray, step: int) -> Iterator[np.ndarray]:
-    """The array in consecutive runs of ``step`` images."""
-    return (array[i : i + step] for i in range(0, len(array), step))
-
-
-def read_npy_header(member: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype]:
+def read_npy_header(member: IO[bytes]) -> Header:
     """(shape, Fortran order, dtype) from the header of a .npy stream, which is left at the data."""
     version = np.lib.format.read_magic(member)
     read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
@@ -298,7 +305,8 @@ def npz_images(path: Path, archive: zipfile.ZipFile, name: str) -> np.ndarray:
             f"over the {size_text(MAX_ARCHIVE_BYTES)} limit"
         )
     with archive.open(info) as member:
-        shape, fortran_order, dtype = read_npy_header(member)
+        header = read_npy_header(member)
+    shape, _, dtype = header
     declared = math.prod(shape) * dtype.itemsize
     if declared > MAX_ARCHIVE_BYTES:
         raise GancliError(
@@ -307,62 +315,77 @@ def npz_images(path: Path, archive: zipfile.ZipFile, name: str) -> np.ndarray:
         )
     if declared > info.file_size:
         raise GancliError(f"--data {path}: array {name!r} declares {declared} bytes but holds {info.file_size}")
-    if fortran_order:  # images are not contiguous in the stream: load it whole (within the limit above)
-        with archive.open(info) as member:
-            whole = np.lib.format.read_array(member, allow_pickle=False)
-        return to_images(path, shape, dtype, lambda step: runs(whole, step))
-
-    def stream(step: int) -> Iterator[np.ndarray]:
-        image_bytes = math.prod(shape[1:]) * dtype.itemsize
-        with archive.open(info) as member:
-            read_npy_header(member)
-            for start in range(0, shape[0], step):
-                count = min(step, shape[0] - start)
-                yield np.frombuffer(member.read(count * image_bytes), dtype).reshape(count, *shape[1:])
-
-    return to_images(path, shape, dtype, stream)
+    return stream_images(path, lambda: archive.open(info), header)
 
 
-def image_layout(path: Path, shape: tuple[int, ...]) -> tuple[tuple[int, ...], Callable[[np.ndarray], np.ndarray]]:
-    """The (N, C, H, W) shape of stored images and how to view a run of them so."""
+def pieces_of(open_stream: Callable[[], IO[bytes]], header: Header) -> Callable[[int], Iterator[Piece]]:
+    """The stored array of a .npy stream in pieces of about ``budget`` bytes, each read once, in the stream's
+    order: runs of whole images for C order; for Fortran order, where the image index varies fastest, runs of
+    one pixel position across all the images. A piece that cannot be smaller (one image, one position) comes
+    on its own."""
+    shape, fortran_order, dtype = header
+    count = shape[0]
+
+    def read(stream: IO[bytes], items: int, item_shape: tuple[int, ...]) -> np.ndarray:
+        size = math.prod(item_shape) * dtype.itemsize
+        return np.frombuffer(stream.read(items * size), dtype).reshape(items, *item_shape)
+
+    def pieces(budget: int) -> Iterator[Piece]:
+        with open_stream() as stream:
+            read_npy_header(stream)
+            if not fortran_order:
+                step = max(1, budget // (math.prod(shape[1:]) * dtype.itemsize))
+                for start in range(0, count, step):
+                    run = min(step, count - start)
+                    yield slice(start, start + run), read(stream, run, shape[1:])
+                return
+            positions = shape[:0:-1]  # the stream is the array's transpose: the last axis varies slowest
+            step = max(1, budget // (count * dtype.itemsize))
+            for start in range(0, math.prod(positions), step):
+                run = min(step, math.prod(positions) - start)
+                where = np.unravel_index(np.arange(start, start + run), positions)[::-1]
+                yield (slice(None), *where), read(stream, run, (count,)).T
+
+    return pieces
+
+
+def image_layout(
+    path: Path, shape: tuple[int, ...]
+) -> tuple[tuple[int, ...], Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]:
+    """The (N, C, H, W) shape of stored images, how to view stored images so, and how to view (N, C, H, W)
+    images in the stored layout (where the stored values are written)."""
     if len(shape) == 3:
         n, h, w = shape
-        images_shape, arrange = (n, 1, h, w), lambda run: run[:, None]
+        layout = (n, 1, h, w), lambda run: run[:, None], lambda images: images[:, 0]
     elif len(shape) == 4 and shape[1] not in ARRAY_CHANNELS and shape[3] in ARRAY_CHANNELS:
         n, h, w, c = shape
-        images_shape, arrange = (n, c, h, w), lambda run: run.transpose(0, 3, 1, 2)
+        layout = (n, c, h, w), lambda run: run.transpose(0, 3, 1, 2), lambda images: images.transpose(0, 2, 3, 1)
     else:
-        images_shape, arrange = shape, lambda run: run
+        layout = shape, lambda run: run, lambda images: images
+    images_shape = layout[0]
     if len(images_shape) != 4 or images_shape[1] not in ARRAY_CHANNELS or 0 in images_shape:
         raise GancliError(
             f"--data {path}: expected images (N, H, W), (N, H, W, C) or (N, C, H, W) with C in 1–4, got shape {shape}"
         )
-    return images_shape, arrange
+    return layout
 
 
-def to_images(
-    path: Path,
-    shape: tuple[int, ...],
-    dtype: np.dtype,
-    stored: Callable[[int], Iterator[np.ndarray]],
-    mapped: np.ndarray | None = None,
-) -> np.ndarray:
-    """Stored images (``stored(step)`` yields them ``step`` at a time) as one uint8 (N, C, H, W) array; a
-    ``mapped`` uint8 array already in that layout is used in place."""
-    images_shape, arrange = image_layout(path, shape)
-    if mapped is not None and dtype == np.uint8 and arrange(mapped).flags.c_contiguous:
-        return arrange(mapped)
+def stream_images(path: Path, open_stream: Callable[[], IO[bytes]], header: Header) -> np.ndarray:
+    """The array of a .npy stream (a file or an .npz member) as one uint8 (N, C, H, W) array, read in pieces
+    of CONVERT_SLAB_BYTES (twice for pixels other than uint8: once for their range, once to convert them)."""
+    shape, _, dtype = header
+    images_shape, _, stored_view = image_layout(path, shape)
     integer = np.issubdtype(dtype, np.integer) or dtype == np.bool_
     if not integer and not np.issubdtype(dtype, np.floating):
         raise GancliError(f"--data {path}: cannot use {dtype} pixels (use uint8, integers or floats)")
-    step = max(1, CONVERT_SLAB_BYTES // (math.prod(shape[1:]) * dtype.itemsize))
+    pieces = pieces_of(open_stream, header)
     low, high = 0, 255
     if dtype != np.uint8:
         low, high = math.inf, -math.inf
-        for run in stored(step):
-            if not integer and not np.isfinite(run).all():
+        for _, values in pieces(CONVERT_SLAB_BYTES):
+            if not integer and not np.isfinite(values).all():
                 raise GancliError(f"--data {path}: the array holds NaN or infinite values")
-            low, high = min(low, run.min().item()), max(high, run.max().item())
+            low, high = min(low, values.min().item()), max(high, values.max().item())
     if integer and (low < 0 or high > 255):
         raise GancliError(f"--data {path}: integer pixels must lie in 0..255, found {low}..{high}")
     if not integer and (low < -1.0 or high > 1.0):
@@ -373,9 +396,9 @@ def to_images(
     offset = -1.0 if low < 0 else 0.0
     scale = 255.0 / (1.0 - offset)
     images = np.empty(images_shape, dtype=np.uint8)
-    for start, run in zip(range(0, len(images), step), stored(step), strict=True):
-        view = arrange(run)
-        images[start : start + len(run)] = view if integer else np.round((view.astype(np.float32) - offset) * scale)
+    target = stored_view(images)
+    for where, values in pieces(CONVERT_SLAB_BYTES):
+        target[where] = values if integer else np.round((values.astype(np.float32) - offset) * scale)
     return images
 
 
@@ -402,7 +425,7 @@ def conform(array: np.ndarray, request: DataRequest, fit: str) -> np.ndarray:
     return kernels.resize_images(array, size, channels, fit=fit)
 
 
-def check_request(request: DataRequest, options: Mapping[str, Any]) -> None:
+def check_request(request: DataRequest) -> None:
     """Refuse bad flags by name before anything is read (a bad --augment would otherwise fail mid-run)."""
     from gancli import kernels
 
@@ -410,15 +433,13 @@ def check_request(request: DataRequest, options: Mapping[str, Any]) -> None:
     if size is not None and not 1 <= size * size <= kernels.DEFAULT_MAX_PIXELS:
         limit = math.isqrt(kernels.DEFAULT_MAX_PIXELS)
         raise GancliError(f"--image-size must be between 1 and {limit}, got {size}")
-    if options["fit"] not in kernels.FITS:
-        raise GancliError(f"--set fit={options['fit']}: expected {' or '.join(kernels.FITS)}")
     ImageSource.parse_augment(request.augment)
 
 
 def open_images(spec: str, request: DataRequest, options: Mapping[str, Any]) -> ImageSource:
     from gancli.data import packed
 
-    check_request(request, options)
+    check_request(request)
     path = Path(spec)
     if not path.exists():  # a saved run's data that has since moved or gone
         raise GancliError(f"--data {path}: no such file or folder")

@@ -13,7 +13,6 @@ import numpy as np
 import torch
 
 from gancli.data.base import DataRequest, DataSource
-from gancli.errors import GancliError
 
 
 class GaussianMixture(DataSource):
@@ -22,8 +21,6 @@ class GaussianMixture(DataSource):
     shape = (2,)
 
     def __init__(self, name: str, modes: np.ndarray, std: float) -> None:
-        if not std > 0:
-            raise GancliError(f"--set {name}.std must be positive, got {std}")
         self.name = name
         self.modes = modes.astype(np.float64)
         self.std = float(std)
@@ -48,17 +45,9 @@ def grid(side: int, spacing: float) -> np.ndarray:
     return np.stack([xs.ravel(), ys.ravel()], axis=1)
 
 
-def at_least_one(spec: str, options: Mapping[str, Any], name: str) -> int:
-    if options[name] < 1:
-        raise GancliError(f"--set {spec}.{name} must be at least 1, got {options[name]}")
-    return options[name]
-
-
 def open_ring(spec: str, request: DataRequest, options: Mapping[str, Any]) -> GaussianMixture:
-    at_least_one(spec, options, "modes")
     return GaussianMixture(spec, ring(options["modes"], options["radius"]), options["std"])
 
 
 def open_grid(spec: str, request: DataRequest, options: Mapping[str, Any]) -> GaussianMixture:
-    at_least_one(spec, options, "side")
     return GaussianMixture(spec, grid(options["side"], options["spacing"]), options["std"])

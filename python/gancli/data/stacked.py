@@ -48,9 +48,6 @@ class StackedDigits(ImageSource):
 
 
 def open_stacked(spec: str, request: DataRequest, options: Mapping[str, Any]) -> StackedDigits:
-    examples = options["examples"]
-    if examples < 1:
-        raise GancliError(f"dataset 'stacked-digits': examples must be positive, got {examples}")
     if request.channels not in (None, CHANNELS):
         raise GancliError(f"dataset 'stacked-digits': --channels must be {CHANNELS} (one digit per channel)")
     size = request.image_size or DIGITS_SIZE
@@ -58,5 +55,5 @@ def open_stacked(spec: str, request: DataRequest, options: Mapping[str, Any]) ->
         raise GancliError(f"dataset 'stacked-digits': --image-size must be positive, got {size}")
     ImageSource.parse_augment(request.augment)  # a typo fails before the reading
     images, labels = load_mnist()
-    picks = np.random.default_rng(options["seed"]).integers(0, len(images), size=(examples, CHANNELS))
+    picks = np.random.default_rng(options["seed"]).integers(0, len(images), size=(options["examples"], CHANNELS))
     return StackedDigits(spec, resize(images, size, 1), labels, picks, request.augment)

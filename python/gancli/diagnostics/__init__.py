@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from gancli.diagnostics.watch import read_findings
 
 __all__ = ["Diagnostic", "Finding", "read_findings"]
+
+#: a threshold on a probability or a share, in [0, 1]
+UNIT: dict[str, Any] = {"min": 0, "max": 1}
+MAX_PAIRS_BATCH = 4096  # samples whose pairwise distances mode-collapse measures: 16 million pairs at most
 __getattr__, __dir__ = lazy_attributes(
     globals(),
     {
@@ -34,9 +38,11 @@ def register_diagnostics(register: Any) -> None:
         "gancli.diagnostics.gradients:VanishingGradients",
         "D(x) → 1 and D(G(z)) → 0 while G's gradient norm collapses (losses whose D outputs probabilities)",
         options=[
-            Option("d_real", float, 0.9, "median D(x) at or above which D is sure of the real data"),
-            Option("d_fake", float, 0.1, "median D(G(z)) at or below which D rejects the fakes"),
-            Option("grad_drop", float, 0.25, "G's gradient norm at or below this share of its window's largest"),
+            Option("d_real", float, 0.9, "median D(x) at or above which D is sure of the real data", **UNIT),
+            Option("d_fake", float, 0.1, "median D(G(z)) at or below which D rejects the fakes", **UNIT),
+            Option(
+                "grad_drop", float, 0.25, "G's gradient norm at or below this share of its window's largest", **UNIT
+            ),
         ],
     )
     register(
@@ -44,10 +50,25 @@ def register_diagnostics(register: Any) -> None:
         "gancli.diagnostics.collapse:ModeCollapse",
         "the spread of samples from fixed noise falls far below the data's, or mode/class coverage drops",
         options=[
-            Option("batch", int, 128, "fixed-noise samples whose mean pairwise distance is logged as diversity"),
-            Option("spread", float, 0.3, "diversity (generated spread / the data's) below which samples collapsed"),
-            Option("reached", float, 0.8, "…after it had reached this within the window (100 records)"),
-            Option("coverage_drop", float, 0.25, "share of the best modes/classes covered lost between evaluations"),
+            Option(
+                "batch",
+                int,
+                128,
+                "fixed-noise samples whose mean pairwise distance is logged as diversity",
+                min=2,
+                max=MAX_PAIRS_BATCH,
+            ),
+            Option(
+                "spread", float, 0.3, "diversity (generated spread / the data's) below which samples collapsed", min=0
+            ),
+            Option("reached", float, 0.8, "…after it had reached this within the window (100 records)", min=0),
+            Option(
+                "coverage_drop",
+                float,
+                0.25,
+                "share of the best modes/classes covered lost between evaluations",
+                **UNIT,
+            ),
         ],
     )
     register(
@@ -55,7 +76,9 @@ def register_diagnostics(register: Any) -> None:
         "gancli.diagnostics.dynamics:Divergence",
         "a loss growing without bound over the window",
         options=[
-            Option("growth", float, 5.0, "growth of a loss's median size from the window's first third to its last")
+            Option(
+                "growth", float, 5.0, "growth of a loss's median size from the window's first third to its last", min=1
+            )
         ],
     )
     register(
@@ -63,14 +86,16 @@ def register_diagnostics(register: Any) -> None:
         "gancli.diagnostics.dynamics:Oscillation",
         "D's loss swinging in cycles over the window without settling",
         options=[
-            Option("swing", float, 0.25, "spread of D's loss (interquartile range) relative to its median"),
-            Option("cycles", int, 3, "turns of D's loss (crossings of its median, smoothed) in the window"),
+            Option("swing", float, 0.25, "spread of D's loss (interquartile range) relative to its median", min=0),
+            Option("cycles", int, 3, "turns of D's loss (crossings of its median, smoothed) in the window", min=1),
             Option(
                 "persistence",
                 float,
                 0.3,
                 "correlation of D's loss with its value one record before (trend removed): a cycle carries over "
                 "from record to record, batch noise does not",
+                min=-1,
+                max=1,
             ),
         ],
     )
@@ -79,8 +104,8 @@ def register_diagnostics(register: Any) -> None:
         "gancli.diagnostics.plateau:Plateau",
         "no evaluation metric improved for a window of evaluations (--stop-when-plateau ends the run there)",
         options=[
-            Option("patience", int, 5, "evaluations without improvement"),
-            Option("tolerance", float, 0.01, "relative improvement on a metric's best that counts"),
-            Option("min_delta", float, 0.01, "absolute improvement that counts, whatever the tolerance"),
+            Option("patience", int, 5, "evaluations without improvement", min=1),
+            Option("tolerance", float, 0.01, "relative improvement on a metric's best that counts", min=0),
+            Option("min_delta", float, 0.01, "absolute improvement that counts, whatever the tolerance", min=0),
         ],
     )

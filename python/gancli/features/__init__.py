@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from gancli.lazy import lazy_attributes
 from gancli.plugins import Option, hookimpl
+from gancli.values import MAX_SEED
 
 if TYPE_CHECKING:
     from gancli.features.base import FeatureExtractor
@@ -31,13 +32,13 @@ def register_feature_extractors(register: Any) -> None:
         "digits-cnn",
         "gancli.features.digits_cnn:digits_cnn",
         "a small CNN trained once on the packaged MNIST digits (cached): 128 features and the digit's class",
-        options=[Option("epochs", int, 8, "training epochs on the 4,000 digits it learns from")],
+        options=[Option("epochs", int, 8, "training epochs on the 4,000 digits it learns from", min=1, max=1000)],
     )
     register(
         "random-cnn",
         "gancli.features.random_cnn:random_cnn",
         "a fixed-seed random CNN for any images (Naeem et al. 2020): 512 features, nothing to download",
-        options=[Option("seed", int, 0, "seed of the random weights")],
+        options=[Option("seed", int, 0, "seed of the random weights", min=0, max=MAX_SEED)],
     )
     register(
         "inception",

@@ -166,8 +166,6 @@ class DigitsCNN(FeatureExtractor):
 
 
 def digits_cnn(spec: str, options: Mapping[str, Any]) -> FeatureExtractor:
-    if options["epochs"] < 1:
-        raise ValueError("epochs must be at least 1")
     images, labels = mnist_at_side()
     seen = split()[0]
     path = cache_dir() / "models" / f"digits-cnn-{cache_key(images, labels, options['epochs'])}.safetensors"

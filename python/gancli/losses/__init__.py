@@ -58,7 +58,9 @@ def register_losses(register: Any) -> None:
         "gancli.losses.wasserstein:weight_clipping",
         "Wasserstein GAN with weight clipping (Arjovsky et al. 2017)",
         options=[
-            Option("clip", float, 0.01, "critic weights are clipped to [-clip, clip] after each step"),
+            Option(
+                "clip", float, 0.01, "critic weights are clipped to [-clip, clip] after each step", min=0, min_open=True
+            ),
             Option("critic_batchnorm", bool, True, "BatchNorm in the critic's hidden layers, as in the paper"),
         ],
         # on the digits, within the 10-minute budget: 2 critic steps per G step and 4,000 G steps (8,000 critic
@@ -76,7 +78,7 @@ def register_losses(register: Any) -> None:
         "wgan-gp",
         "gancli.losses.wasserstein:gradient_penalty",
         "Wasserstein GAN with gradient penalty (Gulrajani et al. 2017)",
-        options=[Option("gp_weight", float, 10.0, "λ, the weight of (‖∇D(x̂)‖ − 1)²")],
+        options=[Option("gp_weight", float, 10.0, "λ, the weight of (‖∇D(x̂)‖ − 1)²", min=0)],
         recommends={
             "optimizer": "adam",
             "lr": 1e-4,
@@ -88,6 +90,8 @@ def register_losses(register: Any) -> None:
         "ebgan",
         "gancli.losses.energy:energy_based",
         "energy-based GAN: auto-encoder cost C(x) + [m − C(G(z))]⁺ (Zhao et al. 2017)",
-        options=[Option("margin", float, 1.0, "m, the energy above which fakes stop being pushed up")],
+        options=[
+            Option("margin", float, 1.0, "m, the energy above which fakes stop being pushed up", min=0, min_open=True)
+        ],
         recommends={"optimizer": "adam", "options": {"adam": {"beta1": 0.5}}},
     )

@@ -18,6 +18,12 @@ if TYPE_CHECKING:
 __all__ = ["Metric"]
 __getattr__, __dir__ = lazy_attributes(globals(), {"Metric": "gancli.metrics.base:Metric"})
 
+MAX_SAMPLES = 10**7  # generated samples a metric scores: ten million 2-D points; far more images than memory holds
+#: how many generated samples to score: at least one, at most MAX_SAMPLES
+SAMPLES: dict[str, Any] = {"min": 1, "max": MAX_SAMPLES}
+#: a share or a probability, strictly inside (0, 1)
+SHARE: dict[str, Any] = {"min": 0, "max": 1, "min_open": True, "max_open": True}
+
 
 @hookimpl
 def register_metrics(register: Any) -> None:
@@ -26,8 +32,8 @@ def register_metrics(register: Any) -> None:
         "gancli.metrics.modes:mode_coverage",
         "modes covered and share of high-quality samples (within 3σ) on Gaussian mixtures",
         options=[
-            Option("samples", int, 2500, "generated samples to score"),
-            Option("min_count", int, 20, "high-quality samples a mode needs to count as covered"),
+            Option("samples", int, 2500, "generated samples to score", **SAMPLES),
+            Option("min_count", int, 20, "high-quality samples a mode needs to count as covered", min=1),
         ],
     )
     register(
@@ -35,16 +41,18 @@ def register_metrics(register: Any) -> None:
         "gancli.metrics.recognition:recognition",
         "share of samples a classifier trained on the labelled training images recognises, and classes covered",
         options=[
-            Option("samples", int, 1000, "generated samples to score"),
-            Option("confidence", float, 0.9, "class probability at which a sample counts as recognised"),
-            Option("min_share", float, 0.02, "share of the recognised samples a class needs to count as covered"),
+            Option("samples", int, 1000, "generated samples to score", **SAMPLES),
+            Option("confidence", float, 0.9, "class probability at which a sample counts as recognised", **SHARE),
+            Option(
+                "min_share", float, 0.02, "share of the recognised samples a class needs to count as covered", **SHARE
+            ),
         ],
     )
     register(
         "stacked-modes",
         "gancli.metrics.stacked:stacked_modes",
         "stacked digits: modes (of 1,000) the digits-cnn classifier finds in the samples, KL to uniform, real floor",
-        options=[Option("samples", int, 26000, "generated samples to score (26,000 in VEEGAN and PacGAN)")],
+        options=[Option("samples", int, 26000, "generated samples to score (26,000 in VEEGAN and PacGAN)", **SAMPLES)],
     )
     register(
         "fd",
@@ -55,11 +63,11 @@ def register_metrics(register: Any) -> None:
         "kid",
         "gancli.metrics.feature:kernel_distance",
         "kernel distance (unbiased MMD², cubic kernel; torchmetrics) in the --features space, and the real floor",
-        options=[Option("subset", int, 1000, "images per subset (at most half the scored images)")],
+        options=[Option("subset", int, 1000, "images per subset (at most half the scored images)", min=2)],
     )
     register(
         "prdc",
         "gancli.metrics.feature:manifold",
         "precision, recall, density and coverage (k-nearest-neighbour supports) in the --features space",
-        options=[Option("k", int, 5, "neighbours that set each image's ball")],
+        options=[Option("k", int, 5, "neighbours that set each image's ball", min=1)],
     )

@@ -119,12 +119,8 @@ def frechet(options: Mapping[str, Any]) -> FeatureMetric:
 
 
 def kernel_distance(options: Mapping[str, Any]) -> FeatureMetric:
-    if options["subset"] < 2:
-        raise ValueError("subset must be at least 2")
     return KernelDistance(options["subset"])
 
 
 def manifold(options: Mapping[str, Any]) -> FeatureMetric:
-    if options["k"] < 1:
-        raise ValueError("k must be at least 1")
     return Manifold(options["k"])

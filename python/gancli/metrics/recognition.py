@@ -105,6 +105,4 @@ class Recognition(Metric):
 
 
 def recognition(options: Mapping[str, Any]) -> Metric:
-    if not 0 < options["confidence"] < 1 or not 0 < options["min_share"] < 1:
-        raise ValueError("confidence and min_share must lie in (0, 1)")
     return Recognition(options["samples"], options["confidence"], options["min_share"])

@@ -87,6 +87,4 @@ class StackedModes(Metric):
 
 
 def stacked_modes(options: Mapping[str, Any]) -> Metric:
-    if options["samples"] < 1:
-        raise ValueError("samples must be positive")
     return StackedModes(options["samples"])

@@ -29,9 +29,7 @@ def image_levels(arch: str, spec: ArchSpec) -> int:
     return height.bit_length() - 3
 
 
-def level_widths(arch: str, option: str, base: int, levels: int) -> list[int]:
+def level_widths(base: int, levels: int) -> list[int]:
     """Channels at each resolution from the largest down to 4×4: ``base`` doubling per halving, at most
     ``WIDEST``·``base``."""
-    if base < 1:
-        raise GancliError(f"architecture {arch!r}: {option} must be at least 1, got {base}")
     return [base * min(2**level, WIDEST) for level in range(levels)]

@@ -88,8 +88,8 @@ def discriminator(spec: ArchSpec, widths: list[int]) -> nn.Module:
 def build(spec: ArchSpec, options: Mapping[str, Any]) -> tuple[nn.Module, nn.Module]:
     check_requirements("dcgan", spec, {NO_BATCHNORM, AUTOENCODER, MINIBATCH_STD})
     levels = image_levels("dcgan", spec)
-    generator = Generator(spec, level_widths("dcgan", "g_width", options["g_width"], levels))
-    disc = discriminator(spec, level_widths("dcgan", "d_width", options["d_width"], levels))
+    generator = Generator(spec, level_widths(options["g_width"], levels))
+    disc = discriminator(spec, level_widths(options["d_width"], levels))
     dcgan_init(generator)
     dcgan_init(disc)
     return generator, disc

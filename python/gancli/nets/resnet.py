@@ -148,6 +148,6 @@ def build(spec: ArchSpec, options: Mapping[str, Any]) -> tuple[nn.Module, nn.Mod
     check_requirements("resnet", spec, {NO_BATCHNORM, AUTOENCODER, MINIBATCH_STD})
     levels = image_levels("resnet", spec)
     return (
-        Generator(spec, level_widths("resnet", "g_width", options["g_width"], levels)),
-        discriminator(spec, level_widths("resnet", "d_width", options["d_width"], levels)),
+        Generator(spec, level_widths(options["g_width"], levels)),
+        discriminator(spec, level_widths(options["d_width"], levels)),
     )

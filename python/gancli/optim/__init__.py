@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 __all__ = ["UpdateRule"]
 __getattr__, __dir__ = lazy_attributes(globals(), {"UpdateRule": "gancli.optim.rules:UpdateRule"})
 
+#: the range of a moving average's decay (Adam's betas, RMSProp's alpha, momentum): [0, 1), as torch requires
+#: of the betas; at 1 the average never moves
+DECAY: dict[str, Any] = {"min": 0, "max": 1, "max_open": True}
+
 
 @hookimpl
 def register_optimizers(register: Any) -> None:
@@ -25,9 +29,9 @@ def register_optimizers(register: Any) -> None:
         "gancli.optim.optimizers:adam",
         "Adam (Kingma & Ba 2015); DCGAN uses β1 = 0.5",
         options=[
-            Option("beta1", float, 0.5, "decay of the first-moment estimate"),
-            Option("beta2", float, 0.999, "decay of the second-moment estimate"),
-            Option("eps", float, 1e-8, "added to the denominator"),
+            Option("beta1", float, 0.5, "decay of the first-moment estimate", **DECAY),
+            Option("beta2", float, 0.999, "decay of the second-moment estimate", **DECAY),
+            Option("eps", float, 1e-8, "added to the denominator", min=0),
         ],
     )
     register(
@@ -35,8 +39,8 @@ def register_optimizers(register: Any) -> None:
         "gancli.optim.optimizers:rmsprop",
         "RMSProp, WGAN's optimizer (no momentum: momentum destabilises the critic)",
         options=[
-            Option("alpha", float, 0.99, "decay of the squared-gradient average"),
-            Option("momentum", float, 0.0, "momentum factor"),
+            Option("alpha", float, 0.99, "decay of the squared-gradient average", **DECAY),
+            Option("momentum", float, 0.0, "momentum factor", **DECAY),
         ],
     )
     register(
@@ -44,7 +48,7 @@ def register_optimizers(register: Any) -> None:
         "gancli.optim.optimizers:sgd",
         "stochastic gradient descent, optionally with (Nesterov) momentum",
         options=[
-            Option("momentum", float, 0.0, "momentum factor"),
+            Option("momentum", float, 0.0, "momentum factor", **DECAY),
             Option("nesterov", bool, False, "use Nesterov momentum"),
         ],
     )
@@ -66,7 +70,7 @@ def register_update_rules(register: Any) -> None:
         "consensus",
         "gancli.optim.rules:consensus",
         "consensus optimization: v + γ∇½‖v‖² (Mescheder et al. 2017)",
-        options=[Option("gamma", float, 10.0, "γ, the weight of the consensus term")],
+        options=[Option("gamma", float, 10.0, "γ, the weight of the consensus term", min=0)],
     )
     register(
         "extragradient",

@@ -9,10 +9,11 @@ from __future__ import annotations
 import difflib
 import importlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from gancli.errors import GancliError, PluginError
+from gancli.values import Range, as_float, parse_number
 
 BUILTIN_PACKAGE = "gancli"
 KINDS = ("loss", "optimizer", "update", "architecture", "dataset", "metric", "features", "diagnostic")
@@ -24,23 +25,42 @@ Factory = Callable[..., Any] | str
 
 @dataclass(frozen=True)
 class Option:
-    """One option of a plugin, settable with ``--set NAME=VALUE``; its default is checked against its type."""
+    """One option of a plugin, settable with ``--set NAME=VALUE``. A number may declare ``min`` and ``max``
+    (inclusive; ``min_open``/``max_open`` exclude the bound) and any option ``choices``: gancli refuses other
+    values, naming the option, before a run builds anything, and ``gancli plugins show`` lists them. The default
+    is checked against the type and the range when the plugin registers."""
 
     name: str
     type: type
     default: Any
     help: str = ""
+    _: KW_ONLY
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[Any, ...] | None = None
+    min_open: bool = False
+    max_open: bool = False
 
     def __post_init__(self) -> None:
         if self.type not in OPTION_TYPES:
             raise TypeError(f"option {self.name!r}: type must be int, float, str or bool, got {self.type!r}")
+        if self.choices is not None:
+            object.__setattr__(self, "choices", tuple(self.choices))
+        self.range.validate(self.type, f"option {self.name!r}")
         try:
-            self.coerce(self.default)
+            default = self.coerce(self.default)
         except ValueError:
             raise TypeError(f"option {self.name!r}: default {self.default!r} is not a {self.type.__name__}") from None
+        if not self.range.admits(default):
+            raise TypeError(f"option {self.name!r}: default {self.default!r} is not {self.range}")
+
+    @property
+    def range(self) -> Range:
+        """The values this option takes (no bounds: any finite number, any 64-bit integer, any text)."""
+        return Range(self.min, self.max, self.min_open, self.max_open, self.choices)
 
     def parse(self, text: str) -> Any:
-        """Turn the text of ``--set`` into this option's type."""
+        """Turn the text of ``--set`` into this option's type (numbers in ASCII digits)."""
         if self.type is bool:
             lowered = text.strip().lower()
             if lowered in ("1", "true", "yes", "on"):
@@ -48,14 +68,16 @@ class Option:
             if lowered in ("0", "false", "no", "off"):
                 return False
             raise ValueError(f"expected true or false, got {text!r}")
-        return self.type(text)
+        if self.type is str:
+            return text
+        return parse_number(text, self.type)
 
     def coerce(self, value: Any) -> Any:
         """Accept a value read from a TOML/JSON config (where ints may stand for floats)."""
         if isinstance(value, str) and self.type is not str:
             return self.parse(value)
         if self.type is float and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
+            return as_float(value)
         if not isinstance(value, self.type) or (isinstance(value, bool) and self.type is not bool):
             raise ValueError(f"expected {self.type.__name__}, got {value!r}")
         return value
@@ -114,6 +136,8 @@ class Registration:
 
         factory = self.load()
         resolved = {**self.defaults(), **(options or {})}
+        for option in self.options:
+            option.range.check(resolved[option.name], f"option {self.name}.{option.name}")
         try:
             created = factory(*args, resolved)
         except GancliError:

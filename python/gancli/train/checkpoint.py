@@ -226,9 +226,44 @@ def load_module(prefix: str, module: torch.nn.Module, tensors: dict[str, torch.T
 
 
 def data_fingerprint(session: Session) -> dict[str, Any]:
-    """What a resumed run checks it trains on the same data: how many examples, of which shape (a folder of
-    the same name elsewhere, or one that has since changed, rarely agrees on both)."""
-    return {"examples": len(session.data), "shape": list(session.data.shape)}
+    """What a resumed run checks it trains on the same data: how many examples, of which shape, and a digest
+    of their content where the dataset gives one (images do: 32 of 64 images replaced keep the count and the
+    shape)."""
+    record: dict[str, Any] = {"examples": len(session.data), "shape": list(session.data.shape)}
+    content = session.data.fingerprint()
+    if content is not None:
+        record["content"] = content
+    return record
+
+
+def check_data(session: Session, json_path: Path, meta: dict[str, Any], allow_change: bool) -> str | None:
+    """Refuse to resume from ``json_path`` on data other than what it trained on, naming the data and both
+    fingerprints; with ``allow_change`` (``--allow-data-change``) other examples of the same shape are taken,
+    and the difference is returned for a warning. A checkpoint from before content digests compares count
+    and shape only."""
+    recorded, now = meta.get("data"), data_fingerprint(session)
+    if not isinstance(recorded, dict):
+        raise GancliError(f"checkpoint {json_path} is damaged: its data record is {recorded!r}")
+    data = session.config.data
+    if recorded.get("shape") != now["shape"]:
+        shape = recorded.get("shape")
+        then = tuple(shape) if isinstance(shape, list) else shape
+        raise GancliError(
+            f"checkpoint {json_path}: the run trained on examples of shape {then}, but --data {data} now holds "
+            f"{now['examples']} of shape {tuple(now['shape'])}; it is not the same dataset"
+        )
+    if all(recorded.get(key) == now.get(key) for key in ("examples", "content") if key in recorded):
+        return None
+    difference = f"--data {data} changed since checkpoint {json_path}: {data_text(recorded)} then, {data_text(now)} now"
+    if not allow_change:
+        raise GancliError(f"{difference}; resume with --allow-data-change to train on it anyway")
+    return difference
+
+
+def data_text(record: dict[str, Any]) -> str:
+    """``64 examples (content xxh3:…)``: a data record as the messages about it say it."""
+    content = f" (content {record['content']})" if "content" in record else ""
+    return f"{record.get('examples')} examples{content}"
 
 
 def save(session: Session, directory: Path) -> Path:
@@ -289,12 +324,6 @@ def load(
     session.step = meta["step"]
     if not training:
         return
-    now = data_fingerprint(session)
-    if meta.get("data") != now:
-        raise GancliError(
-            f"checkpoint {json_path}: the run trained on {meta.get('data')}, but --data {session.config.data} "
-            f"now holds {now['examples']} examples of shape {tuple(now['shape'])}; it is not the same dataset"
-        )
     try:
         d_updates, g_updates = meta["d_updates"], meta["g_updates"]
         if not all(type(n) is int and n >= 0 for n in (d_updates, g_updates)):

@@ -5,7 +5,9 @@ always runs. Feature-space metrics (``FeatureMetric``) are scored in the space o
 extractor, built once: its real reference and held-out images are embedded a single time, and each call embeds
 its samples once for all of them. During training a metric (or the extractor) that fails is reported with its
 plugin's name and package and dropped for the rest of the run, so a broken metric never costs a run its
-training or its checkpoints; ``gancli eval`` (``strict``) stops on it instead.
+training or its checkpoints; ``gancli eval`` (``strict``) stops on it instead. A metric the user asked for (named
+in ``metrics``, or with options set) that cannot be created stops a new run before it starts
+(``check_requested``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,17 @@ T = TypeVar("T")
 
 class ExtractorError(PluginError):
     """The run's feature extractor failed: every feature-space metric goes with it."""
+
+
+def check_requested(session: Session) -> None:
+    """Create each metric the user asked for, named in ``metrics`` or with options set, once: one whose factory
+    refuses its options is an error now, before the run starts, where one nobody asked for is left out with a
+    warning at the first evaluation."""
+    config = session.config
+    for reg in session.resolved.metrics:
+        options = config.options.get(reg.name, {})
+        if config.metrics is not None or options != reg.defaults():
+            reg.create(options=options)
 
 
 class Evaluation:

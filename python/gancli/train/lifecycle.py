@@ -18,6 +18,7 @@ from gancli.errors import GancliError
 from gancli.io import atomic_write_json
 from gancli.plugins.manager import get_plugins
 from gancli.train import checkpoint, distributed
+from gancli.train.evaluation import check_requested
 from gancli.train.rundir import RunDir, check_run_path
 from gancli.train.session import RecordedData, Session, pick_device
 
@@ -48,15 +49,21 @@ def start(
         ranks.barrier()
         return session, RunDir(path)
     path = ranks.from_main(out or default_run_dir(config.data, config.loss))
+    data_path = Path(config.data).expanduser()
+    if resolved.plugins["dataset"].name != config.data and data_path.exists():
+        config.data = str(data_path.resolve())  # the folder it is, whatever directory later commands run in
+        if data_path.is_dir() and path.resolve().is_relative_to(config.data):
+            raise GancliError(
+                f"the run directory {path} is inside --data {config.data}: the run's sample images would become "
+                "training data; pass an --out outside it"
+            )
     fresh = not path.exists()
     run = RunDir.locked(path)
     try:
         if run.config.exists():
             raise GancliError(f"--out {run.path} already holds a run; use --resume {run.path} or another --out")
-        data_path = Path(config.data).expanduser()
-        if resolved.plugins["dataset"].name != config.data and data_path.exists():
-            config.data = str(data_path.resolve())  # the folder it is, whatever directory later commands run in
         session = Session.build(resolved, ranks)
+        check_requested(session)
         atomic_write_json(run.config, resolved.to_dict())
         ranks.barrier()
     except BaseException:
@@ -75,10 +82,12 @@ def resume(
     config_file: Path | None = None,
     set_items: Iterable[str] = (),
     chosen: str | None = None,
+    allow_data_change: bool = False,
 ) -> tuple[Session, RunDir]:
     """Continue ``path`` under this process's lock from checkpoint ``chosen`` (a step or file) or the newest
     intact one, skipping damaged ones with a warning; a run stopped before its first checkpoint starts over
-    from step 0. Only the settings in RESUMABLE may change."""
+    from step 0. Only the settings in RESUMABLE may change, and the data only with ``allow_data_change``: data
+    whose content differs from what the checkpoint trained on is refused, naming both fingerprints."""
     RunDir.existing(path)
     changed = sorted(k for k, v in flags.items() if v is not None and k not in RESUMABLE)
     if changed or config_file or list(set_items):
@@ -89,13 +98,13 @@ def resume(
     run = RunDir.locked(path) if ranks.is_main else RunDir(path)
     try:
         session = Session.build(resolved, ranks)
-        if chosen is not None:
-            found = run.checkpoint(chosen)
-            if found.resolve().parent != run.checkpoints.resolve():
-                raise GancliError(f"--checkpoint {chosen}: --resume continues from one of {run.checkpoints}")
-            checkpoint.load(session, found, *checkpoint.read(found))
-        elif checkpoint.listing(run.checkpoints):
-            checkpoint.load(session, *checkpoint.newest_intact(run.checkpoints, warn))
+        found = starting_checkpoint(run, chosen)
+        if found is not None:
+            json_path, meta, tensors = found
+            changed = checkpoint.check_data(session, json_path, meta, allow_data_change)
+            if changed and ranks.is_main:
+                warn(f"{changed}; training on it as --allow-data-change asks")
+            checkpoint.load(session, json_path, meta, tensors)
         if session.step >= resolved.config.steps:
             raise GancliError(f"--resume {path}: already at step {session.step}; raise --steps to go on")
         ranks.barrier()  # every rank has read its checkpoint before rank 0 removes what came after it
@@ -107,6 +116,19 @@ def resume(
         run.release()
         raise
     return session, run
+
+
+def starting_checkpoint(run: RunDir, chosen: str | None) -> tuple[Path, dict[str, Any], dict[str, Any]] | None:
+    """The checkpoint ``--resume`` continues from, read: ``chosen`` (``--checkpoint``, one of the run's own), else
+    the newest intact one; None for a run stopped before its first."""
+    if chosen is not None:
+        json_path = run.checkpoint(chosen)
+        if json_path.resolve().parent != run.checkpoints.resolve():
+            raise GancliError(f"--checkpoint {chosen}: --resume continues from one of {run.checkpoints}")
+        return (json_path, *checkpoint.read(json_path))
+    if checkpoint.listing(run.checkpoints):
+        return checkpoint.newest_intact(run.checkpoints, warn)
+    return None
 
 
 def newest_run(parent: Path = RUNS) -> RunDir:
