@@ -27,7 +27,7 @@ import stat
 import sys
 import tempfile
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -269,13 +269,9 @@ def write_output(path: Path, data: bytes, replace: bool) -> Output:
 
 
 @contextlib.contextmanager
-def interruptible(message: str) -> Iterator[None]:
-    """Ctrl-C and SIGTERM (whose default would end the process on the spot, leaving a temporary file) raise
-    :class:`Interrupted` carrying ``message`` wherever the block is, so an atomic write in it cleans up."""
-
-    def handler(signum: int, frame: Any) -> None:
-        raise Interrupted(signum, message)
-
+def on_stop_signals(handler: Callable[[int, Any], None]) -> Iterator[None]:
+    """``handler`` answers Ctrl-C and SIGTERM inside the block, the previous handlers after it (outside the main
+    thread, where signals cannot be set, the block runs with them as they are)."""
     previous = {}
     try:
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -287,6 +283,18 @@ def interruptible(message: str) -> Iterator[None]:
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
+
+
+@contextlib.contextmanager
+def interruptible(message: str) -> Iterator[None]:
+    """Ctrl-C and SIGTERM (whose default would end the process on the spot, leaving a temporary file) raise
+    :class:`Interrupted` carrying ``message`` wherever the block is, so an atomic write in it cleans up."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Interrupted(signum, message)
+
+    with on_stop_signals(handler):
+        yield
 
 
 def parse_document(text: str | bytes, syntax: str = "json", limit: int = MAX_DOCUMENT_BYTES) -> Any:

@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from gancli.diagnostics.base import Finding
 from gancli.diagnostics.watch import Watch
 from gancli.errors import GancliError, Interrupted
+from gancli.io import on_stop_signals
 from gancli.metrics.base import improves
 from gancli.render import samples_png
 from gancli.train import checkpoint, distributed, schedule
@@ -332,14 +333,5 @@ def stop_on_interrupt() -> Iterator[Any]:
     def handler(signum: int, frame: Any) -> None:
         requested.append(signum)
 
-    previous = {}
-    try:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, handler)
-    except ValueError:  # not the main thread: leave the signals alone
-        pass
-    try:
+    with on_stop_signals(handler):
         yield lambda: requested[0] if requested else 0
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
