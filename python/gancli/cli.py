@@ -175,15 +175,20 @@ def train(
     allow_data_change: bool = False,
     quiet: bool = False,
     nproc: int | None = None,
+    nnodes: int | None = None,
+    node_rank: int | None = None,
+    rdzv_endpoint: str | None = None,
     **flags: Any,
 ) -> None:
     """Train a GAN; writes checkpoints, sample images and metrics to a run directory."""
-    if nproc is not None and nproc != 1 and "WORLD_SIZE" not in os.environ:
-        from gancli.train.distributed import launch
+    several = (nproc is not None and nproc != 1) or (nnodes or 1) > 1 or node_rank or rdzv_endpoint
+    if several and "WORLD_SIZE" not in os.environ:
+        from gancli.train.distributed import Nodes, launch
 
+        nodes = Nodes.of(nnodes, node_rank, rdzv_endpoint)
         given = {"set": set_, "config": config, "out": out_dir, "resume": resume, "checkpoint": checkpoint}
         given |= {"allow_data_change": allow_data_change or None, "quiet": quiet or None}
-        code = launch(nproc, as_arguments({**flags, **given}))
+        code = launch(1 if nproc is None else nproc, as_arguments({**flags, **given}), nodes)
         raise typer.Exit(code)
     from gancli.train import lifecycle
     from gancli.train.loop import train as run_training
@@ -267,7 +272,29 @@ def train_signature() -> inspect.Signature:
         "nproc": (
             int | None,
             typer.Option(
-                help="Train on N processes (torchrun; gloo on the CPU, nccl on GPUs).", rich_help_panel=TRAINING
+                help="Train on N processes (torchrun; gloo on the CPU, nccl on GPUs); per machine with --nnodes.",
+                rich_help_panel=TRAINING,
+            ),
+            None,
+        ),
+        "nnodes": (
+            int | None,
+            typer.Option(
+                help="Machines in the run (each runs this command with its --node-rank).", rich_help_panel=TRAINING
+            ),
+            None,
+        ),
+        "node_rank": (
+            int | None,
+            typer.Option(
+                help="With --nnodes: this machine's place, 0 … N-1 (0 writes the run).", rich_help_panel=TRAINING
+            ),
+            None,
+        ),
+        "rdzv_endpoint": (
+            str | None,
+            typer.Option(
+                help="With --nnodes: HOST:PORT where node 0 listens for the others.", rich_help_panel=TRAINING
             ),
             None,
         ),

@@ -151,12 +151,50 @@ def leave() -> None:
 SUPERVISE = "import sys; from gancli.train.distributed import supervise; sys.exit(supervise(sys.argv[1:]))"
 
 
-def launch(nproc: int, arguments: Sequence[str]) -> int:
+@dataclass(frozen=True)
+class Nodes:
+    """The machines of a run (``--nnodes``), this one's place among them (``--node-rank``) and where node 0
+    listens for the others (``--rdzv-endpoint HOST:PORT``): torchrun's static rendezvous, in which node R's
+    processes take the global ranks R·nproc … R·nproc + nproc − 1."""
+
+    count: int = 1
+    rank: int = 0
+    endpoint: str | None = None
+
+    @classmethod
+    def of(cls, count: int | None, rank: int | None, endpoint: str | None) -> Nodes:
+        """The checked flags: one line naming the flag when they do not describe a run."""
+        count = 1 if count is None else count
+        if count < 1:
+            raise GancliError(f"--nnodes must be at least 1, got {count}")
+        if count == 1:
+            if rank not in (None, 0) or endpoint is not None:
+                raise GancliError("--node-rank and --rdzv-endpoint describe a run on several machines: add --nnodes N")
+            return cls()
+        if rank is None or not 0 <= rank < count:
+            raise GancliError(f"--nnodes {count} needs --node-rank between 0 and {count - 1} (this machine's place)")
+        host, _, port = (endpoint or "").rpartition(":")
+        if not host or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+            raise GancliError(
+                f"--nnodes {count} needs --rdzv-endpoint HOST:PORT, where node 0 listens; got {endpoint!r}"
+            )
+        return cls(count, rank, endpoint)
+
+    def torchrun_arguments(self) -> list[str]:
+        if self.count == 1:
+            return ["--standalone"]
+        return [f"--nnodes={self.count}", f"--node-rank={self.rank}", f"--rdzv-endpoint={self.endpoint}"]
+
+
+def launch(nproc: int, arguments: Sequence[str], nodes: Nodes = Nodes()) -> int:
     """``gancli train --nproc N ARGS``: ``torchrun --nproc-per-node N -m gancli train ARGS`` (through
-    :func:`supervise`); returns its status. Ctrl-C reaches every process, so this one waits while they save."""
+    :func:`supervise`), on this machine alone or as node ``nodes.rank`` of several; returns its status. Ctrl-C
+    reaches every process, so this one waits while they save."""
     if nproc < 1:
         raise GancliError(f"--nproc must be at least 1, got {nproc}")
-    command = [sys.executable, "-c", SUPERVISE, "--standalone", f"--nproc-per-node={nproc}"]
+    command = [sys.executable, "-c", SUPERVISE, *nodes.torchrun_arguments(), f"--nproc-per-node={nproc}"]
+    if nodes.count > 1:  # torchrun waits for the others in silence
+        print(f"node {nodes.rank} of {nodes.count}: meeting the others at {nodes.endpoint}", file=sys.stderr)
     with subprocess.Popen([*command, "-m", "gancli", "train", *arguments]) as process:
         while True:
             try:
@@ -187,7 +225,8 @@ def supervise(argv: Sequence[str]) -> int:
         }
         if killed:
             rank, failure = min(killed.items(), key=lambda item: item[1].timestamp)
-            who = f"process {rank} of {args.nproc_per_node}"
+            nodes = int(args.nnodes) if str(args.nnodes).isdigit() else 1
+            who = f"process {rank} of {nodes * int(args.nproc_per_node)}"
             print(f"error: {who} was killed by {failure.signal_name()}; the others stopped", file=sys.stderr)
             return 128 - failure.exitcode
         _, first = exc.get_first_failure()
