@@ -1,83 +1,99 @@
-"""Images per second of `gancli train` for the DCGAN at 64×64 with and without each option of the GPU path,
-each against the plain fp32 run measured in the same process (not a test).
+"""`gancli train` on a GPU against the loop a user would otherwise write there, side by side (not a test).
 
-    python benchmarks/bench_gpu.py [--device cuda] [--steps N] [--batch B] [--repeats R]
+For 32×32 and 64×64 digits at batch 64, 256 and 1,024, in fp32 and bf16: the hand-written loop of
+bench_train.py (pytorch/examples' dcgan style: the same networks, batch, Adam 2e-4 β1 0.5, non-saturating loss;
+in bf16 its step under ``torch.autocast``) and gancli's run with the same updates (no R1, no moving average, the
+dcgan's recommended channels-last, ``--precision`` as the column says), interleaved ``--repeats`` times after a
+warm-up; then gancli with its best options for the GPU (bf16, channels-last, ``--compile``, ``--prefetch``)
+against the fp32 loop. Printed: images per second (generator samples trained on: steps × batch) of each and
+the ratio gancli / loop (above 1, gancli is faster), with the GPU, torch version and load.
 
-Variants: fp32 (the baseline), --precision bf16, --precision fp16 (loss scaling), --channels-last, --compile,
---prefetch, and all of them that fit together (bf16 + channels-last + compile + prefetch). Each is a fresh run
-of ``--steps`` steps after a warm-up run (compilation included there), timed around ``gancli.train.loop.train``;
-printed: the median images per second (generator samples trained on: steps × batch) and the ratio to fp32.
-Absolute figures hold only on the GPU they were measured on; on the CPU this runs too, slowly, as a check.
+Absolute figures hold only on the GPU they were measured on; on the CPU this runs too (slowly: use few
+``--steps``), as a check.
+
+    python benchmarks/bench_gpu.py [--device cuda] [--steps N] [--repeats R] [--sizes 32,64] [--batches 64,256,1024]
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from gancli.train import lifecycle, loop
+from bench_train import HandWritten, start_run
+from gancli.train import loop
 from load import load_report
 
-VARIANTS = {
-    "fp32": {},
-    "bf16": {"precision": "bf16"},
-    "fp16": {"precision": "fp16"},
-    "channels-last": {"channels_last": True},
-    "compile": {"compile": True},
-    "prefetch": {"prefetch": True},
-    "bf16+cl+compile+prefetch": {"precision": "bf16", "channels_last": True, "compile": True, "prefetch": True},
-}
+#: gancli's best options for a GPU, each a ``gancli train`` flag
+BEST = ["--precision=bf16", "--channels-last", "--compile", "--prefetch"]
 
 
-def images_per_second(device: str, steps: int, batch: int, options: dict[str, object]) -> float:
-    flags = {
-        "data": "digits",
-        "image_size": 64,
-        "arch": "dcgan",
-        "steps": steps,
-        "batch_size": batch,
-        "device": device,
-        "metrics": [],
-        "log_every": 10,
-        "sample_every": 10**6,
-        "checkpoint_every": 10**6,
-        "eval_every": 10**6,
-        "prefetch": False,
-        **options,
-    }
-    with tempfile.TemporaryDirectory() as tmp:
-        session, run = lifecycle.start(flags, None, ["dcgan.g_width=64", "dcgan.d_width=64"], Path(tmp) / "run")
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        loop.train(session, run, show_progress=False)
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        return steps * batch / (time.perf_counter() - start)
+def contenders(root: Path, device: str, steps: int, size: int, batch: int) -> dict[str, Callable[[], None]]:
+    """Each side, ready to run ``steps`` steps from the same weights on the same images."""
+    timed: dict[str, Callable[[], None]] = {}
+    for precision, dtype in (("fp32", None), ("bf16", torch.bfloat16)):
+        flags = [f"--image-size={size}", f"--precision={precision}", "--no-prefetch"]
+        session, run = start_run(root / f"gancli-{precision}", steps, device, batch, flags)
+        timed[f"gancli {precision}"] = lambda s=session, r=run: loop.train(s, r, show_progress=False)
+        images = torch.from_numpy(session.data.images).to(session.device).float().div_(127.5).sub_(1.0)
+        networks = copy.deepcopy(session.generator), copy.deepcopy(session.discriminator)
+        hand = HandWritten(*networks, images, session.config.latent_dim, dtype)
+        timed[f"hand-written {precision}"] = lambda h=hand: h.train(steps, batch)
+    session, run = start_run(root / "gancli-best", steps, device, batch, [f"--image-size={size}", *BEST])
+    timed["gancli best options"] = lambda: loop.train(session, run, show_progress=False)
+    return timed
+
+
+def images_per_second(fn: Callable[[], None], device: str, images: int) -> float:
+    sync = torch.cuda.synchronize if device.startswith("cuda") else lambda: None
+    sync()
+    start = time.perf_counter()
+    fn()
+    sync()
+    return images / (time.perf_counter() - start)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=200, help="timed steps of each run (default 200)")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved runs of each (default 3)")
+    parser.add_argument("--sizes", default="32,64", help="image sides (default 32,64)")
+    parser.add_argument("--batches", default="64,256,1024", help="batch sizes (default 64,256,1024)")
     args = parser.parse_args()
     name = torch.cuda.get_device_name() if args.device.startswith("cuda") else "CPU"
     load_before = os.getloadavg()[0]
-    print(f"{name}; DCGAN 64×64×1, widths 64, batch {args.batch}, {args.steps} steps")
-    results: dict[str, float] = {}
-    for variant, options in VARIANTS.items():
-        images_per_second(args.device, 10, args.batch, options)  # warm-up: kernels chosen, graphs compiled
-        runs = [images_per_second(args.device, args.steps, args.batch, options) for _ in range(args.repeats)]
-        results[variant] = statistics.median(runs)
-        ratio = results[variant] / results["fp32"]
-        print(f"{variant:<26} {results[variant]:10.0f} images/s   {ratio:5.2f}× fp32", flush=True)
+    print(f"{name}; DCGAN widths 64 on digits, {args.steps} steps per run, median of {args.repeats}; images/s")
+    print(f"  {'size batch':<12}{'loop fp32':>11}{'gancli fp32':>13}{'ratio':>7}{'loop bf16':>11}{'gancli bf16':>13}"
+          f"{'ratio':>7}{'gancli best':>13}{'/ loop fp32':>12}")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in (int(s) for s in args.sizes.split(",")):
+            for batch in (int(b) for b in args.batches.split(",")):
+                root = Path(tmp) / f"{size}-{batch}"
+                for fn in contenders(root / "warmup", args.device, 5, size, batch).values():
+                    fn()  # kernels chosen, graphs compiled
+                rates: dict[str, list[float]] = {}
+                for repeat in range(args.repeats):
+                    runs = contenders(root / str(repeat), args.device, args.steps, size, batch)
+                    order = list(runs)[repeat % len(runs) :] + list(runs)[: repeat % len(runs)]
+                    for side in order:
+                        rates.setdefault(side, []).append(
+                            images_per_second(runs[side], args.device, args.steps * batch)
+                        )
+                m = {side: statistics.median(values) for side, values in rates.items()}
+                print(
+                    f"  {size:>3}px {batch:>5} {m['hand-written fp32']:11.0f}{m['gancli fp32']:13.0f}"
+                    f"{m['gancli fp32'] / m['hand-written fp32']:7.2f}{m['hand-written bf16']:11.0f}"
+                    f"{m['gancli bf16']:13.0f}{m['gancli bf16'] / m['hand-written bf16']:7.2f}"
+                    f"{m['gancli best options']:13.0f}{m['gancli best options'] / m['hand-written fp32']:12.2f}",
+                    flush=True,
+                )
     print(load_report(load_before, f"torch {torch.__version__}"))
 
 

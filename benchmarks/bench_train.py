@@ -71,7 +71,15 @@ class HandWritten:
     """The DCGAN step as one writes it by hand (pytorch/examples), with the same update as gancli's. ``phase``
     names each part of the step for profile_step.py, which times them; here it does nothing."""
 
-    def __init__(self, generator: nn.Module, discriminator: nn.Module, images: torch.Tensor, latent_dim: int) -> None:
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        images: torch.Tensor,
+        latent_dim: int,
+        autocast: torch.dtype | None = None,
+    ) -> None:
+        self.autocast = autocast  # mixed precision as a user writes it: the step under torch.autocast
         # in the memory layout a user's networks have (gancli's may be channels-last: the dcgan recommends it)
         generator.to(memory_format=torch.contiguous_format)
         discriminator.to(memory_format=torch.contiguous_format)
@@ -84,6 +92,12 @@ class HandWritten:
         return torch.randn(batch, self.latent_dim, device=self.images.device)
 
     def train(self, steps: int, batch: int, phase: Callable[[str], Any] = untimed) -> None:
+        device = self.images.device.type
+        precision = torch.autocast(device, self.autocast) if self.autocast else contextlib.nullcontext()
+        with precision:
+            self.steps(steps, batch, phase)
+
+    def steps(self, steps: int, batch: int, phase: Callable[[str], Any]) -> None:
         for step in range(1, steps + 1):
             with phase("data fetch"):
                 real = self.images[torch.randint(len(self.images), (batch,), device=self.images.device)]
