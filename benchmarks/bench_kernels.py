@@ -9,6 +9,8 @@ parallel job shrinks with the load, which is printed first; the CPU seconds show
   (a) a Pillow + numpy loop and (b) a torch DataLoader over the same Pillow Dataset with 2 workers;
 - augment: a 256-image 64x64 batch with flip, translate, brightness/contrast/saturation and cutout,
   vs torchvision.transforms.v2 with the same ops applied per image (per-image random parameters);
+- PNG per core: 256x256 RGB PNGs (photo-like, and uniform noise that deflate cannot shrink) decoded one at a
+  time at their own size on one thread, no resize, vs Pillow's ``Image.open(...).convert("RGB")``;
 - grid: 64 float images of 64x64 tiled and encoded as PNG, vs torchvision make_grid + save_image
   (ours with its "fast" compression, the default of `gancli grid`, and with "default" compression,
   which gives about the size Pillow's PNG writer does).
@@ -129,6 +131,30 @@ def report(
         print(f"  {name:<36}{seconds:>9.3f}{megapixels / seconds:>9.1f}{cpu:>8.2f}{ratio}")
 
 
+def png_per_core(count: int, repeat: int) -> None:
+    """One PNG after another on one thread, decode only: the rate of the decoder itself (MP/s per core)."""
+    rng = np.random.default_rng(2)
+    kinds = {
+        "photo-like": lambda: photo_like(rng, 256),
+        "uniform noise": lambda: rng.integers(0, 256, (256, 256, 3), dtype=np.uint8),
+    }
+    for kind, draw in kinds.items():
+        blobs = []
+        for _ in range(count):
+            buffer = io.BytesIO()
+            Image.fromarray(draw()).save(buffer, format="PNG")
+            blobs.append(buffer.getvalue())
+        ours = best_time(lambda blobs=blobs: [kernels.decode_image(b) for b in blobs], repeat)
+        theirs = best_time(lambda blobs=blobs: [Image.open(io.BytesIO(b)).convert("RGB") for b in blobs], repeat)
+        size = sum(map(len, blobs)) / len(blobs) / 1024
+        report(
+            f"PNG per core: {count} x 256x256 RGB, {kind} ({size:.0f} KiB a file), decode only, one thread",
+            count * 256 * 256 / 1e6,
+            {"gancli.kernels.decode_image": ours},
+            {"Pillow open + convert": theirs},
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="200 + 200 files and fewer repeats")
@@ -159,6 +185,7 @@ def main() -> None:
             {"Pillow + numpy loop": pillow, "DataLoader(2 workers) over Pillow": loader},
         )
 
+    png_per_core(count // 10 or 1, repeat)
     rng = np.random.default_rng(1)
     batch = np.stack([photo_like(rng, SIZE).transpose(2, 0, 1) for _ in range(256)])
     tensor = torch.from_numpy(batch)
