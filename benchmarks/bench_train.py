@@ -160,7 +160,7 @@ def parsed_flags(arguments: list[str] | tuple[str, ...]) -> dict[str, object]:
     from gancli.config import FIELD_TYPES
 
     flags: dict[str, object] = {}
-    words = [part for word in arguments for part in word.split("=", 1)]
+    words = [part for word in arguments for part in (word.split("=", 1) if word.startswith("--") else [word])]
     while words:
         name = words.pop(0).removeprefix("--").replace("-", "_")
         if name.startswith("no_") and name[3:] in FIELD_TYPES:

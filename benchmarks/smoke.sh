@@ -22,6 +22,7 @@ expect "gancli's speed / the plain script's" python bench_process.py --steps 2 -
 expect "ours is" python bench_kernels.py --images 8 --repeat 1
 expect "import torch / command" python bench_startup.py --repeats 1
 expect "gancli best" python bench_gpu.py --device cpu --steps 2 --repeats 1 --sizes 32 --batches 16
+expect "loader / step" python bench_loader.py --images 512 --batches 2 --steps 1
 expect "ring8" python bench_modes.py --data ring8 --seeds 0 --steps 20
 expect "KL" python bench_stacked.py --seeds 0 --steps 4
 expect "bar (precision" python bench_default.py -- --steps 4 --eval-every 4 --image-size 16
