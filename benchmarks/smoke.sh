@@ -2,7 +2,10 @@
 # CI's smoke of every benchmark: each runs at a tiny size and must print its comparison. No figure is checked:
 # speed is measured on a quiet machine with the commands in README.md, never asserted.
 set -euo pipefail
-cd "$(dirname "$0")"
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)  # what the benchmarks write (bench_default's grid) lands here, not in the checkout
+trap 'rm -rf "$work"' EXIT
+cd "$work"
 export OMP_NUM_THREADS=1
 
 expect() {  # expect TEXT COMMAND...: COMMAND succeeds (or, for bench_default, misses its bar) and prints TEXT
@@ -16,14 +19,14 @@ expect() {  # expect TEXT COMMAND...: COMMAND succeeds (or, for bench_default, m
     fi
 }
 
-expect "/ hand-written:" python bench_train.py --steps 2 --repeats 1 --extras
-expect "total" python profile_step.py --steps 2
-expect "gancli's speed / the plain script's" python bench_process.py --steps 2 --repeats 1
-expect "ours is" python bench_kernels.py --images 8 --repeat 1
-expect "import torch / command" python bench_startup.py --repeats 1
-expect "gancli best" python bench_gpu.py --device cpu --steps 2 --repeats 1 --sizes 32 --batches 16
-expect "loader / step" python bench_loader.py --images 512 --batches 2 --steps 1
-expect "ring8" python bench_modes.py --data ring8 --seeds 0 --steps 20
-expect "KL" python bench_stacked.py --seeds 0 --steps 4
-expect "bar (precision" python bench_default.py -- --steps 4 --eval-every 4 --image-size 16
+expect "/ hand-written:" python "$here/bench_train.py" --steps 2 --repeats 1 --extras
+expect "total" python "$here/profile_step.py" --steps 2
+expect "gancli's speed / the plain script's" python "$here/bench_process.py" --steps 2 --repeats 1
+expect "ours is" python "$here/bench_kernels.py" --images 8 --repeat 1
+expect "import torch / command" python "$here/bench_startup.py" --repeats 1
+expect "gancli best" python "$here/bench_gpu.py" --device cpu --steps 2 --repeats 1 --sizes 32 --batches 16
+expect "loader / step" python "$here/bench_loader.py" --images 512 --batches 2 --steps 1
+expect "ring8" python "$here/bench_modes.py" --data ring8 --seeds 0 --steps 20
+expect "KL" python "$here/bench_stacked.py" --seeds 0 --steps 4
+expect "bar (precision" python "$here/bench_default.py" -- --steps 4 --eval-every 4 --image-size 16
 echo "every benchmark ran"
