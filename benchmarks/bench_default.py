@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from load import load_report
 
 BAR = {"precision": 0.8, "recall": 0.8, "fd": 3.0}  # ratio to the real floor: at least, at least, at most
 
@@ -38,6 +41,7 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=300.0, help="seconds the run may take (default 300)")
     parser.add_argument("flags", nargs="*", help="flags for gancli train, after --")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         gancli("plugins", "list", cwd=work)  # torch's libraries into the file cache first, as on a machine in use
@@ -61,6 +65,7 @@ def main() -> None:
             f"classes {record['classes_covered']}/10"
         )
     print(f"  grid of the last step: {grid}")
+    print("  " + load_report(load_before, "the run's own torch threads: all cores"))
     last = ratios(evals[-1])
     met = last["precision"] >= BAR["precision"] and last["recall"] >= BAR["recall"] and last["fd"] <= BAR["fd"]
     print(f"  bar (precision, recall ≥ 0.8 of real; FD ≤ 3× real): {'met' if met else 'missed'}")

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from gancli.data.base import ImageSource
 from gancli.data.packed import read_packed, write_packed
+from load import load_report
 
 
 def best(work: Callable[[], object], repeats: int, before: Callable[[], None] = lambda: None) -> float:
@@ -52,7 +53,7 @@ def main() -> None:
     args = parser.parse_args()
     images = np.random.default_rng(0).integers(0, 256, (args.images, 3, 64, 64), dtype=np.uint8)
     size = images.nbytes
-    print(f"{args.images} images of 3×64×64 uint8: {size / 1e6:.1f} MB; load average {os.getloadavg()[0]:.2f}")
+    load_before = os.getloadavg()[0]
 
     def fingerprint(array: np.ndarray) -> Callable[[], object]:
         return lambda: ImageSource("bench", array).fingerprint()  # a new source each time: no cached digest
@@ -68,6 +69,7 @@ def main() -> None:
 
         rows.append(("mapped .ganpack, warm: xxh3", best(mapped, args.repeats)))
         rows.append(("mapped .ganpack, cold: xxh3", best(mapped, args.repeats, lambda: drop_from_cache(path))))
+    print(load_report(load_before, f"{args.images} images of 3×64×64 uint8: {size / 1e6:.1f} MB"))
     for name, seconds in rows:
         print(f"{name:45} {seconds * 1000:8.1f} ms  {size / seconds / 1e9:6.2f} GB/s")
 

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from bench_train import HandWritten, start_run
+from bench_train import HandWritten, hand_images, start_run
 from gancli.train import loop
 from load import load_report
 
@@ -41,7 +41,7 @@ def contenders(root: Path, device: str, steps: int, size: int, batch: int) -> di
         flags = [f"--image-size={size}", f"--precision={precision}", "--no-prefetch"]
         session, run = start_run(root / f"gancli-{precision}", steps, device, batch, flags)
         timed[f"gancli {precision}"] = lambda s=session, r=run: loop.train(s, r, show_progress=False)
-        images = torch.from_numpy(session.data.images).to(session.device).float().div_(127.5).sub_(1.0)
+        images = hand_images(session)
         networks = copy.deepcopy(session.generator), copy.deepcopy(session.discriminator)
         hand = HandWritten(*networks, images, session.config.latent_dim, dtype)
         timed[f"hand-written {precision}"] = lambda h=hand: h.train(steps, batch)

@@ -189,6 +189,12 @@ def add_machine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--channels", type=int, default=3, help="with --data: 1 or 3 (default 3)")
 
 
+def hand_images(session: Session) -> torch.Tensor:
+    """The session's images as the hand-written loop takes them: floats in [-1, 1] on the session's device (a
+    copy: a cached dataset is a read-only map)."""
+    return torch.tensor(session.data.images, device=session.device).float().div_(127.5).sub_(1.0)
+
+
 def contenders(root: Path, name: str, steps: int, args: argparse.Namespace) -> dict[str, Callable[[], None]]:
     """The hand-written loop and each gancli line, ready to run ``steps`` steps from the same weights."""
     data = data_flags(args)
@@ -198,7 +204,7 @@ def contenders(root: Path, name: str, steps: int, args: argparse.Namespace) -> d
         for i, (line, flags) in enumerate(lines.items())
     }
     session, _ = runs[SAME]
-    images = torch.from_numpy(session.data.images).to(session.device).float().div_(127.5).sub_(1.0)
+    images = hand_images(session)
     generator, discriminator = copy.deepcopy(session.generator), copy.deepcopy(session.discriminator)
     hand = HandWritten(generator, discriminator, images, session.config.latent_dim)
     timed: dict[str, Callable[[], None]] = {HAND: lambda: hand.train(steps, args.batch)}

@@ -149,7 +149,7 @@ def main() -> None:
         session, run = bench_train.start_run(
             Path(tmp) / "run", args.steps, args.device, args.batch, bench_train.data_flags(args) + args.flags
         )
-        images = torch.from_numpy(session.data.images).to(session.device).float().div_(127.5).sub_(1.0)
+        images = bench_train.hand_images(session)
         latent_dim = session.config.latent_dim
         hand = bench_train.HandWritten(
             copy.deepcopy(session.generator), copy.deepcopy(session.discriminator), images, latent_dim

@@ -25,6 +25,7 @@ expect "gancli's speed / the plain script's" python "$here/bench_process.py" --s
 expect "ours is" python "$here/bench_kernels.py" --images 8 --repeat 1
 expect "import torch / command" python "$here/bench_startup.py" --repeats 1
 expect "gancli best" python "$here/bench_gpu.py" --device cpu --steps 2 --repeats 1 --sizes 32 --batches 16
+expect "GB/s" python "$here/bench_fingerprint.py" --images 64 --repeats 1
 expect "loader / step" python "$here/bench_loader.py" --images 512 --batches 2 --steps 1
 expect "ring8" python "$here/bench_modes.py" --data ring8 --seeds 0 --steps 20
 expect "KL" python "$here/bench_stacked.py" --seeds 0 --steps 4
