@@ -1,6 +1,7 @@
 """The GPU path's options, exercised on the CPU (where they run the same code): --precision bf16/fp16 (fp16
 with loss scalers saved in checkpoints), --channels-last, and --prefetch (batches drawn in a background thread
-that must not change a single batch, nor what --resume continues with)."""
+that must not change a single batch, nor what --resume continues with), and --data-on-device (images held on
+the device, batches gathered there: the very batches of the host path)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,13 @@ RING += ["--log-every", "10", "--eval-every", "1000", "--checkpoint-every", "10"
 RING += ["--lr-schedule", "constant"]  # not ring8's decay to 0 by --steps: 20 steps, then --resume to 30 must equal 30
 DIGITS = ["--data", "digits", "--set", "source=sklearn", "--image-size", "16", "--batch-size", "16", "--seed", "1"]
 DIGITS += ["--set", "dcgan.g_width=8", "--set", "dcgan.d_width=8", "--latent-dim", "8", "--log-every", "1"]
-DIGITS += ["--eval-every", "1000", "--checkpoint-every", "1000", "--quiet", "--device", "cpu", "--metrics", "[]"]
+DIGITS += ["--eval-every", "1000", "--checkpoint-every", "1000", "--quiet", "--device", "cpu"]
+
+
+def digits_without_metrics(folder: Path) -> list[str]:
+    """DIGITS with no metric to compute at the end (a config file: ``metrics`` has no flag)."""
+    (folder / "no-metrics.toml").write_text("metrics = []\n")
+    return [*DIGITS, "--config", "no-metrics.toml"]
 
 
 def tensors(run: Path, step: int) -> dict[str, np.ndarray]:
@@ -39,6 +46,30 @@ def test_prefetching_changes_no_batch_and_resumes_exactly(gancli, tmp_path: Path
     ok(gancli("train", "--resume", "split", "--steps", "30", "--quiet"))
     assert differing(tensors(tmp_path / "plain", 30), tensors(tmp_path / "ahead", 30)) == []
     assert differing(tensors(tmp_path / "plain", 30), tensors(tmp_path / "split", 30)) == []
+
+
+def test_images_held_on_the_device_give_the_host_paths_batches_and_resume_exactly(gancli, tmp_path: Path) -> None:
+    digits = digits_without_metrics(tmp_path)
+    ok(gancli("train", *digits, "--steps", "6", "--checkpoint-every", "3", "--out", "host"))
+    ok(gancli("train", *digits, "--steps", "6", "--checkpoint-every", "3", "--data-on-device", "--out", "held"))
+    ok(gancli("train", *digits, "--steps", "3", "--data-on-device", "--out", "split"))
+    ok(gancli("train", "--resume", "split", "--steps", "6", "--quiet"))
+    assert json.loads((tmp_path / "held" / "config.json").read_text())["data_on_device"] is True
+    assert differing(tensors(tmp_path / "host", 6), tensors(tmp_path / "held", 6)) == []
+    assert differing(tensors(tmp_path / "host", 6), tensors(tmp_path / "split", 6)) == []
+
+
+@pytest.mark.parametrize(
+    ("flags", "reason"),
+    [
+        (["--augment", "flip"], "--augment runs on the host"),
+        (RING, "dataset 'ring8' is not held as an image array"),
+    ],
+)
+def test_data_on_device_is_refused_where_the_data_cannot_be_held(gancli, flags: list[str], reason: str) -> None:
+    data = [] if flags is RING else DIGITS
+    message = one_line_error(gancli("train", *data, *flags, "--steps", "1", "--data-on-device"))
+    assert message.startswith("error: --data-on-device:") and reason in message
 
 
 def test_a_loader_error_reaches_the_training_thread() -> None:
@@ -85,8 +116,7 @@ def test_mixed_precision_trains_and_keeps_its_scalers(gancli, tmp_path: Path, pr
 def test_fp16_overflows_while_the_scaler_backs_off_are_no_divergence(gancli, tmp_path: Path) -> None:
     """A DCGAN's first fp16 steps overflow at the scaler's starting scale (65,536): those steps are skipped and
     the scale halves, which --on-nan must not take for a diverging run."""
-    (tmp_path / "no-metrics.toml").write_text("metrics = []\n")
-    args = [a for a in DIGITS if a not in ("--metrics", "[]")] + ["--config", "no-metrics.toml", "--steps", "4"]
+    args = [*digits_without_metrics(tmp_path), "--steps", "4"]
     ok(gancli("train", *args, "--precision", "fp16", "--checkpoint-every", "4", "--out", "run"))
     meta = json.loads((tmp_path / "run" / "checkpoints" / "step-00000004.json").read_text())
     assert meta["scaler_d"]["scale"] < 65536.0  # it did overflow and back off
@@ -97,8 +127,7 @@ def test_a_channels_last_run_resumes_with_adams_moments_in_the_weights_layout(ga
     its moments element by element only when both share one layout (else a resumed run silently diverges)."""
     from gancli.train import lifecycle
 
-    args = [a for a in DIGITS if a not in ("--metrics", "[]")] + ["--config", "no-metrics.toml"]
-    (tmp_path / "no-metrics.toml").write_text("metrics = []\n")
+    args = digits_without_metrics(tmp_path)
     ok(gancli("train", *args, "--steps", "6", "--checkpoint-every", "3", "--out", "whole"))
     ok(gancli("train", *args, "--steps", "3", "--checkpoint-every", "3", "--out", "split"))
     session, run = lifecycle.resume(tmp_path / "split", {"steps": 6}, None, [], None)
@@ -119,8 +148,7 @@ def test_fp16_with_a_rule_that_takes_its_own_gradients_is_refused(gancli) -> Non
 
 
 def test_channels_last_trains_the_same_networks(gancli, tmp_path: Path) -> None:
-    (tmp_path / "no-metrics.toml").write_text("metrics = []\n")
-    args = [a for a in DIGITS if a not in ("--metrics", "[]")] + ["--config", "no-metrics.toml", "--steps", "5"]
+    args = [*digits_without_metrics(tmp_path), "--steps", "5"]
     ok(gancli("train", *args, "--no-channels-last", "--out", "contiguous"))
     ok(gancli("train", *args, "--out", "last"))  # dcgan recommends channels-last
     assert json.loads((tmp_path / "last" / "config.json").read_text())["channels_last"] is True

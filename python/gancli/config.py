@@ -114,6 +114,14 @@ class RunConfig:
     prefetch: bool | None = field(
         default=None, metadata=flag("Draw the next batches in a background thread (default: on CUDA).", DATA)
     )
+    data_on_device: bool | None = field(
+        default=None,
+        metadata=flag(
+            "Hold the images on the device and draw batches there (default: on CUDA when they take at most a "
+            "quarter of its free memory and need no --augment).",
+            DATA,
+        ),
+    )
     sync_bn: bool = field(default=False, metadata=flag("BatchNorm statistics over every process's shard (CUDA)."))
     compile: bool = field(default=False, metadata=flag("torch.compile G and D."))
     metrics: list[str] | None = None  # None: every metric that applies to the data

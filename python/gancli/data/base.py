@@ -96,9 +96,12 @@ class ImageSource(DataSource):
             self._fingerprint = f"xxh3:{kernels.checksum(np.ascontiguousarray(self.images)):016x}"
         return self._fingerprint
 
+    def draw_indices(self, size: int, rng: np.random.Generator) -> np.ndarray:
+        """The examples of the next batch, sorted (the gather then reads memory forwards)."""
+        return np.sort(rng.integers(0, len(self.images), size=size))
+
     def batch(self, size: int, rng: np.random.Generator) -> torch.Tensor:
-        idx = np.sort(rng.integers(0, len(self.images), size=size))
-        batch = self.images[idx]
+        batch = self.images[self.draw_indices(size, rng)]
         if self.augment:
             from gancli import kernels
 

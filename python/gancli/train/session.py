@@ -25,6 +25,7 @@ from gancli.plugins.registry import Registration
 from gancli.train.distributed import SINGLE, Ranks, local_device
 from gancli.train.game import Game, GameSettings, standing_statistics
 from gancli.train.prefetch import Prefetcher
+from gancli.train.resident import hold_on_device
 
 
 def pick_device(name: str) -> torch.device:
@@ -109,14 +110,18 @@ class Session:
         # every rank draws the same global batch from the same generators and keeps its own shard: disjoint data
         # for each rank, and the very batches a single process would train on; on CUDA from pinned memory, so the
         # copy to the GPU runs while the step goes on
-        pinned = device.type == "cuda"
+        # (or, for images held on the device, gathered there with nothing to copy)
+        resident = hold_on_device(data, device, config.data_on_device)
+        pinned = device.type == "cuda" and resident is None
 
         def draw_real() -> torch.Tensor:
-            batch = ranks.shard(data.batch(config.batch_size, rng))
+            batch = ranks.shard((resident or data).batch(config.batch_size, rng))
             batch = batch.contiguous(memory_format=memory) if batch.dim() == 4 else batch
             return batch.pin_memory() if pinned else batch
 
-        loader = Prefetcher(draw_real, rng) if (config.prefetch is None and pinned) or config.prefetch else None
+        loader = None
+        if resident is None and ((config.prefetch is None and pinned) or config.prefetch):
+            loader = Prefetcher(draw_real, rng)
         next_real = loader or draw_real
 
         def sample_real() -> torch.Tensor:

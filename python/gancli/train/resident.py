@@ -1,0 +1,56 @@
+"""Image data held on the training device: uploaded once as uint8, each batch gathered there.
+
+On a GPU the host path decodes nothing per step but still gathers a batch, converts it, pins it and copies it;
+for a dataset that fits, the device does the gather and the conversion itself and the host only draws the
+indices. The indices come from the run's numpy generator exactly as ``ImageSource.batch`` draws them, so a run
+sees the very batches of the host path (and a resumed run continues them). ``--augment`` runs in the native
+kernels on the host, so augmented data stays there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from gancli.data.base import DataSource, ImageSource
+from gancli.errors import GancliError
+
+#: the share of the device's free memory a dataset may take to be held there by default
+SHARE_OF_FREE_MEMORY = 0.25
+
+
+class ResidentImages:
+    """An ``ImageSource``'s images on ``device``; ``batch`` draws like the source's and returns device tensors."""
+
+    def __init__(self, source: ImageSource, device: torch.device) -> None:
+        self.source = source
+        self.images = torch.from_numpy(np.ascontiguousarray(source.images)).to(device)
+
+    def batch(self, size: int, rng: np.random.Generator) -> torch.Tensor:
+        index = torch.from_numpy(self.source.draw_indices(size, rng)).to(self.images.device)
+        return self.images[index].float().div_(127.5).sub_(1.0)
+
+
+def hold_on_device(data: DataSource, device: torch.device, requested: bool | None) -> ResidentImages | None:
+    """The data to draw on ``device``, or None for the host path: ``--data-on-device`` asks for it (refused,
+    naming the reason, where it cannot be); by default on CUDA when the images take at most a quarter of the
+    device's free memory and need no augmentation."""
+    if requested is False:
+        return None
+    reason = None
+    if not isinstance(data, ImageSource):
+        reason = f"dataset {data.name!r} is not held as an image array"
+    elif data.augment:
+        reason = "--augment runs on the host (the native kernels)"
+    if reason is not None:
+        if requested:
+            raise GancliError(f"--data-on-device: {reason}; leave the flag out")
+        return None
+    assert isinstance(data, ImageSource)
+    if requested is None:
+        if device.type != "cuda":
+            return None
+        free, _ = torch.cuda.mem_get_info(device)
+        if data.images.nbytes > SHARE_OF_FREE_MEMORY * free:
+            return None
+    return ResidentImages(data, device)
