@@ -6,7 +6,8 @@ in bf16 its step under ``torch.autocast``) and gancli's run with the same update
 dcgan's recommended channels-last, ``--precision`` as the column says), interleaved ``--repeats`` times after a
 warm-up; then gancli with its best options for the GPU (bf16, channels-last, ``--compile``, ``--prefetch``)
 against the fp32 loop. Printed: images per second (generator samples trained on: steps × batch) of each and
-the ratio gancli / loop (above 1, gancli is faster), with the GPU, torch version and load.
+the ratio gancli / loop (above 1, gancli is faster), with the GPU, torch version and load; then, on CUDA,
+whether steps between logging points synchronise with the host (``torch.cuda.set_sync_debug_mode("error")``).
 
 Absolute figures hold only on the GPU they were measured on; on the CPU this runs too (slowly: use few
 ``--steps``), as a check.
@@ -48,6 +49,29 @@ def contenders(root: Path, device: str, steps: int, size: int, batch: int) -> di
     session, run = start_run(root / "gancli-best", steps, device, batch, [f"--image-size={size}", *BEST])
     timed["gancli best options"] = lambda: loop.train(session, run, show_progress=False)
     return timed
+
+
+def host_syncs(root: Path, device: str) -> str:
+    """Whether steps between logging points make the host wait for the GPU: five steps of the digits' recipe
+    under ``torch.cuda.set_sync_debug_mode("error")``, which raises at the first synchronising call."""
+    if not device.startswith("cuda"):
+        return "host syncs between logging points: checked on CUDA only (tests/test_host_syncs.py counts them here)"
+    session, run = start_run(root / "syncs", 10, device, 64, ["--r1=1", "--r1-every=2", "--ema=0.998"])
+    game = session.game
+    session.rule.step(game)  # the first step allocates and chooses kernels
+    game.recording = False
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for _ in range(5):
+            session.rule.step(game)
+        verdict = "none in 5 steps of the recipe (R1 every 2nd, the average)"
+    except RuntimeError as exc:
+        verdict = f"FOUND: {str(exc).splitlines()[0]}"
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+        run.release()
+    return f"host syncs between logging points: {verdict}"
 
 
 def images_per_second(fn: Callable[[], None], device: str, images: int) -> float:
@@ -94,6 +118,7 @@ def main() -> None:
                     f"{m['gancli best options']:13.0f}{m['gancli best options'] / m['hand-written fp32']:12.2f}",
                     flush=True,
                 )
+        print(host_syncs(Path(tmp), args.device))
     print(load_report(load_before, f"torch {torch.__version__}"))
 
 
