@@ -610,10 +610,21 @@ def dynamics(
 def data_prepare(
     source: Annotated[Path, typer.Argument(help="A folder or zip of images.")],
     output: Annotated[Path, typer.Argument(help="The packed dataset to write (.ganpack), - for stdout.")],
-    image_size: Annotated[int, typer.Option(help="Side of the square images.")] = 64,
+    image_size: Annotated[
+        int | None,
+        typer.Option(
+            help="Side of the square images (default: the images' own, the most common when they differ, at most 256).",
+            show_default=False,
+        ),
+    ] = None,
     channels: Annotated[int, typer.Option(help="1 (gray) or 3 (RGB).")] = 3,
     fit: Annotated[str, typer.Option(help="crop (short side, center crop) or pad.")] = "crop",
-    skip_bad: Annotated[bool, typer.Option(help="Skip unreadable images instead of stopping.")] = False,
+    background: Annotated[
+        str, typer.Option(help="Colour under transparent pixels and around padded images: black, white or #rrggbb.")
+    ] = "black",
+    skip_bad: Annotated[
+        bool, typer.Option(help="Skip unreadable images (counted and named) instead of stopping.")
+    ] = False,
     force: ForceOpt = False,
 ) -> None:
     """Decode images once into a packed, memory-mappable file that `train --data` reads directly. Ctrl-C or
@@ -633,13 +644,15 @@ def data_prepare(
         raise GancliError(f"{output}: the packed file's name must end in {PACKED_SUFFIX}")
     if channels not in (1, 3) or fit not in ("crop", "pad"):
         raise GancliError(f"--channels must be 1 or 3 and --fit crop or pad, got {channels} and {fit!r}")
-    check_request(DataRequest(image_size, channels))  # the size limit, as for train
+    request = DataRequest(image_size, channels, skip_bad=skip_bad, background=background)
+    check_request(request)  # the size limit and the colour, as for train
     kept = "nothing was written to" if destination.how == "atomic" else "only part of the data went to"
     with interruptible(f"data prepare stopped; {kept} {output}"):
-        images, _, count = decode_source(source, image_size, channels, fit, skip_bad)
+        images, _, count = decode_source(source, request, fit)
         pixels, origin = np.asarray(images), str(source.resolve())
         written = write_packed(output, pixels, source=origin, source_count=count, replace=force)
-    wrote(written, f"{len(images)} images of {channels}×{image_size}×{image_size} from {count} files")
+    shape = "×".join(map(str, images.shape[1:]))
+    wrote(written, f"{len(images)} images of {shape} from {count} files")
 
 
 # --- plugins ---------------------------------------------------------------------------------------------
