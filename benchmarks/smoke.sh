@@ -30,4 +30,20 @@ expect "loader / step" python "$here/bench_loader.py" --images 512 --batches 2 -
 expect "ring8" python "$here/bench_modes.py" --data ring8 --seeds 0 --steps 20
 expect "KL" python "$here/bench_stacked.py" --seeds 0 --steps 4
 expect "bar (precision" python "$here/bench_default.py" -- --steps 4 --eval-every 4 --image-size 16
+python - "$work/icons" <<'PY'  # 120 small RGBA icons and a link to a moved one, as an icon theme holds
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+root = Path(sys.argv[1])
+root.mkdir()
+rng = np.random.default_rng(0)
+for i in range(120):
+    Image.fromarray(rng.integers(0, 256, (12, 12, 4), dtype=np.uint8)).save(root / f"{i:03}.png")
+(root / "moved.png").symlink_to("gone.png")
+PY
+expect "gancli / plain" python "$here/bench_images.py" --data "$work/icons" --image-size 16 --steps 2 --batch 16 \
+    --eval-samples 50 --out "$work/grids"
 echo "every benchmark ran"

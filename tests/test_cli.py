@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -287,3 +288,16 @@ def test_compiled_networks_train_like_eager_ones(gancli, tmp_path: Path, game: l
         assert a.keys() == b.keys()
         for penalty in {"r1", "penalty"} & a.keys():
             assert b[penalty] == pytest.approx(a[penalty], rel=1e-3, abs=1e-4)
+
+
+def test_progress_in_a_log_is_a_whole_line_every_few_steps(gancli) -> None:
+    """Where stderr is no terminal (a log, CI), progress comes as plain lines at logging points, about 20 a run and
+    at the last step, each whole: step, it/s, losses, time left (Rich's bar printed one 80-column line at the end)."""
+    result = gancli("train", *[arg for arg in TINY if arg != "--quiet"], "--out", "run")
+    progress = [line for line in ok(result).splitlines() if line.startswith("step ")]
+    assert [line.split()[1] for line in progress] == ["5/20", "10/20", "15/20", "20/20"]
+    figure = r"-?\d+\.\d+"
+    losses = rf"D {figure}  G {figure}  D\(x\) {figure}  D\(G\(z\)\) {figure}/{figure}"
+    shape = rf"step \d+/20  {figure} it/s  {losses}  ETA 0:00:\d\d"
+    assert all(re.fullmatch(shape, line) for line in progress), progress
+    assert max(len(line) for line in progress) > 80

@@ -51,6 +51,7 @@ TRAIN_FLAGS: dict[str, list[str]] = {
     "--lr-schedule": ["constant", "linear", "cosine", *NAMES],
     "--device": ["cpu", "auto", "cuda:7", "tpu", *NAMES],
     "--augment": ["flip", "translate=0.125", "translate=nan", "flip,translate=9", *NAMES],
+    "--background": ["black", "white", "#FF8000", "#fff", "pink", *NAMES],
     "--precision": ["fp32", "bf16", "fp16", *NAMES],
     "--keep-best": ["mode_kl", "modes_covered", *NAMES],
     "--on-nan": ["stop", "rollback", *NAMES],
@@ -275,6 +276,7 @@ def prepare(draw: st.DrawFn) -> list[str]:
     arguments = ["data", "prepare", draw(st.sampled_from(["imgs", "missing", "afile"]))]
     arguments += ["--image-size", draw(st.sampled_from(["8", "0", "-1", HUGE, "x"]))]
     arguments += ["--channels", draw(st.sampled_from(["1", "3", "2"]))]
+    arguments += ["--background", draw(st.sampled_from(["white", "#102030", "#12345g"]))]
     return [*arguments, "--fit", draw(st.sampled_from(["crop", "x"]))]
 
 

@@ -123,8 +123,17 @@ def test_eval_prints_each_figure_beside_the_real_floor(gancli, tmp_path: Path) -
     row = next(line for line in table.splitlines() if "│ fd " in line)
     untrained, floor = (float(cell) for cell in row.split("│")[2:4])
     assert floor > 0 and untrained > 20 * floor  # 20 steps of training are far from the data
+    ratio, images = (cell.strip() for cell in row.split("│")[4:6])
+    assert math.isclose(float(ratio.removesuffix("×")), untrained / floor, rel_tol=0.01)
+    assert images == "1,000 generated vs 1,000 real"
+    said = " ".join(table.split())  # the note, unwrapped
+    assert "scored 1,000 generated images against 1,000 real ones (the reference)" in said
+    assert "1,000 held-out real images against the same reference" in said and "asked for more" not in said
+    more = " ".join(ok(gancli("eval", "run", "--eval-samples", "5000")).split())
+    assert "--eval-samples 5,000 asked for more: 1,000 of the 5,000 images are held out" in more
     result = json.loads(ok(gancli("eval", "run", "--json")))
     assert result["step"] == 20 and math.isclose(result["fd_real"], floor, rel_tol=1e-3)
+    assert result["images"]["fd"] == result["images"]["fd_real"] == {"generated": 1000, "real": 1000}
     assert 0.8 < result["precision_real"] <= 1 and 0.8 < result["recall_real"] <= 1
     assert "diagnostics: none raised" in table and result["diagnostics"] == []
     finding = {"step": 10, "diagnostic": "vanishing-gradients", "message": "D(x) 0.999", "hint": "try wgan"}
@@ -133,6 +142,7 @@ def test_eval_prints_each_figure_beside_the_real_floor(gancli, tmp_path: Path) -
     assert every["diagnostics"] == [{**finding, "values": {}}]
     table = ok(gancli("eval", "run", "--checkpoint", "10", "--eval-samples", "100"))
     assert "step 10" in table and "vanishing-gradients" in table and "try wgan" in table
+    assert "100 generated vs 100 real" in table
     every = every["evaluations"]
     assert [row["step"] for row in every] == [10, 20] and every[0]["fd"] != every[1]["fd"]
     assert every[0]["fd_real"] == every[1]["fd_real"] != result["fd_real"]  # another space, the same floor

@@ -8,6 +8,7 @@ tiny (2 steps, ``--arch mlp``, 16×16, batch 8): they check the plumbing, not le
 from __future__ import annotations
 
 import json
+import re
 import struct
 import zipfile
 import zlib
@@ -25,8 +26,21 @@ from gancli.plugins.manager import get_plugins
 from gancli.train.session import Session
 from PIL import Image
 
-TINY = ["--steps", "2", "--arch", "mlp", "--batch-size", "8", "--image-size", "16", "--latent-dim", "4"]
-TINY += ["--device", "cpu", "--quiet"]
+#: a 2-step run at the images' own size, and at 16 px
+TINY_OWN_SIZE = [
+    "--steps",
+    "2",
+    "--arch",
+    "mlp",
+    "--batch-size",
+    "8",
+    "--latent-dim",
+    "4",
+    "--device",
+    "cpu",
+    "--quiet",
+]
+TINY = [*TINY_OWN_SIZE, "--image-size", "16"]
 
 
 @pytest.fixture(autouse=True)
@@ -485,7 +499,7 @@ def test_a_bad_file_stops_training_with_one_line_naming_it(tmp_path: Path, gancl
     (root / name).write_bytes(BAD_FILES[name]())
     # --data is stored resolved, so errors name the absolute folder
     line = one_line_error(gancli("train", "--data", "imgs", *TINY), f"--data {root}: {root / name}")
-    assert line.endswith(")")  # the kind: (empty), (corrupt), (not-an-image)
+    assert re.search(r"\((empty|corrupt|not-an-image)\); --skip-bad leaves unreadable files out$", line), line
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
     assert cached_files() == []
 
@@ -498,13 +512,13 @@ def test_skip_bad_trains_and_reports_what_it_skipped(tmp_path: Path, gancli) -> 
     ok(result)
     assert trained(tmp_path / "run")
     (report,) = [line for line in result.stderr.splitlines() if line.startswith("skipped")]
-    assert report.startswith("skipped 4 unreadable image(s): ")
+    assert report.startswith("skipped 4 of 7 image files (2 corrupt, 1 empty, 1 not-an-image): ")
     for name in BAD_FILES:
         assert f"imgs/{name}" in report
     assert "empty" in report and "corrupt" in report and "not-an-image" in report
     assert cached_files() == []  # not cached, so the next run names them again
     result = gancli("train", "--data", "imgs", *TINY, "--skip-bad", "--out", "run2")
-    assert "skipped 4 unreadable image(s)" in ok(result)
+    assert "skipped 4 of 7 image files" in ok(result)
 
 
 def test_decompression_bomb_is_refused_by_name(tmp_path: Path, gancli) -> None:
@@ -521,12 +535,122 @@ def test_only_bad_files_is_an_error_even_with_skip_bad(tmp_path: Path, gancli) -
     result = gancli("train", "--data", "imgs", *TINY, "--skip-bad")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.stderr.splitlines() == [
-        f"skipped 1 unreadable image(s): {tmp_path / 'imgs' / 'empty.png'} (empty: file is empty)",
+        f"skipped 1 of 1 image files (1 empty): {tmp_path / 'imgs' / 'empty.png'} (empty: file is empty)",
         f"error: --data {tmp_path / 'imgs'}: no readable images found",
     ]
     (tmp_path / "none").mkdir()
     (tmp_path / "none" / "notes.txt").write_text("hello")
     one_line_error(gancli("train", "--data", "none", *TINY), f"--data {tmp_path / 'none'}: no readable images found")
+
+
+def test_broken_links_are_counted_and_named_on_every_load(tmp_path: Path, gancli) -> None:
+    """Links to images that moved (icon themes hold such) stop the run naming the first, where it points and how
+    many there are, or with --skip-bad are counted and named on every run: a source holding any is never cached."""
+    root = folder(tmp_path / "imgs")
+    (root / "gone.png").symlink_to("../elsewhere/gone.png")
+    (root / "lost.png").symlink_to("missing.png")
+    first = f"{root / 'gone.png'}: broken symbolic link to ../elsewhere/gone.png (io)"
+    one_line_error(gancli("train", "--data", "imgs", *TINY), f"{first}; 2 unreadable image files in all; --skip-bad")
+    report = (
+        f"skipped 2 of 5 image files (2 io): {root / 'gone.png'} (io: broken symbolic link to ../elsewhere/gone.png); "
+        f"{root / 'lost.png'} (io: broken symbolic link to missing.png)"
+    )
+    for out in ("run", "run2"):
+        assert report in ok(gancli("train", "--data", "imgs", *TINY, "--skip-bad", "--out", out))
+    assert cached_files() == []
+
+
+# --- transparency ----------------------------------------------------------------------------------------
+
+
+def test_transparent_pixels_lie_over_the_background(tmp_path: Path) -> None:
+    """RGBA, gray + alpha and palette images are composited over --background (black unless set); each background
+    is its own cache entry, black and #000000 the same one."""
+    root = tmp_path / "icons"
+    root.mkdir()
+    Image.new("RGBA", (8, 8), (200, 100, 50, 128)).save(root / "a-rgba.png")
+    Image.new("LA", (8, 8), (100, 0)).save(root / "b-gray-alpha.png")
+    palette = Image.new("P", (8, 8), 0)
+    palette.putpalette([10, 20, 30, 40, 50, 60])
+    palette.putpixel((0, 0), 1)
+    palette.save(root / "c-palette.png", transparency=0)
+    # (200, 100, 50) at alpha 128 over white: (200·128 + 255·127) / 255 = 227.4, …
+    half = {"black": (100, 50, 25), "white": (227, 177, 152), "#FF8000": (227, 114, 25)}
+    for background, colour in [("black", (0, 0, 0)), ("white", (255, 255, 255)), ("#FF8000", (255, 128, 0))]:
+        flags = {} if background == "black" else {"background": background}
+        rgba, gray_alpha, indexed = open_data(root, **flags)
+        assert tuple(rgba[:, 3, 3]) == half[background] and tuple(gray_alpha[:, 3, 3]) == colour
+        assert tuple(indexed[:, 0, 0]) == (40, 50, 60) and tuple(indexed[:, 3, 3]) == colour
+    assert len(cached_files()) == 3
+    open_data(root, background="#000000")
+    assert len(cached_files()) == 3  # black by another name
+
+
+def test_padding_and_arrays_take_the_background_too(tmp_path: Path) -> None:
+    root = folder(tmp_path / "imgs", count=1)  # 20 wide, 30 high: padded left and right
+    (padded,) = open_data(root, "fit=pad", background="white")
+    assert padded.shape == (3, 30, 30) and (padded[:, :, :5] == 255).all() and (padded[:, :, 25:] == 255).all()
+    assert (padded[:, :, 5:25] == np.array([0, 20, 30], dtype=np.uint8)[:, None, None]).all()
+    rgba = np.zeros((2, 5, 5, 4), dtype=np.uint8)  # (N, H, W, RGBA), fully transparent
+    np.save(tmp_path / "clear.npy", rgba)
+    assert (open_data(tmp_path / "clear.npy", background="#102030") == np.array([16, 32, 48])[:, None, None]).all()
+
+
+def test_the_background_and_its_default_are_in_the_help(gancli) -> None:
+    text = re.sub(r"[\s│|]", "", ok(gancli("train", "--help")))  # the help's wrapped lines, joined
+    assert "--background" in text and "black,whiteor#rrggbb(default:black)" in text
+
+
+# --- the images' own size --------------------------------------------------------------------------------
+
+
+def test_a_folder_trains_at_its_images_own_size_and_says_so(tmp_path: Path, gancli) -> None:
+    """12-px icons train at 12 px (not 64), and the printed configuration and config.json say the size used."""
+    root = tmp_path / "icons"
+    root.mkdir()
+    for i in range(3):
+        solid((10 * i, 20, 30), size=(12, 12)).save(root / f"{i}.png")
+    result = gancli("train", "--data", "icons", *TINY_OWN_SIZE, "--out", "run")
+    shown = ok(result)
+    assert re.search(r"^image_size\s+12\s*$", shown, re.M) and re.search(r"^channels\s+3\s*$", shown, re.M)
+    assert "decoded at" not in shown  # all one size: nothing to explain
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert (config["image_size"], config["channels"]) == (12, 3)
+    checkpoint = json.loads((tmp_path / "run" / "checkpoints" / "step-00000002.json").read_text())
+    assert checkpoint["data"]["shape"] == [3, 12, 12]
+
+
+def test_mixed_sizes_take_the_most_common_and_say_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "mixed"
+    root.mkdir()
+    for i, side in enumerate((12, 12, 8)):
+        solid((10 * i, 20, 30), size=(side, side + 4)).save(root / f"{i}.png")  # short sides 12, 12, 8
+    assert open_data(root).shape == (3, 3, 12, 12)
+    said = capsys.readouterr().err
+    rule = "decoded at 12×12, the most common, 12 px (2 of 3 images); --image-size N chooses"
+    assert f"--data {root}: short sides from 8 to 12 px: {rule}" in said
+    assert open_data(root, "fit=pad").shape == (3, 3, 16, 16)  # long sides 16, 16, 12
+    archive = tmp_path / "mixed.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for i, side in enumerate((8, 12, 8)):
+            z.writestr(f"{i}.png", png_bytes(solid(i, size=(side, side))))
+    assert open_data(archive).shape == (3, 3, 8, 8)
+    big = tmp_path / "big"
+    big.mkdir()
+    solid(5, size=(300, 300)).save(big / "a.png")
+    assert open_data(big).shape == (1, 3, 256, 256)
+    assert "short sides of 300 px: decoded at 256×256, at most 256 unless asked" in capsys.readouterr().err
+
+
+def test_a_run_saved_without_its_image_size_resumes_at_its_checkpoint_s(tmp_path: Path, gancli) -> None:
+    """Runs saved before the size used was recorded (image_size null: folders were decoded at 64 px then) go on at
+    the size their checkpoint holds, not at the images' own."""
+    folder(tmp_path / "imgs")  # 20 × 30: their own size would be 20
+    ok(gancli("train", "--data", "imgs", *TINY, "--out", "run"))
+    saved = tmp_path / "run" / "config.json"
+    saved.write_text(json.dumps({**json.loads(saved.read_text()), "image_size": None}))
+    ok(gancli("train", "--resume", "run", "--steps", "3", "--quiet"))
+    assert json.loads(saved.read_text())["image_size"] == 16
 
 
 # --- flags ---------------------------------------------------------------------------------------------
@@ -555,6 +679,7 @@ def test_dcgan_trains_on_a_folder(tmp_path: Path, gancli) -> None:
         (["--set", "fit=stretch"], ["--set images.fit must be one of 'crop', 'pad', got 'stretch'"]),
         (["--image-size", "0"], ["--image-size must be between 1 and 8192, got 0"]),
         (["--image-size", "100000"], ["--image-size must be between 1 and 8192, got 100000"]),
+        (["--background", "pink"], ["--background: expected black, white or #rrggbb, got 'pink'"]),
     ],
 )
 def test_bad_flags_are_one_line_errors_naming_the_flag(tmp_path: Path, gancli, flags, needles) -> None:

@@ -37,8 +37,11 @@ def luma(rgb: np.ndarray) -> np.ndarray:
     return ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16).astype(np.uint8)
 
 
-def over_black(values: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    return np.round(values.astype(np.float64) * alpha[..., None].astype(np.float64) / 255.0).astype(np.uint8)
+def over(values: np.ndarray, alpha: np.ndarray, background: tuple[int, int, int] = (0, 0, 0)) -> np.ndarray:
+    """``values`` (..., 3 or 1) composited with ``alpha`` over ``background`` in RGB (..., 3), rounded."""
+    under = np.asarray(background, dtype=np.float64)
+    weight = alpha[..., None].astype(np.float64)
+    return np.round((values.astype(np.float64) * weight + under * (255.0 - weight)) / 255.0).astype(np.uint8)
 
 
 def chw(hwc: np.ndarray) -> np.ndarray:
@@ -64,15 +67,15 @@ def handmade_png(samples: np.ndarray, bit_depth: int, color_type: int) -> bytes:
     )
 
 
-def decode_one(path: Path, size: int, channels: int, fit: str = "crop") -> np.ndarray:
-    return kernels.decode_images([path], size, channels, fit=fit).images[0]
+def decode_one(path: Path, size: int, channels: int, fit: str = "crop", background: str = "black") -> np.ndarray:
+    return kernels.decode_images([path], size, channels, fit=fit, background=background).images[0]
 
 
 # ----------------------------------------------------------------------------------------------- PNG
 
 
-def pillow_png_cases(tmp: Path) -> dict[str, tuple[Path, np.ndarray]]:
-    """name -> (file, expected RGB composited over black as (H, W, 3) or gray as (H, W))."""
+def pillow_png_cases(tmp: Path, background: tuple[int, int, int]) -> dict[str, tuple[Path, np.ndarray]]:
+    """name -> (file, expected RGB (H, W, 3), alpha composited over ``background``)."""
     h, w = 13, 17
     rgb = RNG.integers(0, 256, (h, w, 3), dtype=np.uint8)
     alpha = RNG.integers(0, 256, (h, w), dtype=np.uint8)
@@ -84,18 +87,18 @@ def pillow_png_cases(tmp: Path) -> dict[str, tuple[Path, np.ndarray]]:
     Image.fromarray(rgb).save(tmp / "rgb.png")
     cases["rgb"] = (tmp / "rgb.png", rgb)
     Image.fromarray(np.dstack([rgb, alpha])).save(tmp / "rgba.png")
-    cases["rgba"] = (tmp / "rgba.png", over_black(rgb, alpha))
+    cases["rgba"] = (tmp / "rgba.png", over(rgb, alpha, background))
     Image.fromarray(np.dstack([gray, alpha, gray, alpha])).convert("LA").save(tmp / "la.png")
     la = np.asarray(Image.open(tmp / "la.png"))
     assert Image.open(tmp / "la.png").mode == "LA"
-    cases["gray_alpha"] = (tmp / "la.png", np.repeat(over_black(la[..., :1], la[..., 1]), 3, axis=-1))
+    cases["gray_alpha"] = (tmp / "la.png", over(la[..., :1], la[..., 1], background))
 
     palette = Image.fromarray(rgb).quantize(colors=16)
     palette.info["transparency"] = 3
     palette.save(tmp / "palette.png", transparency=3)
     rgba = np.asarray(Image.open(tmp / "palette.png").convert("RGBA"))
     assert (rgba[..., 3] == 0).any() and (rgba[..., 3] == 255).any()
-    cases["palette_transparency"] = (tmp / "palette.png", over_black(rgba[..., :3], rgba[..., 3]))
+    cases["palette_transparency"] = (tmp / "palette.png", over(rgba[..., :3], rgba[..., 3], background))
 
     gray16 = RNG.integers(0, 65536, (h, w), dtype=np.uint16)
     (tmp / "gray16.png").write_bytes(handmade_png(gray16, 16, 0))
@@ -111,15 +114,18 @@ def pillow_png_cases(tmp: Path) -> dict[str, tuple[Path, np.ndarray]]:
     return cases
 
 
+BACKGROUNDS = {"black": (0, 0, 0), "white": (255, 255, 255), "#FF8000": (255, 128, 0)}
+
+
+@pytest.mark.parametrize("background", BACKGROUNDS)
 @pytest.mark.parametrize("channels", [1, 3])
-def test_png_pixels_equal_pillow_exactly(tmp_path: Path, channels: int) -> None:
-    for name, (path, expected_rgb) in pillow_png_cases(tmp_path).items():
-        h, w = expected_rgb.shape[:2]
-        got = kernels.decode_image(path.read_bytes(), channels=channels)
+def test_png_pixels_equal_pillow_exactly(tmp_path: Path, channels: int, background: str) -> None:
+    """Pillow's pixels, transparent ones (RGBA, gray + alpha, palette with tRNS) over the background in RGB; gray
+    is the luma of that, as Pillow's alpha_composite onto a solid image and then convert("L") give."""
+    for name, (path, expected_rgb) in pillow_png_cases(tmp_path, BACKGROUNDS[background]).items():
+        got = kernels.decode_image(path.read_bytes(), channels=channels, background=background)
         expected = expected_rgb if channels == 3 else luma(expected_rgb)[..., None]
         assert np.array_equal(got, expected), name
-        if h == w:
-            assert np.array_equal(decode_one(path, h, channels), chw(expected)), name
 
 
 def test_png_batch_same_size_is_exact(tmp_path: Path) -> None:
@@ -193,7 +199,7 @@ def test_jpeg_downscale_close_to_pillow(tmp_path: Path, fit: str, shape: tuple[i
     assert diff.mean() < 2.0 and np.percentile(diff, 99) <= 10, (diff.mean(), diff.max())
 
 
-def test_pad_resize_keeps_aspect_and_pads_black(tmp_path: Path) -> None:
+def test_pad_resize_keeps_aspect_and_pads_with_the_background(tmp_path: Path) -> None:
     source = smooth_rgb(40, 80, seed=5)
     path = tmp_path / "pad.png"
     Image.fromarray(source).save(path)
@@ -201,6 +207,14 @@ def test_pad_resize_keeps_aspect_and_pads_black(tmp_path: Path) -> None:
     expected = chw(np.asarray(Image.fromarray(source).resize((32, 16), Image.Resampling.BICUBIC)))
     assert not got[:, :8].any() and not got[:, 24:].any()
     assert np.abs(got[:, 8:24].astype(np.int16) - expected.astype(np.int16)).max() <= 2
+    orange = decode_one(path, 32, 3, fit="pad", background="#ff8000")
+    assert np.array_equal(orange[:, 8:24], got[:, 8:24])
+    for plane, fill in zip(orange, (255, 128, 0), strict=True):
+        assert (plane[:8] == fill).all() and (plane[24:] == fill).all()
+    gray = np.ascontiguousarray(source[None, None, :, :, 0])  # one gray image, made RGB plane by plane
+    padded = kernels.resize_images(gray, 32, 3, fit="pad", background="#ff8000")[0]
+    for plane, fill in zip(padded, (255, 128, 0), strict=True):
+        assert (plane[:8] == fill).all() and (plane[24:] == fill).all() and (plane[8:24] == padded[0, 8:24]).all()
 
 
 def test_upscaling_small_images(tmp_path: Path) -> None:
@@ -264,11 +278,13 @@ def test_resize_images_converts_channels() -> None:
     assert np.array_equal(to_rgb[:, 0], to_rgb[:, 1]) and np.array_equal(to_rgb[:, 0], to_rgb[:, 2])
     expected = pillow_resize(np.ascontiguousarray(luma(rgb)[0].T), 12, "crop")
     assert np.abs(to_rgb[0, :1].astype(np.int16) - expected.astype(np.int16)).max() <= 2
-    # RGBA and gray + alpha are composited over black.
+    # RGBA and gray + alpha are composited over the background, black unless given.
     rgba = np.concatenate([rgb.transpose(0, 3, 1, 2), alpha[:, None]], axis=1)
-    assert np.array_equal(kernels.resize_images(rgba, 20, 3), over_black(rgb, alpha).transpose(0, 3, 1, 2))
+    assert np.array_equal(kernels.resize_images(rgba, 20, 3), over(rgb, alpha).transpose(0, 3, 1, 2))
+    orange = kernels.resize_images(rgba, 20, 3, background="#ff8000")
+    assert np.array_equal(orange, over(rgb, alpha, (255, 128, 0)).transpose(0, 3, 1, 2))
     gray_alpha = np.stack([rgb[..., 0], alpha], axis=1)
-    assert np.array_equal(kernels.resize_images(gray_alpha, 20, 1)[:, 0], over_black(rgb[..., :1], alpha)[..., 0])
+    assert np.array_equal(kernels.resize_images(gray_alpha, 20, 1)[:, 0], over(rgb[..., :1], alpha)[..., 0])
 
 
 def test_resize_images_refuses_bad_input() -> None:
@@ -331,6 +347,35 @@ def test_content_sniffing_and_hidden_files(tmp_path: Path) -> None:
     result = kernels.decode_images(found, 8, 3, skip_bad=True)
     assert [Path(p).name for p, _ in result.skipped] == ["empty.JPG", "text.png"]
     assert "png" in kernels.IMAGE_EXTENSIONS and "jpeg" in kernels.IMAGE_EXTENSIONS
+
+
+def test_a_link_to_nothing_is_listed_and_named(tmp_path: Path) -> None:
+    """A dangling symbolic link named like an image reaches the decoder, which names it and where it points; a link
+    to a folder is not followed."""
+    Image.fromarray(np.full((4, 4, 3), 9, dtype=np.uint8)).save(tmp_path / "a.png")
+    (tmp_path / "gone.png").symlink_to("moved/away.png")
+    (tmp_path / "linked.png").symlink_to("a.png")
+    (tmp_path / "folder.png").symlink_to(tmp_path, target_is_directory=True)
+    found = kernels.find_images(tmp_path)
+    assert found == [tmp_path / "a.png", tmp_path / "gone.png", tmp_path / "linked.png"]
+    with pytest.raises(kernels.ImageError, match=r"gone\.png: broken symbolic link to moved/away\.png \(io\)$"):
+        kernels.decode_images(found, 4, 3)
+    result = kernels.decode_images(found, 4, 3, skip_bad=True)
+    assert len(result.images) == 2 and (result.images == 9).all()
+    assert result.skipped == [(str(tmp_path / "gone.png"), "io: broken symbolic link to moved/away.png")]
+
+
+@pytest.mark.parametrize("pil_format", ["PNG", "JPEG", "GIF", "BMP", "WEBP"])
+def test_image_sizes_come_from_the_headers(tmp_path: Path, pil_format: str) -> None:
+    encoded = io.BytesIO()
+    Image.fromarray(smooth_rgb(24, 40)).save(encoded, format=pil_format)
+    path = tmp_path / f"image.{pil_format.lower()}"
+    path.write_bytes(encoded.getvalue())
+    (tmp_path / "text.png").write_text("not an image")
+    paths = [path, tmp_path / "text.png", tmp_path / "empty.png", tmp_path / "missing.png"]
+    paths[2].write_bytes(b"")
+    assert kernels.image_sizes(paths, threads=2) == [(40, 24), None, None, None]
+    assert kernels.image_sizes_of_bytes([encoded.getvalue(), b"\x89PNG\r\n\x1a\n"]) == [(40, 24), None]
 
 
 # ------------------------------------------------------------------------------------------- bad files
@@ -419,6 +464,9 @@ def test_bad_arguments() -> None:
         kernels.decode_images([], 8, 2)
     with pytest.raises(ValueError, match="fit"):
         kernels.decode_images([], 8, 3, fit="stretch")
+    for colour in ("pink", "#fff", "#12345g", "ff8000", ""):
+        with pytest.raises(ValueError, match="expected black, white or #rrggbb"):
+            kernels.decode_images([], 8, 3, background=colour)
     assert kernels.decode_images([], 8, 3).images.shape == (0, 3, 8, 8)
 
 

@@ -37,7 +37,7 @@ def out_channels(module: nn.Module, kind: type[nn.Module]) -> list[int]:
 
 @pytest.mark.parametrize(
     ("arch", "size", "channels", "pack", "requirements"),
-    list(itertools.product(ARCHS, (16, 32, 64), (1, 3), (1, 2), REQUIREMENTS)),
+    list(itertools.product(ARCHS, (16, 32, 48, 64), (1, 3), (1, 2), REQUIREMENTS)),
 )
 def test_shapes(arch: str, size: int, channels: int, pack: int, requirements: frozenset[str]) -> None:
     torch.manual_seed(0)
@@ -131,7 +131,7 @@ def test_resnet_d_sums_over_positions_then_scores() -> None:
 
 
 @pytest.mark.parametrize("arch", ARCHS)
-@pytest.mark.parametrize("size", [8, 24, 28, 512])
+@pytest.mark.parametrize("size", [8, 20, 28, 40, 512])
 def test_bad_sizes_are_refused(arch: str, size: int) -> None:
     with pytest.raises(GancliError, match=rf"{arch}.*{size}×{size}"):
         ARCHS[arch](spec_for(size), TINY)

@@ -2,13 +2,13 @@
 //! fail with a `Failure`: never a panic, a hang, or memory beyond the limit.
 //!
 //! The input is the whole file, so the corpus holds plain image files; the channels, output size
-//! and fit are taken from its length, so mutations that grow or shrink a file also vary them.
+//! fit and background are taken from its length, so mutations that grow or shrink a file also vary them.
 //! Each input goes through both paths the bindings use: `decode_pixels` (full size, zune-jpeg for
 //! JPEG) and `decode_into` (sized for a target: DCT-domain scaling through jpeg-decoder, then the
 //! bicubic resize and fit).
 #![no_main]
 
-use gancli_kernels::decode::{decode_into, decode_pixels, Channels, Fit, Target};
+use gancli_kernels::decode::{decode_into, decode_pixels, dimensions, Channels, Fit, Target};
 use gancli_kernels::sniff::{sniff, SNIFF_LEN};
 use gancli_kernels::ErrorKind;
 use libfuzzer_sys::fuzz_target;
@@ -42,8 +42,11 @@ fuzz_target!(|data: &[u8]| {
     let size = (n / 4 % 24) as u32 + 1;
 
     let sniffed = sniff(&data[..n.min(SNIFF_LEN)]);
-    match decode_pixels(data, channels, MAX_PIXELS) {
+    let background = [n as u8, (n >> 8) as u8, 255 - n as u8];
+    match decode_pixels(data, channels, background, MAX_PIXELS) {
         Ok(pixels) => {
+            // the header pass that sizes a dataset reads what decoding produces
+            assert_eq!(dimensions(data).ok(), Some((pixels.width, pixels.height)));
             assert!(sniffed.is_some(), "decoded bytes that sniff calls no image");
             assert!(pixels.width > 0 && pixels.height > 0);
             assert!(pixels.width as u64 * pixels.height as u64 <= MAX_PIXELS);
@@ -61,7 +64,9 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 
-    let target = Target::new(size, channels, fit, MAX_PIXELS).expect("a valid target");
+    let target = Target::new(size, channels, fit, MAX_PIXELS)
+        .expect("a valid target")
+        .with_background(background);
     let mut out = vec![0u8; target.image_len()];
     if decode_into(data, &target, &mut out).is_ok() {
         assert!(sniffed.is_some(), "decoded bytes that sniff calls no image");

@@ -20,6 +20,7 @@ def decode_paths(
     size: int,
     channels: int,
     fit: str,
+    background: tuple[int, int, int],
     skip_bad: bool,
     threads: int | None,
     max_pixels: int,
@@ -30,14 +31,24 @@ def decode_blobs(
     size: int,
     channels: int,
     fit: str,
+    background: tuple[int, int, int],
     skip_bad: bool,
     threads: int | None,
     max_pixels: int,
 ) -> tuple[npt.NDArray[np.uint8], list[tuple[str, str]]]: ...
-def decode_image(blob: bytes, name: str, channels: int, max_pixels: int) -> npt.NDArray[np.uint8]: ...
-def resize_images(
-    batch: npt.NDArray[np.uint8], size: int, channels: int, fit: str, threads: int | None
+def decode_image(
+    blob: bytes, name: str, channels: int, background: tuple[int, int, int], max_pixels: int
 ) -> npt.NDArray[np.uint8]: ...
+def resize_images(
+    batch: npt.NDArray[np.uint8],
+    size: int,
+    channels: int,
+    fit: str,
+    background: tuple[int, int, int],
+    threads: int | None,
+) -> npt.NDArray[np.uint8]: ...
+def image_sizes(paths: list[str], threads: int | None) -> list[tuple[int, int] | None]: ...
+def image_sizes_of_bytes(blobs: list[bytes], threads: int | None) -> list[tuple[int, int] | None]: ...
 def image_format(data: bytes) -> str | None: ...
 def find_images(root: str) -> list[str]: ...
 def augment(

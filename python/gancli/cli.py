@@ -25,6 +25,7 @@ from gancli import __version__
 from gancli.errors import GancliError, Interrupted
 
 if TYPE_CHECKING:
+    from gancli.features.space import FeatureSpace
     from gancli.io import Output
 
 # what gancli prints holds paths, plugins' text and other processes' messages: never read as Rich markup
@@ -466,14 +467,16 @@ def evaluate(
             raise GancliError(f"{run.path}: no metric applies to dataset {session.config.data!r}")
         rows.append({"step": session.step, **result})
     findings = read_findings(run)
+    scored = evaluation.scored
     if as_json:
-        out.print_json(
-            json.dumps(
-                {"evaluations": rows, "diagnostics": findings} if every else {**rows[0], "diagnostics": findings}
-            )
-        )
+        images = {name: {"generated": generated, "real": real} for name, (generated, real) in scored.items()}
+        given = {"evaluations": rows} if every else rows[0]
+        out.print_json(json.dumps({**given, "images": images, "diagnostics": findings}))
     else:
-        out.print(evaluation_table(rows, f"{run.path} · features: {session.config.features}"))
+        title = f"{run.path} · features: {session.config.features}"
+        out.print(evaluation_table(rows, title, scored))
+        if evaluation.built_space is not None:
+            out.print(feature_space_note(evaluation.built_space))
         out.print(findings_table(findings))
 
 
@@ -490,17 +493,45 @@ def findings_table(findings: list[dict[str, Any]]) -> Table | str:
     return table
 
 
-def evaluation_table(rows: list[dict[str, Any]], title: str) -> Table:
-    """Metrics down, checkpoints across, and the real data's own figure (``NAME_real``) in the last column."""
+def evaluation_table(rows: list[dict[str, Any]], title: str, scored: dict[str, tuple[int, int | None]]) -> Table:
+    """Metrics down, checkpoints across, the real data's own figure (``NAME_real``), the last figure as a multiple
+    of it, and the images each figure scored."""
     last = rows[-1]
-    table = Table("metric", *(f"step {row['step']}" for row in rows), "real data", title=title)
+    steps = [f"step {row['step']}" for row in rows]
+    table = Table("metric", *steps, "real data", "÷ real", "images scored", title=title)
     for name in last:
         if name == "step" or (name.endswith(REAL_SUFFIX) and name.removesuffix(REAL_SUFFIX) in last):
             continue
         floor = last.get(name + REAL_SUFFIX)
         cells = [format_value(row[name]) if name in row else "" for row in rows]
-        table.add_row(name, *cells, "" if floor is None else format_value(floor))
+        ratio = f"{last[name] / floor:.2f}×" if floor is not None and floor > 0 else ""
+        table.add_row(name, *cells, "" if floor is None else format_value(floor), ratio, scored_text(scored.get(name)))
     return table
+
+
+def scored_text(scored: tuple[int, int | None] | None) -> str:
+    """``707 generated vs 707 real``: the images a figure scored (the real ones where the metric says)."""
+    if scored is None:
+        return ""
+    generated, real = scored
+    return f"{generated:,} generated" + ("" if real is None else f" vs {real:,} real")
+
+
+def feature_space_note(space: FeatureSpace) -> str:
+    """What the feature-space figures' sizes and scale mean, and why they scored fewer images than asked."""
+    n = space.size
+    note = (
+        f"The feature-space figures (fd, kid, precision, …) scored {n:,} generated images against {n:,} real ones (the "
+        f"reference); their real data, {n:,} held-out real images against the same reference: the floor at this "
+        "sample size. ÷ real: the figure over its floor; fd and kid at 1× are as close to the data as real images "
+        "are (lower is better), precision and recall at 1× as high."
+    )
+    if n < space.asked:
+        note += (
+            f" --eval-samples {space.asked:,} asked for more: {space.available:,} of the {len(space.data):,} images "
+            "are held out (half, or those the feature extractor never saw), so each set has that many."
+        )
+    return note
 
 
 RunsArg = Annotated[
@@ -610,10 +641,21 @@ def dynamics(
 def data_prepare(
     source: Annotated[Path, typer.Argument(help="A folder or zip of images.")],
     output: Annotated[Path, typer.Argument(help="The packed dataset to write (.ganpack), - for stdout.")],
-    image_size: Annotated[int, typer.Option(help="Side of the square images.")] = 64,
+    image_size: Annotated[
+        int | None,
+        typer.Option(
+            help="Side of the square images (default: the images' own, the most common when they differ, at most 256).",
+            show_default=False,
+        ),
+    ] = None,
     channels: Annotated[int, typer.Option(help="1 (gray) or 3 (RGB).")] = 3,
     fit: Annotated[str, typer.Option(help="crop (short side, center crop) or pad.")] = "crop",
-    skip_bad: Annotated[bool, typer.Option(help="Skip unreadable images instead of stopping.")] = False,
+    background: Annotated[
+        str, typer.Option(help="Colour under transparent pixels and around padded images: black, white or #rrggbb.")
+    ] = "black",
+    skip_bad: Annotated[
+        bool, typer.Option(help="Skip unreadable images (counted and named) instead of stopping.")
+    ] = False,
     force: ForceOpt = False,
 ) -> None:
     """Decode images once into a packed, memory-mappable file that `train --data` reads directly. Ctrl-C or
@@ -633,13 +675,15 @@ def data_prepare(
         raise GancliError(f"{output}: the packed file's name must end in {PACKED_SUFFIX}")
     if channels not in (1, 3) or fit not in ("crop", "pad"):
         raise GancliError(f"--channels must be 1 or 3 and --fit crop or pad, got {channels} and {fit!r}")
-    check_request(DataRequest(image_size, channels))  # the size limit, as for train
+    request = DataRequest(image_size, channels, skip_bad=skip_bad, background=background)
+    check_request(request)  # the size limit and the colour, as for train
     kept = "nothing was written to" if destination.how == "atomic" else "only part of the data went to"
     with interruptible(f"data prepare stopped; {kept} {output}"):
-        images, _, count = decode_source(source, image_size, channels, fit, skip_bad)
+        images, _, count = decode_source(source, request, fit)
         pixels, origin = np.asarray(images), str(source.resolve())
         written = write_packed(output, pixels, source=origin, source_count=count, replace=force)
-    wrote(written, f"{len(images)} images of {channels}×{image_size}×{image_size} from {count} files")
+    shape = "×".join(map(str, images.shape[1:]))
+    wrote(written, f"{len(images)} images of {shape} from {count} files")
 
 
 # --- plugins ---------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from gancli.errors import GancliError
 from gancli.io import read_document
 from gancli.plugins.manager import package_version
 from gancli.plugins.registry import Option, Registration, Registry, unknown_message
-from gancli.values import MAX_SEED, Range, as_float
+from gancli.values import MAX_SEED, Range, as_float, parse_colour
 
 TRAINING = "Training"
 DATA = "Data"
@@ -38,6 +38,7 @@ MAX_BATCH = 2**20  # beyond any accelerator's memory for any data; a typo, not a
 MAX_LATENT = 2**16
 MAX_D_STEPS = 1000  # critic steps per G step: WGAN takes 5, its first phases 100
 MAX_IMAGE_SIZE = 8192  # the decoders' pixel limit, kernels.DEFAULT_MAX_PIXELS = 8192² (a test keeps them equal)
+MAX_OWN_SIZE = 256  # the largest side an image folder is decoded at without --image-size (dcgan's limit)
 PRECISIONS = ("fp32", "bf16", "fp16")
 LR_SCHEDULES = ("constant", "linear", "cosine")
 ON_NAN = ("stop", "rollback")
@@ -85,10 +86,32 @@ class RunConfig:
     latent_dim: int = field(default=64, metadata=count("Size of the latent z.", most=MAX_LATENT))
     seed: int = field(default=0, metadata=flag("Random seed (CPU runs repeat exactly).", min=0, max=MAX_SEED))
     device: str = field(default="auto", metadata=flag("auto, cpu or cuda[:N]."))
-    image_size: int | None = field(default=None, metadata=count("Resize images to this size.", DATA, MAX_IMAGE_SIZE))
-    channels: int | None = field(default=None, metadata=flag("1 (gray) or 3 (RGB).", DATA, choices=CHANNELS))
+    image_size: int | None = field(
+        default=None,
+        metadata=count(
+            "Side of the square images (default: the images' own, the most common when they differ, at most "
+            f"{MAX_OWN_SIZE}; digits 32).",
+            DATA,
+            MAX_IMAGE_SIZE,
+        ),
+    )
+    channels: int | None = field(
+        default=None,
+        metadata=flag("1 (gray) or 3 (RGB) (default: the data's own; 3 for a folder or zip).", DATA, choices=CHANNELS),
+    )
+    background: str = field(
+        default="black",
+        metadata=flag(
+            "Colour under transparent pixels (RGBA, gray + alpha, palette) and around --set fit=pad images: black, "
+            "white or #rrggbb (default: black).",
+            DATA,
+        ),
+    )
     augment: str = field(default="", metadata=flag("Data augmentation, e.g. flip,translate=0.125.", DATA))
-    skip_bad: bool = field(default=False, metadata=flag("Skip unreadable images.", DATA))
+    skip_bad: bool = field(
+        default=False,
+        metadata=flag("Leave out unreadable images (broken links, corrupt files), counted and named.", DATA),
+    )
     pack: int = field(default=1, metadata=count("PacGAN: D judges m samples jointly.", REMEDIES, MAX_BATCH))
     r1: float = field(default=0.0, metadata=weight("γ of the R1 penalty on real data.", REMEDIES))
     r1_every: int = field(
@@ -392,6 +415,14 @@ def flag_name(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def check_background(text: str) -> None:
+    """Refuse a ``--background`` that is no colour, naming the flag."""
+    try:
+        parse_colour(text)
+    except ValueError as exc:
+        raise GancliError(f"--background: {exc}") from None
+
+
 def check_values(config: RunConfig) -> None:
     """Refuse values no run can use, naming the flag: outside the field's declared range (NaN and infinity
     included), then the combinations no single range can say."""
@@ -399,6 +430,7 @@ def check_values(config: RunConfig) -> None:
         value = getattr(config, name)
         if value is not None:
             values.check(value, flag_name(name))
+    check_background(config.background)
     if config.batch_size % config.pack:
         raise GancliError(f"--batch-size {config.batch_size} is not a multiple of --pack {config.pack}")
     if config.device not in ("auto", "cpu") and not config.device.startswith("cuda"):

@@ -5,7 +5,7 @@ or epoch, so they live in Rust (parallel, GIL released). This module is the only
 ``_native``: it documents behaviour, hands numpy arrays over in the form the kernels read in place and
 parses the augmentation spec. Each argument is checked once: sizes, channels, fits and compressions by
 the Rust kernels (a ``ValueError`` saying what is wrong; an integer outside the argument's type, such as a
-negative size, is an ``OverflowError``), array dtypes and ranks here.
+negative size, is an ``OverflowError``), array dtypes and ranks and background colours (``gancli.values``) here.
 See ``docs/kernels.md`` for the choices (filters, alpha, formats) and benchmark figures.
 """
 
@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from gancli import _native
+from gancli.values import parse_colour
 
 ImageError = _native.ImageError
 """Raised when an image cannot be read or decoded; a ``ValueError`` whose message starts with the path."""
@@ -31,7 +32,8 @@ IMAGE_EXTENSIONS: tuple[str, ...] = _native.IMAGE_EXTENSIONS
 so a broken or empty one is reported rather than ignored; other files count only if their content is an image."""
 
 FITS: tuple[str, ...] = _native.FITS
-"""How a non-square image becomes a square: ``crop`` (short side, centre square) or ``pad`` (long side, black)."""
+"""How a non-square image becomes a square: ``crop`` (short side, centre square) or ``pad`` (long side, centred on
+the background)."""
 
 PathLike = str | os.PathLike[str]
 
@@ -63,22 +65,23 @@ def decode_images(
     channels: int,
     *,
     fit: str = "crop",
+    background: str = "black",
     skip_bad: bool = False,
     threads: int | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> DecodedImages:
     """Decode image files (PNG, JPEG, GIF, BMP, WebP, recognised by content) into one square batch.
 
-    Each image is converted to ``channels`` (1 gray or 3 RGB; alpha composited over black), resized with
-    an antialiased bicubic filter (Catmull-Rom, as Pillow's ``BICUBIC``) so its short side is ``size``
-    and centre-cropped (``fit="crop"``), or so its long side is ``size`` and padded with black
-    (``fit="pad"``). Images are decoded in parallel
-    on ``threads`` threads (default: all cores). A bad file raises :class:`ImageError` naming it, or,
-    with ``skip_bad``, is left out and listed in ``skipped``. A bad size, channel count or fit raises
-    ``ValueError``.
+    Each image is converted to ``channels`` (1 gray or 3 RGB; alpha composited over ``background``:
+    ``black``, ``white`` or ``#rrggbb``), resized with an antialiased bicubic filter (Catmull-Rom, as
+    Pillow's ``BICUBIC``) so its short side is ``size`` and centre-cropped (``fit="crop"``), or so its long
+    side is ``size`` and centred on the background (``fit="pad"``). Images are decoded in parallel on
+    ``threads`` threads (default: all cores). A bad file (a link to nothing included) raises
+    :class:`ImageError` naming it, or, with ``skip_bad``, is left out and listed in ``skipped``. A bad size,
+    channel count, fit or background raises ``ValueError``.
     """
     images, skipped = _native.decode_paths(
-        [os.fspath(p) for p in paths], size, channels, fit, skip_bad, threads, max_pixels
+        [os.fspath(p) for p in paths], size, channels, fit, parse_colour(background), skip_bad, threads, max_pixels
     )
     return DecodedImages(images=images, skipped=skipped)
 
@@ -90,6 +93,7 @@ def decode_image_bytes(
     channels: int,
     *,
     fit: str = "crop",
+    background: str = "black",
     skip_bad: bool = False,
     threads: int | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -99,29 +103,59 @@ def decode_image_bytes(
     ``names`` label the blobs in errors and in ``skipped``.
     """
     images, skipped = _native.decode_blobs(
-        [bytes(b) for b in blobs], list(names), size, channels, fit, skip_bad, threads, max_pixels
+        [bytes(b) for b in blobs],
+        list(names),
+        size,
+        channels,
+        fit,
+        parse_colour(background),
+        skip_bad,
+        threads,
+        max_pixels,
     )
     return DecodedImages(images=images, skipped=skipped)
 
 
 def decode_image(
-    data: bytes, *, name: str = "<bytes>", channels: int = 3, max_pixels: int = DEFAULT_MAX_PIXELS
+    data: bytes,
+    *,
+    name: str = "<bytes>",
+    channels: int = 3,
+    background: str = "black",
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> np.ndarray:
-    """Decode one encoded image at its own size to a uint8 (H, W, channels) array."""
-    return _native.decode_image(bytes(data), name, channels, max_pixels)
+    """Decode one encoded image at its own size to a uint8 (H, W, channels) array, alpha over ``background``."""
+    return _native.decode_image(bytes(data), name, channels, parse_colour(background), max_pixels)
 
 
 def resize_images(
-    batch: np.ndarray, size: int, channels: int, *, fit: str = "crop", threads: int | None = None
+    batch: np.ndarray,
+    size: int,
+    channels: int,
+    *,
+    fit: str = "crop",
+    background: str = "black",
+    threads: int | None = None,
 ) -> np.ndarray:
     """Resize a uint8 (N, C, H, W) batch to (N, channels, size, size) exactly as decoding would.
 
     ``C`` is 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA): the same channel conversion (alpha over
-    black, ITU-R 601-2 luma), bicubic filter and ``fit`` as :func:`decode_images`, so in-memory datasets
+    ``background``, ITU-R 601-2 luma), bicubic filter and ``fit`` as :func:`decode_images`, so in-memory datasets
     need no round trip through an encoded image. Runs in parallel with the GIL released and reads a
     C-contiguous input in place. ``size * size`` may not exceed :data:`DEFAULT_MAX_PIXELS`.
     """
-    return _native.resize_images(_uint8_batch(batch), size, channels, fit, threads)
+    return _native.resize_images(_uint8_batch(batch), size, channels, fit, parse_colour(background), threads)
+
+
+def image_sizes(paths: Sequence[PathLike], *, threads: int | None = None) -> list[tuple[int, int] | None]:
+    """The (width, height) each image file declares in its header, read in parallel without decoding pixels;
+    None for a file that cannot be read or parsed (decoding it says why). What sizes a dataset by its images."""
+    return _native.image_sizes([os.fspath(p) for p in paths], threads)
+
+
+def image_sizes_of_bytes(blobs: Sequence[bytes], *, threads: int | None = None) -> list[tuple[int, int] | None]:
+    """Like :func:`image_sizes` for encoded images already in memory (zip members)."""
+    return _native.image_sizes_of_bytes([bytes(b) for b in blobs], threads)
 
 
 def image_format(data: bytes) -> str | None:

@@ -1,9 +1,10 @@
 """The values a setting accepts, checked at the door: one rule for ``gancli train``'s flags and plugin options.
 
 A ``Range`` declares bounds (inclusive unless open) or choices; ``parse_number`` reads the text of a flag or
-``--set`` as a user typed it. Numbers are ASCII digits only (Python's ``int("３")`` is 3, a full-width digit
-that no one types on purpose), floats finite, and integers within 64 bits, so a typo or a hostile config file is
-refused with the setting's name before anything is built. Nothing here imports torch.
+``--set`` as a user typed it, ``parse_colour`` the colour of ``--background``. Numbers are ASCII digits only
+(Python's ``int("３")`` is 3, a full-width digit that no one types on purpose), floats finite, and integers within
+64 bits, so a typo or a hostile config file is refused with the setting's name before anything is built. Nothing
+here imports torch.
 """
 
 from __future__ import annotations
@@ -116,3 +117,19 @@ def as_float(value: int) -> float:
         return float(value)
     except OverflowError:
         raise ValueError(f"expected a number within a float's range, got {shown(value)}") from None
+
+
+#: the colours ``--background`` knows by name
+NAMED_COLOURS = {"black": (0, 0, 0), "white": (255, 255, 255)}
+
+
+def parse_colour(text: str) -> tuple[int, int, int]:
+    """``black``, ``white`` or ``#rrggbb`` (any case) as (r, g, b): the one reading of ``--background``, so the
+    flag, the decoders and the cache key agree on what a colour is."""
+    spelled = text.strip().lower()
+    if spelled in NAMED_COLOURS:
+        return NAMED_COLOURS[spelled]
+    digits = spelled.removeprefix("#")
+    if spelled.startswith("#") and len(digits) == 6 and all(c in "0123456789abcdef" for c in digits):
+        return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16)
+    raise ValueError(f"expected black, white or #rrggbb, got {shown(text)}")

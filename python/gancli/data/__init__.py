@@ -164,7 +164,7 @@ def register_datasets(register: Any) -> None:
                 "fit",
                 str,
                 "crop",
-                "crop: resize the short side and center-crop; pad: fit and pad with black",
+                "crop: resize the short side and center-crop; pad: fit and pad with --background",
                 choices=("crop", "pad"),
             ),
             Option("array", str, "", "the array to use in a .npz holding several"),

@@ -24,6 +24,7 @@ class DataRequest:
     channels: int | None = None
     augment: str = ""
     skip_bad: bool = False
+    background: str = "black"  # under transparent pixels and around padded images: black, white or #rrggbb
 
 
 class DataSource(ABC):

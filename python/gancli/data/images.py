@@ -2,10 +2,12 @@
 
 Folders and zips are decoded once by the native kernels (in parallel, GIL released) into a packed,
 memory-mapped ``.ganpack`` file in the cache (``$GANCLI_CACHE``, default ``~/.cache/gancli``); later runs
-on the same files, size, channels and fit reuse it instead of decoding again, and any change to the files
-(name, size, modification time; CRC inside a zip) decodes afresh and replaces the stale entry. A source
-with unreadable files is never cached, so every ``--skip-bad`` run names them again. ``gancli data
-prepare`` writes a packed file explicitly, and ``--data FILE.ganpack`` trains on it directly.
+on the same files, size, channels, fit and background reuse it instead of decoding again, and any change to the
+files (name, size, modification time; CRC inside a zip) decodes afresh and replaces the stale entry. Without
+``--image-size`` they are decoded at their own size, read from their headers first (``own_size``: the most common
+when they differ, at most MAX_OWN_SIZE, said in one line). A source with unreadable files (broken links included)
+is never cached, so every ``--skip-bad`` run counts and names them again. ``gancli data prepare`` writes a packed
+file explicitly, and ``--data FILE.ganpack`` trains on it directly.
 
 Arrays and packed files are trained on at their own size and channels unless ``--image-size`` or
 ``--channels`` ask otherwise (or the images are not square); they are then resized natively with the same
@@ -26,16 +28,19 @@ import math
 import sys
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
+from gancli.config import MAX_OWN_SIZE, check_background
 from gancli.data import ARRAY_SUFFIXES, PACKED_SUFFIX
 from gancli.data.base import DataRequest, ImageSource
 from gancli.errors import GancliError
 from gancli.io import cache_dir
+from gancli.values import parse_colour
 
 if TYPE_CHECKING:
     from gancli import kernels
@@ -43,7 +48,7 @@ if TYPE_CHECKING:
 DEFAULT_SIZE = 64
 DEFAULT_CHANNELS = 3
 ARRAY_CHANNELS = (1, 2, 3, 4)
-"""Channel counts an array may have: gray, gray + alpha, RGB, RGBA (alpha is composited over black)."""
+"""Channel counts an array may have: gray, gray + alpha, RGB, RGBA (alpha is composited over --background)."""
 SNIFF_BYTES = 32
 """Leading bytes of a zip member without an image extension read to tell whether it is an image."""
 # Zip reading fails with BadZipFile for bad structure or CRC, zlib.error for a corrupt deflate stream,
@@ -61,10 +66,12 @@ ZIP_ERRORS = (
 )
 
 
-def cache_prefix(path: Path, size: int, channels: int, fit: str) -> str:
-    """The part of a cache file's name fixed by the source's location and the requested form."""
+def cache_prefix(path: Path, size: int | None, channels: int, fit: str, background: str) -> str:
+    """The part of a cache file's name fixed by the source's location and the requested form: ``auto`` for the size
+    the images choose, the background as ``rrggbb`` (``black`` and ``#000000`` share an entry)."""
     where = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
-    return f"{path.stem}-{where}-{size}px-{channels}c-{fit}-"
+    colour = "".join(f"{value:02x}" for value in parse_colour(background))
+    return f"{path.stem}-{where}-{size or 'auto'}px-{channels}c-{fit}-{colour}-"
 
 
 def cache_path(prefix: str, members: Iterable[tuple[str, int, int]]) -> Path:
@@ -106,7 +113,7 @@ def folder_members(path: Path) -> tuple[list[Path], list[tuple[str, int, int]]]:
 
     try:
         files = kernels.find_images(path)
-        stats = [f.stat() for f in files]
+        stats = [f.stat() if f.exists() else f.lstat() for f in files]  # a link to nothing: decoding names it
     except OSError as exc:
         raise GancliError(f"--data {path}: {exc}") from None
     return files, [(str(f), st.st_size, st.st_mtime_ns) for f, st in zip(files, stats, strict=True)]
@@ -185,36 +192,80 @@ def chunks(members: list[zipfile.ZipInfo]) -> Iterable[list[zipfile.ZipInfo]]:
 
 
 def decode_zip(
-    path: Path, members: list[zipfile.ZipInfo], size: int, channels: int, fit: str, skip_bad: bool
+    path: Path,
+    members: list[zipfile.ZipInfo],
+    size: int,
+    channels: int,
+    fit: str,
+    skip_bad: bool,
+    background: str = "black",
 ) -> kernels.DecodedImages:
-    """Decode a zip's image members a chunk at a time into one preallocated batch, so that memory holds the
-    decoded images and one chunk of encoded ones, never the whole archive."""
+    """Decode a zip's image members (their declared sizes already checked) a chunk at a time into one preallocated
+    batch, so that memory holds the decoded images and one chunk of encoded ones, never the whole archive."""
     from gancli import kernels
 
-    check_declared_sizes(path, members)
     images = np.empty((len(members), channels, size, size), dtype=np.uint8)
     kept = 0
     skipped: list[tuple[str, str]] = []
-    try:
-        with zipfile.ZipFile(path) as archive:
-            for chunk in chunks(members):
-                blobs = [archive.read(info) for info in chunk]
-                names = [f"{path}:{info.filename}" for info in chunk]
-                decoded = kernels.decode_image_bytes(blobs, names, size, channels, fit=fit, skip_bad=skip_bad)
-                del blobs  # before the next chunk is read
-                images[kept : kept + len(decoded.images)] = decoded.images
-                kept += len(decoded.images)
-                skipped += decoded.skipped
-    except ZIP_ERRORS as exc:
-        raise GancliError(f"--data {path}: not a readable zip ({exc})") from None
+    for chunk, blobs in read_chunks(path, members):
+        names = [f"{path}:{info.filename}" for info in chunk]
+        decoded = kernels.decode_image_bytes(
+            blobs, names, size, channels, fit=fit, background=background, skip_bad=skip_bad
+        )
+        del blobs  # before the next chunk is read
+        images[kept : kept + len(decoded.images)] = decoded.images
+        kept += len(decoded.images)
+        skipped += decoded.skipped
     return kernels.DecodedImages(images=images[:kept], skipped=skipped)
 
 
-def decode_source(path: Path, size: int, channels: int, fit: str, skip_bad: bool) -> tuple[np.ndarray, str, int]:
-    """Decode a folder or zip, or reuse its cache entry.
+def read_chunks(path: Path, members: list[zipfile.ZipInfo]) -> Iterator[tuple[list[zipfile.ZipInfo], list[bytes]]]:
+    """Each chunk of members with their bytes, one chunk in memory at a time; a damaged zip is one line."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for chunk in chunks(members):
+                yield chunk, [archive.read(info) for info in chunk]
+    except ZIP_ERRORS as exc:
+        raise GancliError(f"--data {path}: not a readable zip ({exc})") from None
+
+
+def zip_sizes(path: Path, members: list[zipfile.ZipInfo]) -> list[tuple[int, int] | None]:
+    """The (width, height) each image member declares, read a chunk at a time as decoding reads them."""
+    from gancli import kernels
+
+    return [size for _, blobs in read_chunks(path, members) for size in kernels.image_sizes_of_bytes(blobs)]
+
+
+def own_size(path: Path, sizes: list[tuple[int, int] | None], fit: str) -> int:
+    """The side a folder or zip is decoded at without --image-size: the images' own when they are all one size, else
+    the most common (the larger of a tie), at most MAX_OWN_SIZE. An image counts by the side its fit keeps (the short
+    one for crop, the long one for pad). Anything but the images' one size is said in one line, with the rule."""
+    sides = Counter((min if fit == "crop" else max)(width, height) for width, height in filter(None, sizes))
+    if not sides:
+        return DEFAULT_SIZE  # nothing readable: decoding names the files
+    side, count = max(sides.items(), key=lambda item: (item[1], item[0]))
+    size = min(side, MAX_OWN_SIZE)
+    if len(sides) == 1 and size == side:
+        return size
+    kind = "short" if fit == "crop" else "long"
+    capped = f", capped at {MAX_OWN_SIZE}" if size != side else ""
+    if len(sides) == 1:
+        found, rule = f"{kind} sides of {side} px", f"at most {MAX_OWN_SIZE} unless asked"
+    else:
+        total = sum(sides.values())
+        found = f"{kind} sides from {min(sides)} to {max(sides)} px"
+        rule = f"the most common, {side} px ({count:,} of {total:,} images){capped}"
+    print(f"--data {path}: {found}: decoded at {size}×{size}, {rule}; --image-size N chooses", file=sys.stderr)
+    return size
+
+
+def decode_source(path: Path, request: DataRequest, fit: str) -> tuple[np.ndarray, str, int]:
+    """Decode a folder or zip, or reuse its cache entry, at ``request.image_size`` (else the images' own size:
+    ``own_size``) and ``request.channels`` (else 3).
 
     Returns (images, the cache file holding them or the source when not cached, number of image files).
-    A bad image raises a one-line GancliError naming it; with ``skip_bad`` it is left out and reported.
+    Unreadable files (broken links, empty, corrupt or too large) raise a one-line GancliError naming the first and
+    counting them; with ``request.skip_bad`` they are left out, counted and named.
     """
     from gancli import kernels
 
@@ -223,19 +274,30 @@ def decode_source(path: Path, size: int, channels: int, fit: str, skip_bad: bool
     else:
         members = zip_members(path)
         stamps = [(info.filename, info.file_size, info.CRC) for info in members]
-    prefix = cache_prefix(path, size, channels, fit)
+    channels = request.channels or DEFAULT_CHANNELS
+    prefix = cache_prefix(path, request.image_size, channels, fit, request.background)
     cached = cache_path(prefix, stamps)
     images = read_cache(cached)
     if images is not None:
         return images, str(cached), len(images)
-    try:
+    background = request.background
+    try:  # every file is tried, so that a refusal counts the unreadable ones
         if path.is_dir():
-            decoded = kernels.decode_images(files, size, channels, fit=fit, skip_bad=skip_bad)
+            size = request.image_size or own_size(path, kernels.image_sizes(files), fit)
+            decoded = kernels.decode_images(files, size, channels, fit=fit, background=background, skip_bad=True)
         else:
-            decoded = decode_zip(path, members, size, channels, fit, skip_bad)
-    except ValueError as exc:  # kernels.ImageError: the message starts with the file's name
+            check_declared_sizes(path, members)
+            size = request.image_size or own_size(path, zip_sizes(path, members), fit)
+            decoded = decode_zip(path, members, size, channels, fit, True, background)
+    except ValueError as exc:
         raise GancliError(f"--data {path}: {exc}") from None
-    report_skipped(decoded.skipped)
+    if decoded.skipped and not request.skip_bad:
+        first, why = decoded.skipped[0]
+        kind, _, message = why.partition(": ")
+        count = len(decoded.skipped)
+        more = f"; {count:,} unreadable image files in all" if count > 1 else ""
+        raise GancliError(f"--data {path}: {first}: {message} ({kind}){more}; --skip-bad leaves unreadable files out")
+    report_skipped(decoded.skipped, len(stamps))
     if len(decoded.images) == 0:
         raise GancliError(f"--data {path}: no readable images found")
     if decoded.skipped:
@@ -248,11 +310,14 @@ def is_hidden(name: str) -> bool:
     return any(part.startswith(".") or part == "__MACOSX" for part in Path(name).parts)
 
 
-def report_skipped(skipped: list[tuple[str, str]]) -> None:
+def report_skipped(skipped: list[tuple[str, str]], files: int) -> None:
+    """Count and name (the first five) the image files left out, by kind, on every load that leaves any out."""
     if skipped:
+        kinds = Counter(why.partition(":")[0] for _, why in skipped)
+        counts = ", ".join(f"{count} {kind}" for kind, count in kinds.most_common())
         listed = "; ".join(f"{p} ({why})" for p, why in skipped[:5])
-        more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
-        print(f"skipped {len(skipped)} unreadable image(s): {listed}{more}", file=sys.stderr)
+        more = f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        print(f"skipped {len(skipped)} of {files:,} image files ({counts}): {listed}{more}", file=sys.stderr)
 
 
 CONVERT_SLAB_BYTES = 16 << 20
@@ -414,7 +479,7 @@ def pick_array(path: Path, names: list[str], key: str) -> str:
 
 def conform(array: np.ndarray, request: DataRequest, fit: str) -> np.ndarray:
     """The array at --image-size and --channels; by default at its own size (the short side for crop,
-    the long side for pad when not square) and its own channels (alpha composited over black)."""
+    the long side for pad when not square) and its own channels (alpha composited over --background)."""
     from gancli import kernels
 
     _, c, h, w = array.shape
@@ -422,7 +487,7 @@ def conform(array: np.ndarray, request: DataRequest, fit: str) -> np.ndarray:
     channels = request.channels or (c if c in (1, 3) else c - 1)  # without alpha: 2 -> 1, 4 -> 3
     if (c, h, w) == (channels, size, size):
         return array
-    return kernels.resize_images(array, size, channels, fit=fit)
+    return kernels.resize_images(array, size, channels, fit=fit, background=request.background)
 
 
 def check_request(request: DataRequest) -> None:
@@ -433,6 +498,7 @@ def check_request(request: DataRequest) -> None:
     if size is not None and not 1 <= size * size <= kernels.DEFAULT_MAX_PIXELS:
         limit = math.isqrt(kernels.DEFAULT_MAX_PIXELS)
         raise GancliError(f"--image-size must be between 1 and {limit}, got {size}")
+    check_background(request.background)
     ImageSource.parse_augment(request.augment)
 
 
@@ -453,7 +519,5 @@ def open_images(spec: str, request: DataRequest, options: Mapping[str, Any]) -> 
         return ImageSource(str(path), conform(images, request, fit), request.augment)
     if suffix in ARRAY_SUFFIXES:
         return ImageSource(str(path), conform(load_array(path, options["array"]), request, fit), request.augment)
-    size = request.image_size or DEFAULT_SIZE
-    channels = request.channels or DEFAULT_CHANNELS
-    images, _, _ = decode_source(path, size, channels, fit, request.skip_bad)
+    images, _, _ = decode_source(path, request, fit)
     return ImageSource(str(path), images, request.augment)

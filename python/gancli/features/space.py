@@ -36,7 +36,10 @@ class FeatureSpace:
         else:
             order = rng.permutation(len(data.images))
             held_out, rest = order[: len(order) // 2], order[len(order) // 2 :]
-        self.size = min(size, len(held_out), len(rest))
+        #: --eval-samples; the images each set can have (the held-out ones are half the data, or those the
+        #: extractor never saw); the images each set has: the smaller, as the samples scored against them
+        self.asked, self.available = size, min(len(held_out), len(rest))
+        self.size = min(size, self.available)
         if self.size < MIN_SIZE:
             raise GancliError(
                 f"dataset {data.name!r}: {len(data.images)} images are too few for feature-space metrics "

@@ -61,7 +61,7 @@ def register_architectures(register: Any) -> None:
         "dcgan",
         "gancli.nets.dcgan:build",
         "DCGAN (Radford et al. 2016): strided (transposed) convolutions, BatchNorm, ReLU/LeakyReLU, Tanh; "
-        "square power-of-two images 16–256",
+        "square images 16–256 px, a power of two or three times one (48)",
         options=widths(32, 32, "layer"),
         recommends=CONVOLUTIONAL,
     )
@@ -69,7 +69,7 @@ def register_architectures(register: Any) -> None:
         "resnet",
         "gancli.nets.resnet:build",
         "SNGAN residual G (upsampling blocks, BatchNorm) and D (downsampling blocks, sum pooling); "
-        "square power-of-two images 16–256",
+        "square images 16–256 px, a power of two or three times one (48)",
         options=widths(64, 64, "block"),
         recommends=CONVOLUTIONAL,
     )

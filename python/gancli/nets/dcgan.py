@@ -1,10 +1,10 @@
 """DCGAN (Radford et al. 2016), the architecture of the seed (pytorch/examples ``dcgan/main.py``).
 
-G projects z to 4×4 with a transposed convolution, then doubles the resolution with 4×4 stride-2
-transposed convolutions, each followed by BatchNorm and ReLU, and ends in Tanh. D mirrors it with 4×4
-stride-2 convolutions and LeakyReLU(0.2), BatchNorm on every layer but the first, and a 4×4 convolution to
-one score. Widths halve towards the image (``g_width``, ``d_width`` are the widths next to it), as in the
-seed, where a 64×64 G has ngf·8, ·4, ·2, ·1 channels. Weights start from N(0, 0.02).
+G projects z to 4×4 (3×3 for sides three times a power of two, such as 48) with a transposed convolution,
+then doubles the resolution with 4×4 stride-2 transposed convolutions, each followed by BatchNorm and ReLU, and
+ends in Tanh. D mirrors it with 4×4 stride-2 convolutions and LeakyReLU(0.2), BatchNorm on every layer but the
+first, and a 4×4 (3×3) convolution to one score. Widths halve towards the image (``g_width``, ``d_width`` are the
+widths next to it), as in the seed, where a 64×64 G has ngf·8, ·4, ·2, ·1 channels. Weights start from N(0, 0.02).
 
 Requirements: ``no_batchnorm`` drops D's BatchNorm without a replacement (the WGAN-GP critic of
 Gulrajani et al. 2017, section 4: the penalty is per sample); ``minibatch_std`` adds the batch's spread
@@ -47,24 +47,24 @@ def down(c_in: int, c_out: int, batchnorm: bool) -> list[nn.Module]:
 
 
 def decoder(widths: list[int], c_in: int, c_out: int, batchnorm: bool) -> list[nn.Module]:
-    """From ``c_in`` channels at 4×4 up through ``widths`` (image side first) to ``c_out`` at full size."""
+    """From ``c_in`` channels at 4×4 (3×3) up through ``widths`` (image side first) to ``c_out`` at full size."""
     top_down = [c_in, *widths[-2::-1]]
     layers = [layer for a, b in pairwise(top_down) for layer in up(a, b, batchnorm)]
     return [*layers, nn.ConvTranspose2d(top_down[-1], c_out, 4, 2, 1)]
 
 
 def encoder(widths: list[int], c_in: int, batchnorm: bool) -> list[nn.Module]:
-    """From ``c_in`` channels at full size down through ``widths`` to 4×4; no BatchNorm on the input layer."""
+    """From ``c_in`` channels at full size down through ``widths`` to 4×4 (3×3); no BatchNorm on the input layer."""
     layers = down(c_in, widths[0], batchnorm=False)
     return layers + [layer for a, b in pairwise(widths) for layer in down(a, b, batchnorm)]
 
 
 class Generator(nn.Sequential):
-    def __init__(self, spec: ArchSpec, widths: list[int]) -> None:
+    def __init__(self, spec: ArchSpec, widths: list[int], corner: int) -> None:
         top = widths[-1]
         super().__init__(
             nn.Unflatten(1, (spec.latent_dim, 1, 1)),
-            nn.ConvTranspose2d(spec.latent_dim, top, 4, 1, 0, bias=False),
+            nn.ConvTranspose2d(spec.latent_dim, top, corner, 1, 0, bias=False),
             nn.BatchNorm2d(top),
             nn.ReLU(),
             *decoder(widths, top, spec.data_shape[0], batchnorm=True),
@@ -72,7 +72,7 @@ class Generator(nn.Sequential):
         )
 
 
-def discriminator(spec: ArchSpec, widths: list[int]) -> nn.Module:
+def discriminator(spec: ArchSpec, widths: list[int], corner: int) -> nn.Module:
     channels = spec.d_input_shape[0]
     batchnorm = NO_BATCHNORM not in spec.requirements
     layers = encoder(widths, channels, batchnorm)
@@ -82,14 +82,14 @@ def discriminator(spec: ArchSpec, widths: list[int]) -> nn.Module:
         top += 1
     if AUTOENCODER in spec.requirements:
         return ReconstructionEnergy(nn.Sequential(*layers, *decoder(widths, top, channels, batchnorm)))
-    return nn.Sequential(*layers, nn.Conv2d(top, 1, 4, 1, 0), nn.Flatten(0))
+    return nn.Sequential(*layers, nn.Conv2d(top, 1, corner, 1, 0), nn.Flatten(0))
 
 
 def build(spec: ArchSpec, options: Mapping[str, Any]) -> tuple[nn.Module, nn.Module]:
     check_requirements("dcgan", spec, {NO_BATCHNORM, AUTOENCODER, MINIBATCH_STD})
-    levels = image_levels("dcgan", spec)
-    generator = Generator(spec, level_widths(options["g_width"], levels))
-    disc = discriminator(spec, level_widths(options["d_width"], levels))
+    levels, corner = image_levels("dcgan", spec)
+    generator = Generator(spec, level_widths(options["g_width"], levels), corner)
+    disc = discriminator(spec, level_widths(options["d_width"], levels), corner)
     dcgan_init(generator)
     dcgan_init(disc)
     return generator, disc

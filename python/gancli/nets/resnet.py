@@ -1,9 +1,10 @@
 """The residual G and D of SNGAN (Miyato et al. 2018, appendix B; after Gulrajani et al. 2017).
 
-G: a linear layer to 4×4, upsampling residual blocks (BatchNorm, ReLU, nearest ×2, 3×3 conv, BatchNorm,
-ReLU, 3×3 conv, with a 1×1-conv shortcut) to the image size, then BatchNorm, ReLU, 3×3 conv and Tanh.
+G: a linear layer to 4×4 (3×3 for sides three times a power of two, such as 48), upsampling residual blocks
+(BatchNorm, ReLU, nearest ×2, 3×3 conv, BatchNorm, ReLU, 3×3 conv, with a 1×1-conv shortcut) to the image size,
+then BatchNorm, ReLU, 3×3 conv and Tanh.
 D: downsampling residual blocks (ReLU, 3×3 conv, ReLU, 3×3 conv, 2×2 average pooling; the first block
-starts without ReLU) to 4×4, one more block at 4×4, ReLU, global sum pooling and a linear layer. D has no
+starts without ReLU) to 4×4 (3×3), one more block there, ReLU, global sum pooling and a linear layer. D has no
 BatchNorm at all, so ``no_batchnorm`` costs nothing; add ``--spectral-norm`` for the SNGAN critic. Widths
 halve towards the image (``g_width``, ``d_width`` are the widths next to it). Weights start Xavier-uniform
 with gain √2 inside the residual branches and 1 elsewhere, as in the SNGAN code.
@@ -91,7 +92,7 @@ class DownBlock(nn.Module):
 
 
 def upsampling(widths: list[int], c_in: int, batchnorm: bool) -> list[nn.Module]:
-    """From ``c_in`` channels at 4×4 to ``widths[0]`` at full size: each resolution as wide as D's
+    """From ``c_in`` channels at 4×4 (3×3) to ``widths[0]`` at full size: each resolution as wide as D's
     ``widths`` (image side first) at half of it, so the widths mirror D's."""
     top_down = [c_in, *widths[-2::-1], widths[0]]
     return [UpBlock(a, b, batchnorm) for a, b in pairwise(top_down)]
@@ -102,14 +103,14 @@ def to_image(width: int, channels: int, batchnorm: bool) -> list[nn.Module]:
 
 
 class Generator(nn.Sequential):
-    def __init__(self, spec: ArchSpec, widths: list[int]) -> None:
+    def __init__(self, spec: ArchSpec, widths: list[int], corner: int) -> None:
         top = widths[-1]
-        project = nn.Linear(spec.latent_dim, top * 16)
+        project = nn.Linear(spec.latent_dim, top * corner * corner)
         nn.init.xavier_uniform_(project.weight)
         nn.init.zeros_(project.bias)
         super().__init__(
             project,
-            nn.Unflatten(1, (top, 4, 4)),
+            nn.Unflatten(1, (top, corner, corner)),
             *upsampling(widths, top, batchnorm=True),
             *to_image(widths[0], spec.data_shape[0], batchnorm=True),
             nn.Tanh(),
@@ -146,8 +147,8 @@ def discriminator(spec: ArchSpec, widths: list[int]) -> nn.Module:
 
 def build(spec: ArchSpec, options: Mapping[str, Any]) -> tuple[nn.Module, nn.Module]:
     check_requirements("resnet", spec, {NO_BATCHNORM, AUTOENCODER, MINIBATCH_STD})
-    levels = image_levels("resnet", spec)
+    levels, corner = image_levels("resnet", spec)
     return (
-        Generator(spec, level_widths(options["g_width"], levels)),
+        Generator(spec, level_widths(options["g_width"], levels), corner),
         discriminator(spec, level_widths(options["d_width"], levels)),
     )

@@ -51,6 +51,9 @@ class Evaluation:
         self.warn = warn
         self._metrics: list[tuple[Registration, Metric | FeatureMetric]] | None = None
         self._space: FeatureSpace | None = None
+        #: each figure of the last call: how many generated and real images it scored (real: None when the metric
+        #: does not say); a real floor (NAME_real) scores held-out real images against as many reference ones
+        self.scored: dict[str, tuple[int, int | None]] = {}
 
     @property
     def metrics(self) -> list[tuple[Registration, Metric | FeatureMetric]]:
@@ -82,6 +85,11 @@ class Evaluation:
             self._space = space
         return self._space
 
+    @property
+    def built_space(self) -> FeatureSpace | None:
+        """The feature space if an evaluation has built it (a feature-space metric ran), else None."""
+        return self._space
+
     def extracting(self, compute: Callable[..., T], *args: Any) -> T:
         """``compute(*args)``, whose failures are the extractor's: named after its plugin."""
         reg = self.session.resolved.plugins["features"]
@@ -107,6 +115,7 @@ class Evaluation:
 
     def evaluate(self, seed: int) -> dict[str, float]:
         results: dict[str, float] = {}
+        self.scored = {}
         samples: dict[int, torch.Tensor] = {}
         fake_features: torch.Tensor | None = None
         for reg, metric in list(self.metrics):
@@ -119,9 +128,11 @@ class Evaluation:
                         fake = self.generate(samples, space.size, seed)
                         fake_features = self.extracting(space.embed, fake)
                     values = metric.score(space, fake_features)
+                    scored: tuple[int, int | None] = (space.size, space.size)
                 else:
                     batch = self.generate(samples, metric.samples_needed, seed)
                     values = metric.compute(batch, self.session.data)
+                    scored = (len(batch), None)
             except ExtractorError as error:
                 if self.strict:
                     raise
@@ -143,6 +154,7 @@ class Evaluation:
                 if name in results:  # two metrics report the same name: neither value may hide the other
                     name = f"{reg.name}.{name}"
                 results[name] = value
+                self.scored[name] = scored
         return results
 
     def drop(self, reg: Registration, error: PluginError) -> None:

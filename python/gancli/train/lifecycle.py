@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from gancli.config import resolve
+from gancli.config import RunConfig, resolve
 from gancli.errors import GancliError
 from gancli.io import atomic_write_json
 from gancli.plugins.manager import get_plugins
@@ -97,8 +97,10 @@ def resume(
     ranks = distributed.join(pick_device(resolved.config.device))
     run = RunDir.locked(path) if ranks.is_main else RunDir(path)
     try:
-        session = Session.build(resolved, ranks)
         found = starting_checkpoint(run, chosen)
+        if found is not None:
+            keep_recorded_size(resolved.config, found[1])
+        session = Session.build(resolved, ranks)
         if found is not None:
             json_path, meta, tensors = found
             changed = checkpoint.check_data(session, json_path, meta, allow_data_change)
@@ -153,6 +155,7 @@ def open_run(
         meta, tensors = checkpoint.read(json_path)
     else:
         json_path, meta, tensors = checkpoint.newest_intact(run.checkpoints, warn)
+    keep_recorded_size(resolved.config, meta)
     recorded = None if data else RecordedData.of(resolved.config.data, meta, json_path)
     session = Session.build(resolved, data=recorded)
     checkpoint.load(session, json_path, meta, tensors, training=False)
@@ -172,3 +175,14 @@ def default_run_dir(data: str, loss: str) -> Path:
     while (path := RUNS / f"{stem}-{loss}-{n}").exists():
         n += 1
     return path
+
+
+def keep_recorded_size(config: RunConfig, meta: Mapping[str, Any]) -> None:
+    """A run saved before its configuration recorded the image size it used (``image_size`` null: a folder was
+    decoded at 64 px then, at its own size now) goes on at the size its checkpoint recorded."""
+    recorded = meta.get("data")
+    shape = recorded.get("shape") if isinstance(recorded, Mapping) else None
+    if not (isinstance(shape, list) and len(shape) == 3 and all(type(n) is int and n > 0 for n in shape)):
+        return  # a point dataset, or damage that loading the checkpoint names
+    if config.image_size is None and shape[1] == shape[2]:
+        config.image_size = shape[1]

@@ -57,8 +57,45 @@ def progress_line(record: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
+#: where stderr is no terminal (a log file, CI, a pipe), about this many progress lines a run
+PLAIN_LINES = 20
+
+
+class Bar:
+    """Progress on a terminal: Rich's bar, redrawn in place."""
+
+    def __init__(self, progress: Progress, total: int, start: int) -> None:
+        self.progress, self.console = progress, progress.console
+        self.task = progress.add_task("train", total=total, completed=start, stats="", rate="")
+
+    def show(self, step: int, stats: str, rate: float) -> None:
+        self.progress.update(self.task, completed=step, stats=stats, rate=f"{rate:.1f} it/s")
+
+
+class Lines:
+    """Progress where stderr is no terminal: Rich's bar would print one 80-column line at the end, so a plain line
+    every ``every`` steps and at the last (step, it/s, losses, time left), as wide as it is."""
+
+    def __init__(self, console: Console, total: int, every: int) -> None:
+        self.console, self.total, self.every = console, total, every
+
+    def show(self, step: int, stats: str, rate: float) -> None:
+        if step % self.every and step != self.total:
+            return
+        left = round((self.total - step) / rate)
+        eta = f"{left // 3600}:{left // 60 % 60:02}:{left % 60:02}"
+        line = f"step {step}/{self.total}  {rate:.1f} it/s  {stats}  ETA {eta}"
+        self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 @contextmanager
-def progress_bar(enabled: bool, total: int, start: int) -> Iterator[tuple[Progress, Any]]:
+def progress_bar(enabled: bool, total: int, start: int, log_every: int) -> Iterator[Bar | Lines]:
+    """The run's progress, shown at logging points: a bar on a terminal, else lines about PLAIN_LINES times a run
+    (a multiple of ``log_every``, where the figures are measured); nothing unless ``enabled``."""
+    console = Console(stderr=True)
+    if enabled and not console.is_terminal:
+        yield Lines(console, total, log_every * max(1, math.ceil(total / PLAIN_LINES / log_every)))
+        return
     progress = Progress(
         TextColumn("[bold]step"),
         MofNCompleteColumn(),
@@ -66,11 +103,11 @@ def progress_bar(enabled: bool, total: int, start: int) -> Iterator[tuple[Progre
         TextColumn("{task.fields[stats]}"),
         TextColumn("[cyan]{task.fields[rate]}"),
         TimeRemainingColumn(),
-        console=Console(stderr=True),
+        console=console,
         disable=not enabled,
     )
     with progress:
-        yield progress, progress.add_task("train", total=total, completed=start, stats="", rate="")
+        yield Bar(progress, total, start)
 
 
 def autocast(session: Session) -> Any:
@@ -131,7 +168,7 @@ def train_steps(session: Session, run: RunDir, show_progress: bool) -> dict[str,
         if main:
             save(session, run)  # somewhere to roll back to, should it diverge before its first checkpoint
         ranks.barrier()
-    with progress_bar(show_progress and main, config.steps, session.step) as (progress, task):
+    with progress_bar(show_progress and main, config.steps, session.step, config.log_every) as progress:
 
         def say(text: str) -> None:
             progress.console.print(text, markup=False, soft_wrap=True)
@@ -165,7 +202,7 @@ def train_steps(session: Session, run: RunDir, show_progress: bool) -> dict[str,
                         now = time.perf_counter()
                         rate = (step - clock_step) / max(now - clock, 1e-9)
                         clock, clock_step = now, step
-                        progress.update(task, completed=step, stats=progress_line(record), rate=f"{rate:.1f} it/s")
+                        progress.show(step, progress_line(record), rate)
                     if observers and problem is None:
                         observers.logged(record)
                 if main and problem is None and should(step, config.sample_every, config.steps):

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from gancli.config import Resolved, RunConfig
+from gancli.config import CHANNELS, Resolved, RunConfig
 from gancli.data.base import DataRequest, DataSource
 from gancli.errors import GancliError
 from gancli.losses.base import Loss
@@ -76,8 +76,9 @@ class Session:
             reg = chosen[kind]
             return reg.create(*args, options=config.options.get(reg.name, {}))
 
-        request = DataRequest(config.image_size, config.channels, config.augment, config.skip_bad)
+        request = DataRequest(config.image_size, config.channels, config.augment, config.skip_bad, config.background)
         data = create("dataset", config.data, request) if data is None else data
+        record_shape(config, data)
         loss: Loss = create("loss")
 
         requirements = set(loss.requirements)
@@ -236,3 +237,16 @@ def check_shapes(reg: Registration, spec: ArchSpec, generator: nn.Module, discri
         raise reg.error(f"architecture {reg.name!r}: G makes {tuple(fake.shape[1:])}, the data is {spec.data_shape}")
     if scores.numel() != packed.shape[0]:
         raise reg.error(f"architecture {reg.name!r}: D must give one score per sample")
+
+
+def record_shape(config: RunConfig, data: DataSource) -> None:
+    """Fill an unset ``--image-size`` and ``--channels`` with what the data turned out to be (a folder's own size,
+    the digits' 32), so the printed configuration and RUN/config.json say what the run trained on, and a resumed
+    or re-run experiment asks for the same."""
+    if not data.is_image or len(data.shape) != 3:
+        return
+    channels, height, width = data.shape
+    if config.image_size is None and height == width:
+        config.image_size = height
+    if config.channels is None and channels in CHANNELS:
+        config.channels = channels

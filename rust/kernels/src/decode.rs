@@ -2,7 +2,8 @@
 //! them channel-first into one preallocated batch buffer.
 //!
 //! Choices (documented in `docs/kernels.md`):
-//! - alpha is composited over black, the same value `Fit::Pad` pads with;
+//! - alpha is composited over the target's background (black unless set), the colour `Fit::Pad`
+//!   pads with;
 //! - 16-bit samples keep their high byte (as libpng's `strip_16` and Pillow do);
 //! - colour to gray uses ITU-R 601-2 luma with Pillow's fixed-point rounding;
 //! - resizing is a bicubic (Catmull-Rom, a = -0.5) convolution that widens its support when
@@ -16,6 +17,9 @@ use std::path::Path;
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use rayon::prelude::*;
+use zune_core::bytestream::ZCursor;
+use zune_core::colorspace::ColorSpace;
+use zune_core::options::DecoderOptions;
 
 use crate::error::{ErrorKind, Failure, ImageError};
 use crate::sniff::{sniff, Format};
@@ -28,7 +32,7 @@ pub const DEFAULT_MAX_PIXELS: u64 = 1 << 26;
 pub enum Fit {
     /// Scale the short side to the target size and cut the centre square.
     Crop,
-    /// Scale the long side to the target size and pad the rest with black.
+    /// Scale the long side to the target size and pad the rest with the background.
     Pad,
 }
 
@@ -72,11 +76,18 @@ pub struct Target {
     channels: Channels,
     fit: Fit,
     max_pixels: u64,
+    background: Rgb,
 }
 
+/// An RGB colour.
+pub type Rgb = [u8; 3];
+
+/// The background of a [`Target`] unless [`Target::with_background`] sets another.
+pub const BLACK: Rgb = [0, 0, 0];
+
 impl Target {
-    /// A square `size` × `size` target; `max_pixels` refuses inputs declaring more width × height,
-    /// and the output obeys it too, so a typo in the size cannot exhaust memory.
+    /// A square `size` × `size` target over black; `max_pixels` refuses inputs declaring more
+    /// width × height, and the output obeys it too, so a typo in the size cannot exhaust memory.
     pub fn new(size: u32, channels: Channels, fit: Fit, max_pixels: u64) -> Result<Target, String> {
         if size == 0 {
             return Err("size must be positive".into());
@@ -92,7 +103,32 @@ impl Target {
             channels,
             fit,
             max_pixels,
+            background: BLACK,
         })
+    }
+
+    /// This target with `background` under transparent pixels and around padded images (any
+    /// colour is valid, so nothing is checked).
+    pub fn with_background(self, background: Rgb) -> Target {
+        Target { background, ..self }
+    }
+
+    /// The value of output channel `k` around a padded image: the background, or its luma for gray.
+    fn fill(&self, k: usize) -> u8 {
+        let [r, g, b] = self.background;
+        match self.channels {
+            Channels::Gray => luma(r, g, b),
+            Channels::Rgb => self.background[k],
+        }
+    }
+
+    /// The gray target that output plane `k` is resized with when planes are resized one by one.
+    fn plane(&self, k: usize) -> Target {
+        Target {
+            channels: Channels::Gray,
+            background: [self.fill(k); 3],
+            ..*self
+        }
     }
 
     /// Output width and height.
@@ -110,7 +146,8 @@ impl Target {
     }
 }
 
-/// An 8-bit image with 1 or 3 interleaved channels.
+/// An 8-bit image with interleaved channels: 1 or 3 once converted, as a decoder gives it 1 to 4
+/// (gray, gray + alpha, RGB, RGBA).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pixels {
     pub width: u32,
@@ -135,9 +172,15 @@ pub struct Batch {
     pub skipped: Vec<(usize, ImageError)>,
 }
 
-/// Decode `bytes` (any supported format, recognised by content) to `channels`, at full size.
-pub fn decode_pixels(bytes: &[u8], channels: Channels, max_pixels: u64) -> Result<Pixels, Failure> {
-    decode_pixels_for(bytes, channels as u8, max_pixels, None)
+/// Decode `bytes` (any supported format, recognised by content) to `channels` at full size,
+/// compositing any alpha over `background`.
+pub fn decode_pixels(
+    bytes: &[u8],
+    channels: Channels,
+    background: Rgb,
+    max_pixels: u64,
+) -> Result<Pixels, Failure> {
+    decode_pixels_for(bytes, channels, background, max_pixels, None)
 }
 
 /// How much larger than the target a DCT-downscaled JPEG must stay.
@@ -148,42 +191,90 @@ const JPEG_REDUCING_GAP: u32 = 2;
 /// >= `JPEG_REDUCING_GAP * side`.
 type SizeHint = Option<(u32, Fit)>;
 
-fn decode_pixels_for(
-    bytes: &[u8],
-    channels: u8,
-    max_pixels: u64,
-    hint: SizeHint,
-) -> Result<Pixels, Failure> {
+/// The format `bytes` announce, or why they are no image.
+fn format_of(bytes: &[u8]) -> Result<Format, Failure> {
     if bytes.is_empty() {
         return Err(Failure::new(ErrorKind::Empty, "file is empty"));
     }
-    let format = sniff(&bytes[..bytes.len().min(crate::sniff::SNIFF_LEN)]).ok_or_else(|| {
+    sniff(&bytes[..bytes.len().min(crate::sniff::SNIFF_LEN)]).ok_or_else(|| {
         Failure::new(
             ErrorKind::NotAnImage,
             "not a PNG, JPEG, GIF, BMP or WebP image",
         )
-    })?;
-    // Every decoder runs inside one net: a decoder bug on hostile bytes (zune-jpeg 0.5.15's AVX2 IDCT unwraps a
-    // None on fuzz/corpus/regressions/decode/zune-jpeg-idct-panic.jpg) fails this file, not the process.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match format {
-        Format::Png => decode_png(bytes, channels, max_pixels),
-        Format::Jpeg => match hint {
-            Some(hint) => match decode_jpeg_scaled(bytes, channels, max_pixels, hint)? {
-                Some(pixels) => Ok(pixels),
-                None => decode_jpeg(bytes, channels, max_pixels),
-            },
-            None => decode_jpeg(bytes, channels, max_pixels),
-        },
-        Format::Gif | Format::Bmp | Format::WebP => {
-            decode_other(bytes, format, channels, max_pixels)
-        }
-    }))
-    .unwrap_or_else(|_| {
+    })
+}
+
+/// `read(format)`, where a panic inside a decoder fails this one file, not the process: zune-jpeg
+/// 0.5.15's AVX2 IDCT unwraps a None on fuzz/corpus/regressions/decode/zune-jpeg-idct-panic.jpg.
+fn guarded<T>(bytes: &[u8], read: impl FnOnce(Format) -> Result<T, Failure>) -> Result<T, Failure> {
+    let format = format_of(bytes)?;
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(format))).unwrap_or_else(|_| {
         Err(Failure::new(
             ErrorKind::Corrupt,
             "decoder failed on malformed data",
         ))
     })
+}
+
+fn decode_pixels_for(
+    bytes: &[u8],
+    channels: Channels,
+    background: Rgb,
+    max_pixels: u64,
+    hint: SizeHint,
+) -> Result<Pixels, Failure> {
+    let decoded = guarded(bytes, |format| match format {
+        Format::Png => decode_png(bytes, max_pixels),
+        Format::Jpeg => match hint {
+            Some(hint) => match decode_jpeg_scaled(bytes, max_pixels, hint)? {
+                Some(pixels) => Ok(pixels),
+                None => decode_jpeg(bytes, channels, max_pixels),
+            },
+            None => decode_jpeg(bytes, channels, max_pixels),
+        },
+        Format::Gif | Format::Bmp | Format::WebP => decode_other(bytes, format, max_pixels),
+    })?;
+    Ok(Pixels {
+        width: decoded.width,
+        height: decoded.height,
+        channels: channels as u8,
+        data: convert_channels(
+            decoded.data,
+            decoded.channels as usize,
+            channels as u8,
+            background,
+        ),
+    })
+}
+
+/// The width and height an encoded image declares, from its header alone (no pixel is decoded).
+pub fn dimensions(bytes: &[u8]) -> Result<(u32, u32), Failure> {
+    guarded(bytes, |format| match format {
+        Format::Png => {
+            let mut decoder = png::Decoder::new(Cursor::new(bytes));
+            let header = decoder.read_header_info().map_err(|e| corrupt("PNG", e))?;
+            Ok((header.width, header.height))
+        }
+        Format::Jpeg => jpeg_headers(bytes).map(|(_, size)| size),
+        Format::Gif | Format::Bmp | Format::WebP => {
+            let (image_format, name) = other_format(format);
+            image::ImageReader::with_format(Cursor::new(bytes), image_format)
+                .into_dimensions()
+                .map_err(|e| corrupt(name, e))
+        }
+    })
+}
+
+/// The declared (width, height) of `count` inputs in parallel (`load(i)` yields input `i`'s
+/// bytes); `None` for an input that cannot be read or parsed, which decoding will name.
+pub fn dimensions_batch<'a, L>(count: usize, load: L) -> Vec<Option<(u32, u32)>>
+where
+    L: Fn(usize) -> Result<Cow<'a, [u8]>, Failure> + Sync,
+{
+    (0..count)
+        .into_par_iter()
+        .map(|i| load(i).and_then(|bytes| dimensions(&bytes)).ok())
+        .collect()
 }
 
 fn check_pixels(width: u64, height: u64, max_pixels: u64) -> Result<(), Failure> {
@@ -206,7 +297,8 @@ fn corrupt(what: &str, err: impl std::fmt::Display) -> Failure {
     Failure::new(ErrorKind::Corrupt, format!("invalid {what}: {err}"))
 }
 
-fn decode_png(bytes: &[u8], channels: u8, max_pixels: u64) -> Result<Pixels, Failure> {
+/// A PNG at its own channels (palettes expanded, alpha kept).
+fn decode_png(bytes: &[u8], max_pixels: u64) -> Result<Pixels, Failure> {
     let mut decoder = png::Decoder::new(Cursor::new(bytes));
     let header = decoder.read_header_info().map_err(|e| corrupt("PNG", e))?;
     check_pixels(header.width as u64, header.height as u64, max_pixels)?;
@@ -240,36 +332,46 @@ fn decode_png(bytes: &[u8], channels: u8, max_pixels: u64) -> Result<Pixels, Fai
     Ok(Pixels {
         width,
         height,
-        channels,
-        data: convert_channels(buf, src_channels, channels),
+        channels: src_channels as u8,
+        data: buf,
     })
 }
 
-fn decode_jpeg(bytes: &[u8], channels: u8, max_pixels: u64) -> Result<Pixels, Failure> {
-    use zune_core::bytestream::ZCursor;
-    use zune_core::colorspace::ColorSpace;
-    use zune_core::options::DecoderOptions;
+/// zune-jpeg's decoder of a JPEG in memory.
+type JpegDecoder<'a> = zune_jpeg::JpegDecoder<ZCursor<&'a [u8]>>;
 
-    let options = DecoderOptions::default()
-        .set_max_width(usize::MAX)
-        .set_max_height(usize::MAX);
-    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+/// zune-jpeg's decoder of `bytes` with the headers read, and the frame's (width, height).
+fn jpeg_headers(bytes: &[u8]) -> Result<(JpegDecoder<'_>, (u32, u32)), Failure> {
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), jpeg_options());
     decoder.decode_headers().map_err(|e| corrupt("JPEG", e))?;
     let info = decoder
         .info()
         .ok_or_else(|| corrupt("JPEG", "no frame header"))?;
-    check_pixels(info.width as u64, info.height as u64, max_pixels)?;
+    Ok((decoder, (info.width as u32, info.height as u32)))
+}
+
+/// zune-jpeg's options: no size limit of its own (`check_pixels` applies gancli's).
+fn jpeg_options() -> DecoderOptions {
+    DecoderOptions::default()
+        .set_max_width(usize::MAX)
+        .set_max_height(usize::MAX)
+}
+
+/// A JPEG as RGB, or as gray when `channels` is 1 and the file has a luma plane.
+fn decode_jpeg(bytes: &[u8], channels: Channels, max_pixels: u64) -> Result<Pixels, Failure> {
+    let (mut decoder, (width, height)) = jpeg_headers(bytes)?;
+    check_pixels(width as u64, height as u64, max_pixels)?;
     // Gray output straight from the luma plane where the file has one; CMYK/YCCK go through RGB.
     let direct_luma = matches!(
         decoder.input_colorspace(),
         Some(ColorSpace::Luma | ColorSpace::YCbCr)
     );
-    let out = if channels == 1 && direct_luma {
+    let out = if channels == Channels::Gray && direct_luma {
         ColorSpace::Luma
     } else {
         ColorSpace::RGB
     };
-    decoder.set_options(options.jpeg_set_out_colorspace(out));
+    decoder.set_options(jpeg_options().jpeg_set_out_colorspace(out));
     let size = decoder
         .output_buffer_size()
         .ok_or_else(|| corrupt("JPEG", "image size overflows"))?;
@@ -290,10 +392,10 @@ fn decode_jpeg(bytes: &[u8], channels: u8, max_pixels: u64) -> Result<Pixels, Fa
         ));
     }
     Ok(Pixels {
-        width: info.width as u32,
-        height: info.height as u32,
-        channels,
-        data: convert_channels(data, got, channels),
+        width,
+        height,
+        channels: got as u8,
+        data,
     })
 }
 
@@ -301,7 +403,6 @@ fn decode_jpeg(bytes: &[u8], channels: u8, max_pixels: u64) -> Result<Pixels, Fa
 /// conversion), or `None` when no scaling applies or the colour space needs `decode_jpeg`.
 fn decode_jpeg_scaled(
     bytes: &[u8],
-    channels: u8,
     max_pixels: u64,
     (side, fit): (u32, Fit),
 ) -> Result<Option<Pixels>, Failure> {
@@ -353,24 +454,27 @@ fn decode_jpeg_scaled(
     Ok(Some(Pixels {
         width: sw as u32,
         height: sh as u32,
-        channels,
-        data: convert_channels(data, src_channels, channels),
+        channels: src_channels as u8,
+        data,
     }))
 }
 
-fn decode_other(
-    bytes: &[u8],
-    format: Format,
-    channels: u8,
-    max_pixels: u64,
-) -> Result<Pixels, Failure> {
-    use image::{ImageDecoder, ImageFormat, ImageReader};
+/// The `image` crate's format of a GIF, BMP or WebP, and its name for messages.
+fn other_format(format: Format) -> (image::ImageFormat, &'static str) {
+    use image::ImageFormat;
 
-    let (image_format, name) = match format {
+    match format {
         Format::Gif => (ImageFormat::Gif, "GIF"),
         Format::Bmp => (ImageFormat::Bmp, "BMP"),
         _ => (ImageFormat::WebP, "WebP"),
-    };
+    }
+}
+
+/// A GIF (first frame), BMP or WebP as RGBA.
+fn decode_other(bytes: &[u8], format: Format, max_pixels: u64) -> Result<Pixels, Failure> {
+    use image::{ImageDecoder, ImageReader};
+
+    let (image_format, name) = other_format(format);
     let mut reader = ImageReader::with_format(Cursor::new(bytes), image_format);
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(max_pixels.saturating_mul(8).max(1 << 20));
@@ -384,8 +488,8 @@ fn decode_other(
     Ok(Pixels {
         width,
         height,
-        channels,
-        data: convert_channels(rgba.into_raw(), 4, channels),
+        channels: 4,
+        data: rgba.into_raw(),
     })
 }
 
@@ -395,28 +499,41 @@ fn luma(r: u8, g: u8, b: u8) -> u8 {
     ((r as u32 * 19595 + g as u32 * 38470 + b as u32 * 7471 + 0x8000) >> 16) as u8
 }
 
-/// `value` composited over black with `alpha`, rounded.
+/// `value` composited with `alpha` over `under` (straight alpha), rounded.
 #[inline]
-fn over_black(value: u8, alpha: u8) -> u8 {
-    ((value as u32 * alpha as u32 + 127) / 255) as u8
+fn over(value: u8, alpha: u8, under: u8) -> u8 {
+    let alpha = alpha as u32;
+    ((value as u32 * alpha + under as u32 * (255 - alpha) + 127) / 255) as u8
+}
+
+/// The colour `[r, g, b]` composited with `alpha` over `background`, channel by channel.
+#[inline]
+fn over_rgb([r, g, b]: [u8; 3], alpha: u8, background: Rgb) -> [u8; 3] {
+    [
+        over(r, alpha, background[0]),
+        over(g, alpha, background[1]),
+        over(b, alpha, background[2]),
+    ]
 }
 
 /// Convert interleaved 8-bit pixels from `src` channels (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) to
-/// `dst` channels (1 or 3), compositing alpha over black.
-pub fn convert_channels(data: Vec<u8>, src: usize, dst: u8) -> Vec<u8> {
+/// `dst` channels (1 or 3), compositing alpha over `background` in RGB, then taking the luma for
+/// gray (as Pillow's `alpha_composite` onto a solid image, then `convert`).
+pub fn convert_channels(data: Vec<u8>, src: usize, dst: u8, background: Rgb) -> Vec<u8> {
+    let gray_over = |rgb: [u8; 3], alpha: u8| {
+        let [r, g, b] = over_rgb(rgb, alpha, background);
+        luma(r, g, b)
+    };
     match (src, dst) {
         (1, 1) | (3, 3) => data,
         (1, _) => data.iter().flat_map(|&v| [v, v, v]).collect(),
         (2, 1) => data
             .chunks_exact(2)
-            .map(|p| over_black(p[0], p[1]))
+            .map(|p| gray_over([p[0]; 3], p[1]))
             .collect(),
         (2, _) => data
             .chunks_exact(2)
-            .flat_map(|p| {
-                let v = over_black(p[0], p[1]);
-                [v, v, v]
-            })
+            .flat_map(|p| over_rgb([p[0]; 3], p[1], background))
             .collect(),
         (3, _) => data
             .chunks_exact(3)
@@ -424,23 +541,11 @@ pub fn convert_channels(data: Vec<u8>, src: usize, dst: u8) -> Vec<u8> {
             .collect(),
         (_, 1) => data
             .chunks_exact(4)
-            .map(|p| {
-                luma(
-                    over_black(p[0], p[3]),
-                    over_black(p[1], p[3]),
-                    over_black(p[2], p[3]),
-                )
-            })
+            .map(|p| gray_over([p[0], p[1], p[2]], p[3]))
             .collect(),
         _ => data
             .chunks_exact(4)
-            .flat_map(|p| {
-                [
-                    over_black(p[0], p[3]),
-                    over_black(p[1], p[3]),
-                    over_black(p[2], p[3]),
-                ]
-            })
+            .flat_map(|p| over_rgb([p[0], p[1], p[2]], p[3], background))
             .collect(),
     }
 }
@@ -452,15 +557,70 @@ struct Scratch {
     resized: Vec<u8>,
 }
 
+/// Where a resized image lies in its `size` × `size` target: `rw` × `rh` pixels from (`x0`, `y0`);
+/// the rest of the square is the background.
+#[derive(Debug, Clone, Copy)]
+struct Placement {
+    size: usize,
+    rw: usize,
+    rh: usize,
+    x0: usize,
+    y0: usize,
+}
+
+impl Placement {
+    /// Where a `w` × `h` image goes: the whole square (crop), or centred at its aspect (pad).
+    fn of(w: u32, h: u32, target: &Target) -> Placement {
+        let size = target.size;
+        let (rw, rh) = match target.fit {
+            Fit::Crop => (size, size),
+            Fit::Pad => {
+                let long = w.max(h) as u64;
+                let scaled = |v: u32| {
+                    (((v as u64 * size as u64 * 2 + long) / (2 * long)) as u32).clamp(1, size)
+                };
+                (scaled(w), scaled(h))
+            }
+        };
+        let (size, rw, rh) = (size as usize, rw as usize, rh as usize);
+        Placement {
+            size,
+            rw,
+            rh,
+            x0: (size - rw) / 2,
+            y0: (size - rh) / 2,
+        }
+    }
+
+    /// Set the pixels of one `size` × `size` plane that the image leaves uncovered to `value`.
+    fn fill_border(&self, plane: &mut [u8], value: u8) {
+        let Placement {
+            size,
+            rw,
+            rh,
+            x0,
+            y0,
+        } = *self;
+        if (rw, rh) == (size, size) {
+            return;
+        }
+        plane[..y0 * size].fill(value);
+        plane[(y0 + rh) * size..].fill(value);
+        for row in plane[y0 * size..(y0 + rh) * size].chunks_exact_mut(size) {
+            row[..x0].fill(value);
+            row[x0 + rw..].fill(value);
+        }
+    }
+}
+
 /// Resize a `w` × `h` image (`data`: interleaved, `target.channels` channels) to the target square
-/// and write it channel-first into `out` (`target.image_len()` bytes).
+/// and write it channel-first into `out` (`target.image_len()` bytes), the background around it.
 fn fit_into(
     (w, h, data): (u32, u32, &[u8]),
     target: &Target,
     out: &mut [u8],
     scratch: &mut Scratch,
 ) -> Result<(), Failure> {
-    let size = target.size;
     let ch = target.channels as usize;
     let pixel_type = if ch == 1 {
         PixelType::U8
@@ -469,27 +629,18 @@ fn fit_into(
     };
     let src = ImageRef::new(w, h, data, pixel_type).map_err(|e| corrupt("image buffer", e))?;
     let filter = ResizeAlg::Convolution(FilterType::CatmullRom);
-
-    let (rw, rh, options) = match target.fit {
+    let place = Placement::of(w, h, target);
+    let (rw, rh) = (place.rw as u32, place.rh as u32);
+    let options = match target.fit {
         Fit::Crop => {
             let side = w.min(h) as f64;
             let left = (w as f64 - side) / 2.0;
             let top = (h as f64 - side) / 2.0;
-            let options = ResizeOptions::new()
+            ResizeOptions::new()
                 .resize_alg(filter)
-                .crop(left, top, side, side);
-            (size, size, options)
+                .crop(left, top, side, side)
         }
-        Fit::Pad => {
-            let long = w.max(h) as u64;
-            let scaled =
-                |v: u32| (((v as u64 * size as u64 * 2 + long) / (2 * long)) as u32).clamp(1, size);
-            (
-                scaled(w),
-                scaled(h),
-                ResizeOptions::new().resize_alg(filter),
-            )
-        }
+        Fit::Pad => ResizeOptions::new().resize_alg(filter),
     };
 
     let resized: &[u8] = if (w, h) == (rw, rh) && (target.fit == Fit::Pad || w == h) {
@@ -506,13 +657,13 @@ fn fit_into(
         &scratch.resized
     };
 
-    let size = size as usize;
-    let (rw, rh) = (rw as usize, rh as usize);
-    let (x0, y0) = ((size - rw) / 2, (size - rh) / 2);
-    if rw != size || rh != size {
-        out.fill(0);
-    }
+    let Placement {
+        size, rw, x0, y0, ..
+    } = place;
     let plane = size * size;
+    for (k, channel) in out.chunks_exact_mut(plane).enumerate() {
+        place.fill_border(channel, target.fill(k));
+    }
     for (y, row) in resized.chunks_exact(rw * ch).enumerate() {
         let base = (y0 + y) * size + x0;
         if ch == 1 {
@@ -537,9 +688,25 @@ fn fit_into(
 
 /// Decode, convert and fit one encoded image into `out`.
 pub fn decode_into(bytes: &[u8], target: &Target, out: &mut [u8]) -> Result<(), Failure> {
+    decode_fit(bytes, target, out, &mut Scratch::default())
+}
+
+/// Decode `bytes` for `target` (a JPEG at reduced scale where it may) and fit it into `out`.
+fn decode_fit(
+    bytes: &[u8],
+    target: &Target,
+    out: &mut [u8],
+    scratch: &mut Scratch,
+) -> Result<(), Failure> {
     let hint = Some((target.size, target.fit));
-    let pixels = decode_pixels_for(bytes, target.channels as u8, target.max_pixels, hint)?;
-    fit_into(pixels.view(), target, out, &mut Scratch::default())
+    let pixels = decode_pixels_for(
+        bytes,
+        target.channels,
+        target.background,
+        target.max_pixels,
+        hint,
+    )?;
+    fit_into(pixels.view(), target, out, scratch)
 }
 
 /// Why a batch could not be decoded: bad arguments, or the first bad image.
@@ -582,9 +749,7 @@ where
         .enumerate()
         .map_init(Scratch::default, |scratch, (i, out)| {
             let bytes = load(i)?;
-            let hint = Some((target.size, target.fit));
-            let pixels = decode_pixels_for(&bytes, target.channels as u8, target.max_pixels, hint)?;
-            fit_into(pixels.view(), target, out, scratch)
+            decode_fit(&bytes, target, out, scratch)
         })
         .collect();
 
@@ -615,9 +780,28 @@ where
     })
 }
 
-/// Read a whole file, mapping errors to a [`Failure`].
+/// Read a whole file, mapping errors to a [`Failure`]; a symbolic link to nothing says so, naming
+/// where it points, as "No such file" would puzzle about a file that is listed.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
-    std::fs::read(path).map_err(|e| Failure::new(ErrorKind::Io, format!("cannot read: {e}")))
+    std::fs::read(path).map_err(|e| {
+        let message = match std::fs::read_link(path) {
+            Ok(to) if e.kind() == std::io::ErrorKind::NotFound => {
+                format!("broken symbolic link to {}", to.display())
+            }
+            _ => format!("cannot read: {e}"),
+        };
+        Failure::new(ErrorKind::Io, message)
+    })
+}
+
+/// The declared (width, height) of image files (see [`dimensions_batch`]).
+pub fn file_dimensions(paths: &[std::path::PathBuf]) -> Vec<Option<(u32, u32)>> {
+    dimensions_batch(paths.len(), |i| read_file(&paths[i]).map(Cow::Owned))
+}
+
+/// The declared (width, height) of encoded images in memory (see [`dimensions_batch`]).
+pub fn blob_dimensions(blobs: &[&[u8]]) -> Vec<Option<(u32, u32)>> {
+    dimensions_batch(blobs.len(), |i| Ok(Cow::Borrowed(blobs[i])))
 }
 
 /// Decode image files into one batch (see [`decode_batch`]).
@@ -694,23 +878,23 @@ pub fn resize_batch(input: &[u8], shape: [usize; 4], target: &Target) -> Result<
     let mut out = vec![0u8; total];
     let channels = target.channels as usize;
     let planar = c == channels || c == 1;
-    let plane_target = Target {
-        channels: Channels::Gray,
-        ..*target
-    };
+    let placement = Placement::of(width, height, target);
     let out_plane = len / channels;
     out.par_chunks_mut(len)
         .zip(input.par_chunks(image))
         .try_for_each_init(Scratch::default, |scratch, (out, src)| {
             if planar {
-                for (src_plane, dst) in src.chunks_exact(plane).zip(out.chunks_exact_mut(out_plane))
-                {
-                    fit_into((width, height, src_plane), &plane_target, dst, scratch)?;
+                let planes = src.chunks_exact(plane).zip(out.chunks_exact_mut(out_plane));
+                for (k, (src_plane, dst)) in planes.enumerate() {
+                    fit_into((width, height, src_plane), &target.plane(k), dst, scratch)?;
                 }
                 if c < channels {
+                    // gray to RGB: the one plane copied to the others, each with its own border
                     let (gray, rest) = out.split_at_mut(out_plane);
-                    rest.chunks_exact_mut(out_plane)
-                        .for_each(|p| p.copy_from_slice(gray));
+                    for (k, p) in rest.chunks_exact_mut(out_plane).enumerate() {
+                        p.copy_from_slice(gray);
+                        placement.fill_border(p, target.fill(k + 1));
+                    }
                 }
                 Ok(())
             } else {
@@ -720,7 +904,8 @@ pub fn resize_batch(input: &[u8], shape: [usize; 4], target: &Target) -> Result<
                         interleaved[i * c + k] = v;
                     }
                 }
-                let converted = convert_channels(interleaved, c, target.channels as u8);
+                let converted =
+                    convert_channels(interleaved, c, target.channels as u8, target.background);
                 fit_into((width, height, &converted), target, out, scratch)
             }
         })
@@ -781,26 +966,82 @@ mod tests {
     }
 
     #[test]
-    fn gray_converts_to_rgb_and_rgb_to_luma() {
-        assert_eq!(convert_channels(vec![7, 9], 1, 3), vec![7, 7, 7, 9, 9, 9]);
+    fn alpha_is_composited_over_the_background() {
+        let orange = [255, 128, 0];
+        let decoded = |color: png::ColorType, data: &[u8], channels: u8| {
+            let bytes = png_bytes(1, 1, color, data);
+            let t = target(1, channels, Fit::Crop).with_background(orange);
+            let mut out = vec![0; channels as usize];
+            decode_into(&bytes, &t, &mut out).unwrap();
+            out
+        };
+        // (200, 100, 50) at alpha 128 over (255, 128, 0): (200·128 + 255·127) / 255 = 227.9, …
+        let rgba = png::ColorType::Rgba;
+        assert_eq!(decoded(rgba, &[200, 100, 50, 128], 3), vec![227, 114, 25]);
         assert_eq!(
-            convert_channels(vec![255, 255, 255, 0, 0, 0], 3, 1),
+            decoded(rgba, &[200, 100, 50, 128], 1),
+            vec![luma(227, 114, 25)]
+        );
+        assert_eq!(decoded(rgba, &[9, 8, 7, 0], 3), orange.to_vec());
+        assert_eq!(decoded(rgba, &[9, 8, 7, 255], 3), vec![9, 8, 7]);
+        let gray_alpha = png::ColorType::GrayscaleAlpha;
+        assert_eq!(decoded(gray_alpha, &[100, 0], 3), orange.to_vec());
+        assert_eq!(decoded(gray_alpha, &[100, 0], 1), vec![luma(255, 128, 0)]);
+        assert_eq!(decoded(gray_alpha, &[100, 255], 3), vec![100; 3]);
+        // opaque pixels ignore it
+        assert_eq!(decoded(png::ColorType::Rgb, &[1, 2, 3], 3), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn gray_converts_to_rgb_and_rgb_to_luma() {
+        assert_eq!(
+            convert_channels(vec![7, 9], 1, 3, BLACK),
+            vec![7, 7, 7, 9, 9, 9]
+        );
+        assert_eq!(
+            convert_channels(vec![255, 255, 255, 0, 0, 0], 3, 1, BLACK),
             vec![255, 0]
         );
         assert_eq!(
-            convert_channels(vec![10, 20, 30], 3, 1),
+            convert_channels(vec![10, 20, 30], 3, 1, BLACK),
             vec![luma(10, 20, 30)]
         );
     }
 
     #[test]
-    fn pad_keeps_aspect_and_pads_with_black() {
+    fn pad_keeps_aspect_and_pads_with_the_background() {
         let bytes = png_bytes(4, 2, png::ColorType::Grayscale, &[200; 8]);
         let mut out = vec![7; 16];
         decode_into(&bytes, &target(4, 1, Fit::Pad), &mut out).unwrap();
         assert_eq!(&out[..4], &[0; 4]);
         assert_eq!(&out[4..12], &[200; 8]);
         assert_eq!(&out[12..], &[0; 4]);
+        // in colour, each plane around the image is the background's channel, decoded or resized
+        let orange = target(4, 3, Fit::Pad).with_background([255, 128, 0]);
+        let mut decoded = vec![7; 48];
+        decode_into(&bytes, &orange, &mut decoded).unwrap();
+        let resized = resize_batch(&[200; 8], [1, 1, 2, 4], &orange).unwrap();
+        assert_eq!(resized, decoded);
+        for (plane, fill) in decoded.chunks_exact(16).zip([255, 128, 0]) {
+            assert_eq!(&plane[..4], &[fill; 4]);
+            assert_eq!(&plane[4..12], &[200; 8]);
+            assert_eq!(&plane[12..], &[fill; 4]);
+        }
+        let mut gray = vec![7; 16];
+        let gray_target = target(4, 1, Fit::Pad).with_background([255, 128, 0]);
+        decode_into(&bytes, &gray_target, &mut gray).unwrap();
+        assert_eq!(&gray[..4], &[luma(255, 128, 0); 4]);
+    }
+
+    #[test]
+    fn dimensions_come_from_the_header_alone() {
+        let png = png_bytes(5, 3, png::ColorType::Rgb, &[0; 45]);
+        assert_eq!(dimensions(&png).unwrap(), (5, 3));
+        assert_eq!(dimensions(&png[..40]).unwrap(), (5, 3)); // signature, IHDR and a little more
+        assert_eq!(dimensions(b"").unwrap_err().kind, ErrorKind::Empty);
+        assert_eq!(dimensions(b"text").unwrap_err().kind, ErrorKind::NotAnImage);
+        let blobs: Vec<&[u8]> = vec![&png, b"nope"];
+        assert_eq!(blob_dimensions(&blobs), vec![Some((5, 3)), None]);
     }
 
     #[test]

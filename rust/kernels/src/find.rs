@@ -25,7 +25,8 @@ fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
         if file_type.is_dir() {
             // Unreadable subdirectories are skipped rather than failing the whole scan.
             let _ = collect_files(&path, files);
-        } else if file_type.is_file() || (file_type.is_symlink() && path.is_file()) {
+        } else if file_type.is_file() || (file_type.is_symlink() && !path.is_dir()) {
+            // A link to nothing is kept: named like an image, it reaches the decoder, which names it.
             files.push(path);
         }
         // Symlinked directories are not followed, so a link cycle cannot loop forever.
@@ -89,8 +90,20 @@ mod tests {
         fs::write(root.join("noext"), png).unwrap();
         fs::write(root.join("broken.PNG"), b"text").unwrap();
         fs::write(root.join("notes.txt"), b"text").unwrap();
+        #[cfg(unix)]
+        {
+            // a link to nothing named like an image is listed (and reported when decoded); one
+            // named otherwise cannot be told from any other file, and a link to a folder is not followed
+            std::os::unix::fs::symlink(root.join("gone.png"), root.join("link.png")).unwrap();
+            std::os::unix::fs::symlink(root.join("gone"), root.join("link")).unwrap();
+            std::os::unix::fs::symlink(root.join("sub"), root.join("dir.png")).unwrap();
+        }
         let found = find_images(&root).unwrap();
-        let expected = ["a.png", "broken.PNG", "noext", "sub/b.jpg"].map(|p| root.join(p));
+        let mut expected = vec!["a.png", "broken.PNG", "noext", "sub/b.jpg"];
+        if cfg!(unix) {
+            expected.insert(2, "link.png");
+        }
+        let expected: Vec<PathBuf> = expected.into_iter().map(|p| root.join(p)).collect();
         assert_eq!(found, expected);
         fs::remove_dir_all(&root).unwrap();
     }

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use gancli_kernels::augment::AugmentParams;
-use gancli_kernels::decode::{self, BatchError, Channels, Fit, Target};
+use gancli_kernels::decode::{self, BatchError, Channels, Fit, Rgb, Target};
 use gancli_kernels::encode::{self, Compression, Samples};
 use numpy::ndarray::Array4;
 use numpy::{
@@ -33,15 +33,18 @@ fn invalid(message: String) -> PyErr {
     PyValueError::new_err(message)
 }
 
-fn target(size: u32, channels: u8, fit: &str, max_pixels: u64) -> PyResult<Target> {
+fn target(
+    size: u32,
+    channels: u8,
+    fit: &str,
+    background: Rgb,
+    max_pixels: u64,
+) -> PyResult<Target> {
     let channels = Channels::try_from(channels).map_err(invalid)?;
-    Target::new(
-        size,
-        channels,
-        Fit::parse(fit).map_err(invalid)?,
-        max_pixels,
-    )
-    .map_err(invalid)
+    let fit = Fit::parse(fit).map_err(invalid)?;
+    Ok(Target::new(size, channels, fit, max_pixels)
+        .map_err(invalid)?
+        .with_background(background))
 }
 
 /// The augmentation spec from any object with its attributes (`gancli.kernels.AugmentSpec`).
@@ -86,7 +89,7 @@ fn batch_to_python<'py>(
 
 /// Decode image files into a (N, C, size, size) uint8 array; returns (array, skipped).
 #[pyfunction]
-#[pyo3(signature = (paths, size, channels, fit, skip_bad, threads, max_pixels))]
+#[pyo3(signature = (paths, size, channels, fit, background, skip_bad, threads, max_pixels))]
 #[allow(clippy::too_many_arguments)]
 fn decode_paths<'py>(
     py: Python<'py>,
@@ -94,11 +97,12 @@ fn decode_paths<'py>(
     size: u32,
     channels: u8,
     fit: &str,
+    background: Rgb,
     skip_bad: bool,
     threads: Option<usize>,
     max_pixels: u64,
 ) -> PyResult<Decoded<'py>> {
-    let target = target(size, channels, fit, max_pixels)?;
+    let target = target(size, channels, fit, background, max_pixels)?;
     let result = py
         .detach(|| {
             gancli_kernels::with_threads(threads, || {
@@ -111,7 +115,7 @@ fn decode_paths<'py>(
 
 /// Decode in-memory encoded images (named for errors) into a (N, C, size, size) uint8 array.
 #[pyfunction]
-#[pyo3(signature = (blobs, names, size, channels, fit, skip_bad, threads, max_pixels))]
+#[pyo3(signature = (blobs, names, size, channels, fit, background, skip_bad, threads, max_pixels))]
 #[allow(clippy::too_many_arguments)]
 fn decode_blobs<'py>(
     py: Python<'py>,
@@ -120,11 +124,12 @@ fn decode_blobs<'py>(
     size: u32,
     channels: u8,
     fit: &str,
+    background: Rgb,
     skip_bad: bool,
     threads: Option<usize>,
     max_pixels: u64,
 ) -> PyResult<Decoded<'py>> {
-    let target = target(size, channels, fit, max_pixels)?;
+    let target = target(size, channels, fit, background, max_pixels)?;
     let slices: Vec<&[u8]> = blobs.iter().map(|b| b.as_bytes()).collect();
     let result = py
         .detach(|| {
@@ -138,18 +143,19 @@ fn decode_blobs<'py>(
 
 /// Decode one encoded image to an (H, W, C) uint8 array at its own size.
 #[pyfunction]
-#[pyo3(signature = (blob, name, channels, max_pixels))]
+#[pyo3(signature = (blob, name, channels, background, max_pixels))]
 fn decode_image<'py>(
     py: Python<'py>,
     blob: &Bound<'py, PyBytes>,
     name: &str,
     channels: u8,
+    background: Rgb,
     max_pixels: u64,
 ) -> PyResult<Bound<'py, numpy::PyArray3<u8>>> {
     let channels = Channels::try_from(channels).map_err(invalid)?;
     let bytes = blob.as_bytes();
     let pixels = py
-        .detach(|| decode::decode_pixels(bytes, channels, max_pixels))
+        .detach(|| decode::decode_pixels(bytes, channels, background, max_pixels))
         .map_err(|f| ImageError::new_err(gancli_kernels::ImageError::new(name, f).to_string()))?;
     let shape = (
         pixels.height as usize,
@@ -164,16 +170,17 @@ fn decode_image<'py>(
 /// Resize a contiguous (N, C, H, W) uint8 batch (C: 1 to 4) to (N, channels, size, size) with
 /// decoding's channel conversion, filter and fit.
 #[pyfunction]
-#[pyo3(signature = (batch, size, channels, fit, threads))]
+#[pyo3(signature = (batch, size, channels, fit, background, threads))]
 fn resize_images<'py>(
     py: Python<'py>,
     batch: PyReadonlyArray4<'py, u8>,
     size: u32,
     channels: u8,
     fit: &str,
+    background: Rgb,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyArray4<u8>>> {
-    let target = target(size, channels, fit, decode::DEFAULT_MAX_PIXELS)?;
+    let target = target(size, channels, fit, background, decode::DEFAULT_MAX_PIXELS)?;
     let dims = batch.shape();
     let shape = [dims[0], dims[1], dims[2], dims[3]];
     let input = batch
@@ -189,6 +196,31 @@ fn resize_images<'py>(
     let array = Array4::from_shape_vec((shape[0], target.channels() as usize, s, s), out)
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(array.into_pyarray(py))
+}
+
+/// The (width, height) each image file declares, or None where it cannot be read or parsed.
+#[pyfunction]
+#[pyo3(signature = (paths, threads))]
+fn image_sizes(
+    py: Python<'_>,
+    paths: Vec<PathBuf>,
+    threads: Option<usize>,
+) -> PyResult<Vec<Option<(u32, u32)>>> {
+    py.detach(|| gancli_kernels::with_threads(threads, || decode::file_dimensions(&paths)))
+        .map_err(invalid)
+}
+
+/// The (width, height) each in-memory encoded image declares, or None where it cannot be parsed.
+#[pyfunction]
+#[pyo3(signature = (blobs, threads))]
+fn image_sizes_of_bytes<'py>(
+    py: Python<'py>,
+    blobs: Vec<Bound<'py, PyBytes>>,
+    threads: Option<usize>,
+) -> PyResult<Vec<Option<(u32, u32)>>> {
+    let slices: Vec<&[u8]> = blobs.iter().map(|b| b.as_bytes()).collect();
+    py.detach(|| gancli_kernels::with_threads(threads, || decode::blob_dimensions(&slices)))
+        .map_err(invalid)
 }
 
 /// The format announced by an encoded image's first bytes: "png", "jpeg", "gif", "bmp", "webp"
@@ -386,6 +418,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decode_blobs, m)?)?;
     m.add_function(wrap_pyfunction!(decode_image, m)?)?;
     m.add_function(wrap_pyfunction!(resize_images, m)?)?;
+    m.add_function(wrap_pyfunction!(image_sizes, m)?)?;
+    m.add_function(wrap_pyfunction!(image_sizes_of_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(image_format, m)?)?;
     m.add_function(wrap_pyfunction!(find_images, m)?)?;
     m.add_function(wrap_pyfunction!(augment, m)?)?;

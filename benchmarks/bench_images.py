@@ -1,0 +1,162 @@
+"""Your own images: gancli's recommended recipe against a plain PyTorch DCGAN script on the same icons (not a test).
+
+Both sides train on one folder of images (default: the Oxygen icon theme's 48×48 icons, RGBA and palette PNGs,
+some of them broken symbolic links) at ``--image-size``, over ``--background``, for ``--steps`` steps of batch
+``--batch``, from the same starting weights:
+
+- gancli: ``gancli train --data FOLDER --skip-bad`` with the digits' recipe (lr 5e-4, lazy R1 γ 1 every 16th D
+  step, G's moving average 0.998) on DCGAN networks of width 64: ``gancli.train.lifecycle.start``, then, timed,
+  ``gancli.train.loop.train`` (a record every 10 steps, a sample image and a checkpoint at the end). Its images are
+  decoded by the Rust kernels, unreadable files counted and named.
+- plain: the loop of bench_train.py (``HandWritten``: pytorch/examples ``dcgan/main.py``'s step, binary
+  cross-entropy on D's logits, Adam 2e-4 β1 0.5, the same networks copied before gancli's first step) on images a
+  user loads with Pillow: each file gancli kept opened, composited over the same background (a plain
+  ``convert("RGB")`` would keep whatever colour the transparent pixels hold), its centre square resized bicubically;
+  its samples are drawn in training mode, as that script draws them.
+
+Printed: each side's seconds per step and their ratio; the load of the images (gancli's decoder against the Pillow
+loop, and how far their pixels differ); and, in gancli's random-cnn feature space with gancli's own metric code, each
+side's FD, precision and recall on ``--eval-samples`` images beside the real floor (held-out real images against the
+same reference). Each side's grid of 64 samples is written to ``--out``.
+
+    python benchmarks/bench_images.py [--data FOLDER] [--image-size 32] [--steps 2000] [--batch 64]
+                                      [--eval-samples 500] [--background black] [--threads 1] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from bench_train import HandWritten, start_run
+from gancli import kernels
+from gancli.data import DEFAULT_BUDGET
+from gancli.features.space import FeatureSpace
+from gancli.plugins.manager import get_plugins
+from gancli.train import loop
+from gancli.train.evaluation import Evaluation
+from gancli.values import parse_colour
+from load import load_report
+from PIL import Image
+
+ICONS = "/usr/share/icons/oxygen/base/48x48"
+#: the recipe `gancli train` recommends (the digits'), as flags
+RECIPE = [
+    f"--lr={DEFAULT_BUDGET['lr']}",
+    f"--r1={DEFAULT_BUDGET['r1']}",
+    f"--r1-every={DEFAULT_BUDGET['r1_every']}",
+    f"--ema={DEFAULT_BUDGET['ema']}",
+]
+SAMPLE_SEED = 1
+
+
+def pillow_images(files: list[Path], size: int, background: str) -> np.ndarray:
+    """The images as a user loads them with Pillow: over the background, the centre square resized (N, 3, S, S)."""
+    colour = (*parse_colour(background), 255)
+    loaded = []
+    for file in files:
+        with Image.open(file) as image:
+            rgba = image.convert("RGBA")
+        rgb = Image.alpha_composite(Image.new("RGBA", rgba.size, colour), rgba).convert("RGB")
+        side = min(rgb.size)
+        left, top = (rgb.width - side) / 2, (rgb.height - side) / 2
+        square = rgb.resize((size, size), Image.Resampling.BICUBIC, box=(left, top, left + side, top + side))
+        loaded.append(np.asarray(square).transpose(2, 0, 1))
+    return np.stack(loaded)
+
+
+def scores(space: FeatureSpace, samples: torch.Tensor) -> dict[str, float]:
+    """FD, precision and recall of ``samples`` and their real floors, by gancli's metric plugins."""
+    registry = get_plugins().registry
+    features = space.embed(samples)
+    result: dict[str, float] = {}
+    for name in ("fd", "prdc"):
+        reg = registry.get("metric", name)
+        result |= reg.create(options=reg.defaults()).score(space, features)
+    return result
+
+
+def timed(train: Callable[[], object]) -> float:
+    """Seconds ``train()`` takes."""
+    start = time.perf_counter()
+    train()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=ICONS, help=f"a folder of images (default {ICONS})")
+    parser.add_argument("--image-size", type=int, default=32, help="image side (default 32)")
+    parser.add_argument("--steps", type=int, default=2000, help="training steps of each side (default 2000)")
+    parser.add_argument("--batch", type=int, default=64, help="batch size (default 64)")
+    parser.add_argument("--eval-samples", type=int, default=500, help="images each figure scores (default 500)")
+    parser.add_argument("--background", default="black", help="under transparent pixels (default black)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--out", type=Path, default=Path("bench_images"), help="where the grids go")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    load_before = os.getloadavg()[0]
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    files = kernels.find_images(args.data)
+    start = time.perf_counter()
+    decoded = kernels.decode_images(files, args.image_size, 3, background=args.background, skip_bad=True)
+    decode_seconds = time.perf_counter() - start
+    skipped = {Path(path) for path, _ in decoded.skipped}
+    kept = [file for file in files if file not in skipped]
+    start = time.perf_counter()
+    plain_pixels = pillow_images(kept, args.image_size, args.background)
+    pillow_seconds = time.perf_counter() - start
+    difference = np.abs(plain_pixels.astype(np.int16) - decoded.images.astype(np.int16))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        flags = ["--data", args.data, "--image-size", str(args.image_size), "--background", args.background]
+        flags += ["--skip-bad", "--eval-samples", str(args.eval_samples), *RECIPE]
+        session, run = start_run(Path(tmp) / "gancli", args.steps, "cpu", args.batch, flags)
+        images = torch.from_numpy(plain_pixels).float().div_(127.5).sub_(1.0)
+        plain = HandWritten(
+            copy.deepcopy(session.generator), copy.deepcopy(session.discriminator), images, session.config.latent_dim
+        )
+        seconds = {
+            "gancli": timed(lambda: loop.train(session, run, show_progress=False)),
+            "plain": timed(lambda: plain.train(args.steps, args.batch)),
+        }
+        noise = torch.randn(args.eval_samples, session.config.latent_dim, generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():  # the plain script samples in training mode (batch statistics), as it trains
+            plain_samples = torch.cat([plain.G(chunk) for chunk in noise.split(1024)])
+        samples = {"gancli": session.generate(args.eval_samples, SAMPLE_SEED), "plain": plain_samples}
+        space = Evaluation(session, strict=True).space
+
+    print(load_report(load_before, f"torch {torch.__version__}, {args.threads} thread(s), cpu"))
+    kinds = ", ".join(sorted({why.partition(":")[0] for _, why in decoded.skipped})) or "none"
+    print(
+        f"{args.data}: {len(files):,} image files, {len(kept):,} decoded at 3x{args.image_size}x{args.image_size} "
+        f"over {args.background} ({len(skipped)} unreadable: {kinds}); decoding: gancli {decode_seconds:.2f} s, "
+        f"the Pillow loop {pillow_seconds:.2f} s (its pixels differ by {difference.mean():.2f} on average, "
+        f"{difference.max()} at most)"
+    )
+    print(f"{args.steps} steps of batch {args.batch} each, from the same weights; figures on {space.size} images:")
+    recipe = f"lr {DEFAULT_BUDGET['lr']:g}, lazy R1 every {DEFAULT_BUDGET['r1_every']}, EMA {DEFAULT_BUDGET['ema']:g}"
+    names = {"gancli": f"gancli, the recipe ({recipe})", "plain": "plain PyTorch DCGAN (BCE, Adam 2e-4 b1 0.5)"}
+    for side, name in names.items():
+        figures = scores(space, samples[side])
+        grid = args.out / f"{side}.png"
+        grid.write_bytes(kernels.encode_grid_png(samples[side][:64].numpy()))
+        print(
+            f"  {name:<62} {seconds[side] / args.steps:.4f} s/step"
+            f"  FD {figures['fd']:.4g} (real {figures['fd_real']:.4g})"
+            f"  precision {figures['precision']:.3f} (real {figures['precision_real']:.3f})"
+            f"  recall {figures['recall']:.3f} (real {figures['recall_real']:.3f})  grid {grid}"
+        )
+    print(f"gancli / plain: {seconds['gancli'] / seconds['plain']:.2f}x the seconds per step")
+
+
+if __name__ == "__main__":
+    main()
