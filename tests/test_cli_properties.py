@@ -52,6 +52,8 @@ TRAIN_FLAGS: dict[str, list[str]] = {
     "--device": ["cpu", "auto", "cuda:7", "tpu", *NAMES],
     "--augment": ["flip", "translate=0.125", "translate=nan", "flip,translate=9", *NAMES],
     "--background": ["black", "white", "#FF8000", "#fff", "pink", *NAMES],
+    "--diffaugment": ["color", "translation,cutout", "color,flip", "cutout,cutout", *NAMES],
+    **dict.fromkeys(["--ada-target", "--ada-kimg"], NUMBERS),
     "--precision": ["fp32", "bf16", "fp16", *NAMES],
     "--keep-best": ["mode_kl", "modes_covered", *NAMES],
     "--on-nan": ["stop", "rollback", *NAMES],
@@ -62,6 +64,7 @@ TRAIN_FLAGS: dict[str, list[str]] = {
     "--arch": ["mlp", "dcgan", "resnet", *NAMES],
 }
 SWITCHES = ["--spectral-norm", "--minibatch-std", "--no-minibatch-std", "--amp", "--prefetch", "--stop-when-plateau"]
+SWITCHES += ["--ada"]
 #: plugin options whose every value in SET_VALUES ends in seconds (no layers, no modes: 10**400 of them would not)
 OPTION_NAMES = ["hidden", "mlp.hidden", "d_hidden", "batchnorm", "radius", "ring8.std", "samples", "min_count"]
 OPTION_NAMES += ["adam.beta1", "eps", "clip", "gamma", "seed", "k", "kid.subset", "x.y", ".", "=", *NAMES]

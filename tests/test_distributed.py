@@ -64,6 +64,26 @@ def test_two_processes_train_like_one_on_the_same_global_batch(tmp_path: Path, u
     assert config["batch_size"] == 64  # the global batch, split 32 + 32
 
 
+def test_two_processes_augment_and_adapt_p_like_one(tmp_path: Path) -> None:
+    """--diffaugment's draws are made for the global batch and sharded, and --ada's r is averaged over the ranks:
+    two processes train as one, with the same r and p."""
+    (tmp_path / "no-metrics.toml").write_text("metrics = []\n")
+    args = ["--data", "digits", "--set", "source=sklearn", "--image-size", "8", "--channels", "3", "--arch", "mlp"]
+    args += ["--set", "mlp.hidden=16", "--latent-dim", "4", "--batch-size", "16", "--seed", "3", "--ema", "0"]
+    args += ["--config", "no-metrics.toml", "--log-every", "4", "--quiet", "--device", "cpu", "--steps", "12"]
+    args += ["--checkpoint-every", "12", "--diffaugment", "translation,color,cutout", "--ada", "--ada-kimg", "1"]
+    args += ["--ada-target", "0.2"]
+    gancli(tmp_path, "train", *args, "--out", "one")
+    gancli(tmp_path, "train", *args, "--nproc", "2", "--out", "two")
+    assert_close(weights(tmp_path / "one", 12), weights(tmp_path / "two", 12), 1e-4)
+    one, two = (
+        [json.loads(line) for line in (tmp_path / run / "metrics.jsonl").read_text().splitlines()]
+        for run in ("one", "two")
+    )
+    assert [(r["ada_p"], r["ada_r"]) for r in one] == [(r["ada_p"], r["ada_r"]) for r in two]
+    assert one[-1]["ada_r"] != 0  # r of the global batch: each rank's mean over its shard, averaged
+
+
 def test_a_two_process_run_resumes_exactly(tmp_path: Path) -> None:
     args = [*TINY, "--checkpoint-every", "10", "--nproc", "2"]
     gancli(tmp_path, "train", *args, "--steps", "20", "--out", "whole")

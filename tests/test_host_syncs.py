@@ -47,8 +47,9 @@ def counted_reads() -> Iterator[list[str]]:
         {"loss": "wgan", "optimizer": "rmsprop", "d_steps": 2, "r1": 0.0},  # weight clipping after each D step
         {"loss": "wgan-gp", "update": "consensus", "r1": 0.0},  # a gradient penalty, the joint field
         {"loss": "hinge", "update": "extragradient", "pack": 2},
+        {"diffaugment": "color,translation,cutout", "ada": True, "ada_kimg": 1},  # p moves on the device
     ],
-    ids=["recipe", "wgan", "wgan-gp-consensus", "hinge-extragradient"],
+    ids=["recipe", "wgan", "wgan-gp-consensus", "hinge-extragradient", "diffaugment-ada"],
 )
 def test_steps_between_logging_points_read_nothing_back(tmp_path: Path, monkeypatch, flags: dict) -> None:
     monkeypatch.setenv("GANCLI_CACHE", str(tmp_path / "cache"))

@@ -125,9 +125,9 @@ def test_every_flag_declares_what_it_takes() -> None:
     """Numbers have bounds (a typo of ten digits is refused), names of choices their list; text is checked by the
     plugin or flag it names."""
     unbounded = [name for name, values in FLAG_RANGES.items() if not str(values)]
-    names = ["data", "arch", "loss", "optimizer", "update", "device", "augment", "features", "keep_best"]
+    names = ["data", "arch", "loss", "optimizer", "update", "device", "augment", "diffaugment", "features", "keep_best"]
     switches = ["skip_bad", "spectral_norm", "minibatch_std", "amp", "channels_last", "prefetch", "data_on_device"]
-    switches += ["sync_bn"]
+    switches += ["sync_bn", "ada"]
     assert sorted(unbounded) == sorted([*names, *switches, "compile", "stop_when_plateau", "tensorboard"])
 
 

@@ -43,6 +43,8 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 LR_SCHEDULES = ("constant", "linear", "cosine")
 ON_NAN = ("stop", "rollback")
 CHANNELS = (1, 3)
+#: --diffaugment's transforms, in the order they apply (Zhao et al. 2020's "color,translation,cutout")
+DIFFAUGMENT = ("color", "translation", "cutout")
 
 
 def flag(help: str, panel: str = TRAINING, **values: Any) -> dict[str, Any]:
@@ -107,7 +109,14 @@ class RunConfig:
             DATA,
         ),
     )
-    augment: str = field(default="", metadata=flag("Data augmentation, e.g. flip,translate=0.125.", DATA))
+    augment: str = field(
+        default="",
+        metadata=flag(
+            "Augment the real images alone, e.g. flip (safe: a flipped image is still one of the data). translate, "
+            "cutout and colour here leak into G's samples: use --diffaugment for those.",
+            DATA,
+        ),
+    )
     skip_bad: bool = field(
         default=False,
         metadata=flag("Leave out unreadable images (broken links, corrupt files), counted and named.", DATA),
@@ -118,6 +127,36 @@ class RunConfig:
         default=1, metadata=count("R1 on every N-th D step, weighted N× (lazy regularisation).", REMEDIES)
     )
     diversity: float = field(default=0.0, metadata=weight("Weight of the mode-seeking penalty on G.", REMEDIES))
+    diffaugment: str = field(
+        default="",
+        metadata=flag(
+            "Differentiable augmentation of every batch D judges, real and generated (DiffAugment): any of "
+            "translation,color,cutout.",
+            REMEDIES,
+        ),
+    )
+    ada: bool = field(
+        default=False,
+        metadata=flag(
+            "Adaptive augmentation (ADA): each --diffaugment transform applies with a probability p, tuned so "
+            "that E[sign D(x)] on real batches stays at --ada-target.",
+            REMEDIES,
+        ),
+    )
+    ada_target: float = field(
+        default=0.6,
+        metadata=flag(
+            "--ada's target for E[sign D(x)]: p rises while D is surer of the reals.",
+            REMEDIES,
+            min=0,
+            max=1,
+            min_open=True,
+            max_open=True,
+        ),
+    )
+    ada_kimg: int = field(
+        default=500, metadata=count("--ada's pace: thousands of real images for p to move from 0 to 1.", REMEDIES)
+    )
     spectral_norm: bool = field(default=False, metadata=flag("Spectral normalisation in D.", REMEDIES))
     minibatch_std: bool = field(default=False, metadata=flag("Minibatch standard-deviation feature in D.", REMEDIES))
     ema: float = field(
@@ -433,10 +472,28 @@ def check_values(config: RunConfig) -> None:
     check_background(config.background)
     if config.batch_size % config.pack:
         raise GancliError(f"--batch-size {config.batch_size} is not a multiple of --pack {config.pack}")
+    policy = diffaugment_policy(config.diffaugment)
+    if config.ada and not policy:
+        raise GancliError(
+            "--ada tunes how often the --diffaugment transforms apply: name them, e.g. "
+            "--diffaugment translation,color,cutout"
+        )
     if config.device not in ("auto", "cpu") and not config.device.startswith("cuda"):
         raise GancliError(f"--device must be auto, cpu or cuda[:N], got {config.device!r}")
     if config.tensorboard and not importlib.util.find_spec("tensorboard"):
         raise GancliError("--tensorboard needs the tensorboard package: pip install 'gancli[tensorboard]'")
+
+
+def diffaugment_policy(text: str) -> tuple[str, ...]:
+    """The transforms ``--diffaugment TEXT`` names, in the order they apply; a name that is not one of them, or
+    one given twice, is refused naming the flag."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    for name in names:
+        if name not in DIFFAUGMENT:
+            raise GancliError(f"--diffaugment {text!r}: {unknown_message('transform', name, DIFFAUGMENT)}")
+        if names.count(name) > 1:
+            raise GancliError(f"--diffaugment {text!r}: {name} is named twice")
+    return tuple(name for name in DIFFAUGMENT if name in names)
 
 
 def resolve_options(

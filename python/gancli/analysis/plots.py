@@ -17,6 +17,7 @@ RECORD_PANELS = (
     ("D(x) and D(G(z)) (before / after G's step)", ("d_real", "d_fake", "d_fake_g"), False),
     ("gradient norms", ("grad_norm_d", "grad_norm_g"), True),
     ("diversity of fixed-noise samples (the data's = 1)", ("diversity",), False),
+    ("--ada: augmentation probability p, r = E[sign D(x)]", ("ada_p", "ada_r"), False),
 )
 STYLES = ("-", "--", ":", "-.")
 

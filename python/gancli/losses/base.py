@@ -18,6 +18,10 @@ class Loss:
     #: whether ``g_loss`` reads ``d_real`` (relativistic losses). Only then does G's step run D on a real
     #: batch; every other loss gets ``d_real=None`` and saves that pass.
     g_loss_needs_real: bool = False
+    #: D's score where it cannot tell real from fake (a logit's 0): ``--ada`` counts the real images scored above
+    #: it, E[sign(D(x) − boundary)], to see D overfit. None for scores without such a point (a Wasserstein
+    #: critic's drift, an energy), for which --ada is refused.
+    boundary: float | None = 0.0
 
     def d_loss(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -35,6 +35,8 @@ class NonSaturating(Minimax):
 class LeastSquares(Loss):
     """LSGAN (Mao et al. 2017), a = 0, b = c = 1: penalises fakes by their distance to the decision boundary."""
 
+    boundary = 0.5  # halfway between the fakes' target 0 and the reals' 1
+
     def d_loss(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
         return 0.5 * ((d_real - 1) ** 2).mean() + 0.5 * (d_fake**2).mean()
 

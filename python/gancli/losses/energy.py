@@ -19,6 +19,7 @@ from gancli.losses.base import Loss
 
 class EnergyBased(Loss):
     requirements = frozenset({"autoencoder"})
+    boundary = None  # energies are positive: the margin bounds the fakes' hinge, it parts nothing
 
     def __init__(self, margin: float) -> None:
         if margin <= 0:

@@ -21,6 +21,8 @@ from gancli.nets.spec import NO_BATCHNORM
 class Wasserstein(Loss):
     """Critic maximises E D(x) − E D(G(z)); the generator maximises E D(G(z))."""
 
+    boundary = None  # only differences of critic values mean something: their level drifts
+
     def d_loss(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
         return d_fake.mean() - d_real.mean()
 

@@ -267,7 +267,8 @@ def data_text(record: dict[str, Any]) -> str:
 
 
 def save(session: Session, directory: Path) -> Path:
-    """Checkpoint everything a resumed run needs to continue exactly: networks, optimizers, every generator."""
+    """Checkpoint everything a resumed run needs to continue exactly: networks, optimizers, every generator
+    (--diffaugment's with its p)."""
     if session.loader is not None:
         session.loader.pause()  # the data generator's state must be that of the next batch the step takes
     game = session.game
@@ -279,6 +280,8 @@ def save(session: Session, directory: Path) -> Path:
     }
     if game.G_ema is not None:
         tensors.update(module_tensors("G_ema", game.G_ema))
+    if game.augment is not None:
+        tensors.update({f"augment/{k}": v for k, v in game.augment.state_dict().items()})
     meta = {
         "gancli": __version__,
         "config": session.config.to_dict(),
@@ -339,6 +342,9 @@ def load(
         for name, scaler in (("scaler_d", game.scaler_d), ("scaler_g", game.scaler_g)):
             if scaler is not None and name in meta:
                 scaler.load_state_dict(meta[name])
+        if game.augment is not None:
+            state = {k.split("/", 1)[1]: v for k, v in tensors.items() if k.startswith("augment/")}
+            game.augment.load_state_dict(state)
         if "rule" in meta and callable(getattr(session.rule, "load_state_dict", None)):
             session.rule.load_state_dict(unflatten_rule(meta["rule"], tensors))
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as exc:

@@ -18,6 +18,7 @@ from torch import nn
 from gancli.errors import GancliError
 from gancli.losses import Loss
 from gancli.losses.base import input_gradient_norms
+from gancli.train.diffaugment import ADA_INTERVAL, Augmenter
 
 Grads = Sequence[torch.Tensor]
 
@@ -49,8 +50,11 @@ class Game:
         settings: GameSettings = GameSettings(),
         average: Callable[[Grads], list[torch.Tensor]] | None = None,
         scalers: tuple[torch.amp.GradScaler | None, torch.amp.GradScaler | None] = (None, None),
+        augment: Augmenter | None = None,
     ) -> None:
         self.G, self.D, self.loss = generator, discriminator, loss
+        #: --diffaugment: what every batch goes through before D sees it
+        self.augment = augment
         #: the networks as built: what ``G``/``D`` run after ``compile`` wherever a pass is differentiated twice
         self.eager = (generator, discriminator)
         self._average = average  # the mean over the processes of a distributed run; None on one process
@@ -94,7 +98,11 @@ class Game:
     # --- the losses -------------------------------------------------------------------------------------
 
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
-        """D's scores, with ``pack`` samples stacked along the channel axis (PacGAN, Lin et al. 2018)."""
+        """D's scores, with ``pack`` samples stacked along the channel axis (PacGAN, Lin et al. 2018). Every pass
+        of D goes through here, so ``--diffaugment`` reaches them all: real and fake, G's step, R1's and a loss
+        penalty's inputs, under every update rule."""
+        if self.augment is not None:
+            x = self.augment(x)
         m = self.settings.pack
         if m > 1:
             x = x.reshape(x.shape[0] // m, m * x.shape[1], *x.shape[2:])
@@ -118,6 +126,8 @@ class Game:
         d_fake = self.discriminate(fake)
         total = self.loss.d_loss(d_real, d_fake)
         self.stats["loss_d"] = total.detach()
+        if self.augment is not None:
+            self.augment.observe(d_real)
         with self.twice_differentiable():
             penalty = self.loss.penalty(self.discriminate, real, fake)
         if penalty is not None:
@@ -130,6 +140,8 @@ class Game:
         if self.recording:
             self.stats["d_real"] = self.loss.readout(d_real)
             self.stats["d_fake"] = self.loss.readout(d_fake)
+            if self.augment is not None and self.augment.ada is not None:
+                self.stats["ada_p"], self.stats["ada_r"] = self.augment.p, self.augment.r
         return scaled(total, self.scaler_d)
 
     def g_loss(self, fake: torch.Tensor, real: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
@@ -180,6 +192,8 @@ class Game:
         apply(self.opt_d, self.d_params, self.scaler_d, self.stats if self.recording else None, "grad_norm_d")
         self.loss.after_d_step(self.D)
         self.d_updates += 1
+        if self.augment is not None and self.d_updates % ADA_INTERVAL == 0:
+            self.augment.adjust(self.average)
 
     def step_g(self) -> None:
         """Apply G's gradients (averaged over the processes) and move the generator's moving average."""

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from gancli.config import RunConfig, resolve
+from gancli.data.base import ImageSource
 from gancli.errors import GancliError
 from gancli.io import atomic_write_json
 from gancli.plugins.manager import get_plugins
 from gancli.train import checkpoint, distributed
+from gancli.train.diffaugment import leak_warning
 from gancli.train.evaluation import check_requested
 from gancli.train.rundir import RunDir, check_run_path
 from gancli.train.session import RecordedData, Session, pick_device
@@ -64,6 +66,9 @@ def start(
             raise GancliError(f"--out {run.path} already holds a run; use --resume {run.path} or another --out")
         session = Session.build(resolved, ranks)
         check_requested(session)
+        leak = leak_warning(ImageSource.parse_augment(config.augment)) if session.data.is_image else None
+        if leak:
+            warn(leak)
         atomic_write_json(run.config, resolved.to_dict())
         ranks.barrier()
     except BaseException:

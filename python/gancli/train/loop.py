@@ -54,6 +54,8 @@ def progress_line(record: dict[str, Any]) -> str:
     parts = [f"D {record.get('loss_d', float('nan')):.3f}", f"G {record.get('loss_g', float('nan')):.3f}"]
     parts.append(f"D(x) {record.get('d_real', float('nan')):.3f}")
     parts.append(f"D(G(z)) {record.get('d_fake', float('nan')):.3f}/{record.get('d_fake_g', float('nan')):.3f}")
+    if "ada_p" in record:
+        parts.append(f"p {record['ada_p']:.3f}")
     return "  ".join(parts)
 
 

@@ -22,6 +22,7 @@ from gancli.losses.base import Loss
 from gancli.nets.common import apply_spectral_norm
 from gancli.nets.spec import MINIBATCH_STD, ArchSpec
 from gancli.plugins.registry import Registration
+from gancli.train.diffaugment import Augmenter
 from gancli.train.distributed import SINGLE, Ranks, local_device
 from gancli.train.game import Game, GameSettings, standing_statistics
 from gancli.train.prefetch import Prefetcher
@@ -154,6 +155,7 @@ class Session:
             settings,
             ranks.average if ranks.is_distributed else None,
             scalers,
+            Augmenter.of(config, loss, data, device, ranks),
         )
         if config.compile:
             game.compile()
