@@ -179,7 +179,7 @@ def test_a_metric_that_cannot_be_created_is_reported_before_training(installed_p
     installed_plugins(("unbuildable", "unbuildable_metric", "gancli-unbuildable"))
     result = ok(gancli("train", *TINY, "--out", "run"))
     expected = "plugin 'unbuildable' (package gancli-unbuildable): metric 'unbuildable' failed: needs a GPU to build"
-    assert result.count(expected) == 1 and result.index(expected) < result.index("evaluation:")
+    assert result.count(expected) == 1 and result.index(expected) < result.index("run directory:")
     assert "modes_covered" in (tmp_path / "run" / "eval.jsonl").read_text()
     one_line_error(gancli("eval", "run"), expected)
 
