@@ -33,14 +33,17 @@ out = Console(markup=False)
 
 
 class ReportingGroup(TyperGroup):
-    """Turns a GancliError from any command, plugin commands included, and every refusal of the machine (an
-    OSError: a missing, read-only, full or forbidden path) into one red line and exit 1; a closed standard output
-    (``gancli … | head``) into a quiet exit 1; anything else is a bug."""
+    """Turns a GancliError from any command, plugin commands included, an exception a third-party plugin's code
+    raised, and every refusal of the machine (an OSError: a missing, read-only, full or forbidden path) into one
+    red line and exit 1; a closed standard output (``gancli … | head``) into a quiet exit 1; anything else is a
+    bug. ``GANCLI_DEBUG=1`` shows the traceback of what a line reports."""
 
     def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
         except GancliError as exc:
+            if os.environ.get("GANCLI_DEBUG") and exc.__cause__ is not None:
+                raise  # the traceback of what the error reports (a plugin's exception)
             fail(str(exc))
         except KeyboardInterrupt as exc:
             if isinstance(exc, Interrupted):
@@ -67,6 +70,9 @@ class ReportingGroup(TyperGroup):
             kernels = sys.modules.get("gancli.kernels")  # loaded if an image was decoded; never imported here
             if kernels is not None and isinstance(exc, kernels.ImageError):  # a bad image file, named in exc
                 fail(str(exc))
+            blamed = load_plugins().blame(exc)  # raised by a third-party plugin's code: the plugin's, not ours
+            if blamed is not None:
+                fail(str(blamed))
             internal_error(exc)
 
 
