@@ -255,6 +255,15 @@ def test_dry_run_shows_each_value_with_where_it_came_from_and_writes_nothing(gan
     one_line_error(gancli("train", "--dry-run", "--set", "clipp=1"), "--set clipp", "unknown option")
 
 
+def test_dry_run_of_a_resume_shows_the_saved_run_with_what_may_change(gancli, tiny_run: Path) -> None:
+    before = sorted(p.name for p in tiny_run.rglob("*"))
+    rows = row_of(ok(gancli("train", "--resume", tiny_run, "--steps", "5", "--dry-run")))
+    assert rows["steps"] == ["5", "--steps"]
+    assert rows["data"] == ["ring8", f"--config {tiny_run / 'config.json'}"]
+    assert sorted(p.name for p in tiny_run.rglob("*")) == before
+    one_line_error(gancli("train", "--resume", tiny_run, "--lr", "0.1", "--dry-run"), "--lr cannot change it")
+
+
 def test_train_help_says_where_to_see_the_defaults_a_dataset_recommends(gancli) -> None:
     from gancli.config import dataset_recommended
 
