@@ -222,6 +222,58 @@ def test_a_toml_config_takes_the_flags_keys_and_flags_win(gancli, tmp_path: Path
     assert config["options"]["mlp"]["hidden"] == 16
 
 
+def test_quiet_prints_only_the_run_directory_and_a_loud_run_its_configuration(gancli, tmp_path: Path) -> None:
+    quiet = ok(gancli("train", *TINY, "--out", "quiet"))
+    assert [line for line in quiet.splitlines() if line.strip()] == [
+        "run directory: quiet   samples: quiet/samples   grid: gancli grid quiet"
+    ]
+    assert json.loads((tmp_path / "quiet" / "config.json").read_text())["options"]["mlp"]["hidden"] == 32
+    loud = ok(gancli("train", *[a for a in TINY if a != "--quiet"], "--steps", "10", "--out", "loud"))
+    for shown in ("mlp.hidden", "recommended by", "--set", "examples of shape (2,)", "evaluation: ", "run directory"):
+        assert shown in loud, shown
+
+
+def row_of(text: str) -> dict[str, list[str]]:
+    """A printed table's rows by their first cell (cells apart by two spaces or more)."""
+    return {cells[0]: cells[1:] for line in text.splitlines() if (cells := re.split(r"\s{2,}", line.strip()))}
+
+
+def test_dry_run_shows_each_value_with_where_it_came_from_and_writes_nothing(gancli, tmp_path: Path) -> None:
+    (tmp_path / "exp.toml").write_text('batch_size = 8\nset = ["dcgan.g_width=16"]\n[options.dcgan]\nd_width = 8\n')
+    args = ["--config", "exp.toml", "--steps", "7", "--set", "source=sklearn", "--out", "run", "--dry-run"]
+    rows = row_of(ok(gancli("train", *args)))
+    assert rows["lr"] == ["0.0005", "recommended by dataset digits"]
+    assert rows["features"] == ["digits-cnn", "recommended by dataset digits"]
+    assert rows["adam.beta1"] == ["0.5", "recommended by loss nonsaturating"]
+    assert rows["steps"] == ["7", "--steps"]
+    assert rows["batch_size"] == ["8", "--config exp.toml"]
+    assert rows["dcgan.g_width"] == ["16", "--config exp.toml"]
+    assert rows["dcgan.d_width"] == ["8", "--config exp.toml"]
+    assert rows["digits.source"] == ["sklearn", "--set"]
+    assert rows["seed"] == ["0", "default"]
+    assert not (tmp_path / "run").exists() and not (tmp_path / "runs").exists()
+    one_line_error(gancli("train", "--dry-run", "--set", "clipp=1"), "--set clipp", "unknown option")
+
+
+def test_dry_run_of_a_resume_shows_the_saved_run_with_what_may_change(gancli, tiny_run: Path) -> None:
+    before = sorted(p.name for p in tiny_run.rglob("*"))
+    rows = row_of(ok(gancli("train", "--resume", tiny_run, "--steps", "5", "--dry-run")))
+    assert rows["steps"] == ["5", "--steps"]
+    assert rows["data"] == ["ring8", f"--config {tiny_run / 'config.json'}"]
+    assert sorted(p.name for p in tiny_run.rglob("*")) == before
+    one_line_error(gancli("train", "--resume", tiny_run, "--lr", "0.1", "--dry-run"), "--lr cannot change it")
+
+
+def test_train_help_says_where_to_see_the_defaults_a_dataset_recommends(gancli) -> None:
+    from gancli.config import dataset_recommended
+
+    text = " ".join(ok(gancli("train", "--help")).replace("│", " ").split())
+    recommended = dataset_recommended(get_plugins().registry)
+    assert {"lr", "steps", "batch_size", "arch", "features"} <= recommended and "seed" not in recommended
+    assert text.count("Default: the dataset's recommendation, else gancli's; --dry-run shows it.") == len(recommended)
+    assert "Print the resolved configuration, each value with where it came from" in text
+
+
 @pytest.mark.parametrize(
     ("args", "needles"),
     [

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from gancli.api import DataRequest, Option
 from gancli.config import load_file, resolve
 from gancli.errors import GancliError, PluginError
 from gancli.nets.spec import ArchSpec
+from gancli.train.rundir import RunDir
 
 TINY = ["--data", "ring8", "--steps", "6", "--batch-size", "16", "--latent-dim", "2", "--set", "mlp.hidden=16"]
 TINY += ["--set", "modes.samples=100", "--quiet", "--log-every", "3", "--eval-every", "3", "--checkpoint-every", "3"]
@@ -65,6 +67,114 @@ def test_a_wrong_return_ends_a_train_command_in_one_line(installed_plugins, ganc
     result = gancli("train", *TINY, "--loss", "returns-none", "--out", "run")
     one_line_error(result, "plugin 'wrong' (package gancli-wrong)", "loss 'returns-none'", "returned None")
     assert not Path("run").exists()
+
+
+# --- plugin code that fails while a run uses it, and contracts checked on a dry batch ------------------------------
+
+RAISING = ("raising", "raising_methods", "gancli-raising")
+BY_RAISING = "plugin 'raising' (package gancli-raising): "
+#: ring8 for 6 steps, checkpointed at 3 and 6, on the architecture its flags choose
+RUN = ["--data", "ring8", "--steps", "6", "--batch-size", "16", "--latent-dim", "2", "--set", "modes.samples=100"]
+RUN += ["--quiet", "--log-every", "3", "--eval-every", "3", "--checkpoint-every", "3", "--out", "run"]
+
+
+def test_blame_names_where_gancli_entered_the_plugin_s_code_and_never_blames_others(installed_plugins) -> None:
+    import torch
+    from raising_methods import Generator
+
+    plugins = installed_plugins(RAISING)
+    network = torch.nn.Sequential(Generator(2, (2,), fail_at_batch=3))  # torch's frames between the two forwards
+    with pytest.raises(ValueError) as raised:
+        network(torch.zeros(3, 2))
+    blamed = plugins.blame(raised.value)
+    assert str(blamed) == BY_RAISING + "Generator.forward failed: ValueError: cannot draw 3 samples at once"
+    with pytest.raises(ZeroDivisionError) as ours:
+        network[0].shape[0] / 0
+    assert plugins.blame(ours.value) is None
+
+
+@pytest.mark.parametrize(
+    ("flags", "culprit"),
+    [
+        (["--loss", "late-loss", "--set", "late-loss.at=6"], "LateLoss.d_loss failed: RuntimeError: the critic"),
+        (["--update", "late-rule", "--set", "late-rule.at=5"], "LateRule.step failed: RuntimeError: the rule gave up"),
+        (["--data", "late-data", "--arch", "mlp", "--set", "at=6"], "LateData.batch failed: RuntimeError: the data"),
+    ],
+)
+def test_a_plugin_method_that_raises_within_a_step_is_one_line_keeping_the_checkpoint_before(
+    installed_plugins, gancli, tmp_path: Path, flags: list[str], culprit: str
+) -> None:
+    """The failures come in step 4 or 5 (the dry batch counts as a call): a step cut short may have moved one
+    player, so the checkpoint of step 3 is the last good state."""
+    installed_plugins(RAISING)
+    line = one_line_error(gancli("train", *RUN, *flags), BY_RAISING + culprit)
+    assert line.endswith("; the last good checkpoint is step 3: gancli train --resume run goes on from it")
+    assert "internal error" not in line
+    assert RunDir(tmp_path / "run").checkpoint_steps() == [3]
+
+
+def test_a_plugin_failing_between_steps_keeps_that_step_and_fails_grid_in_one_line(
+    installed_plugins, gancli, tmp_path: Path
+) -> None:
+    """G fails on the 64 samples of the sample grid at step 6, after a whole step: step 6 is saved."""
+    installed_plugins(RAISING)
+    result = gancli("train", *RUN, "--arch", "fragile", "--set", "fail_at_batch=64")
+    line = one_line_error(result, BY_RAISING + "Generator.forward failed: ValueError: cannot draw 64 samples at once")
+    assert line.endswith("; the last good checkpoint is step 6: gancli train --resume run goes on from it")
+    assert RunDir(tmp_path / "run").checkpoint_steps() == [3, 6]
+    line = one_line_error(gancli("grid", "run", "--n", "64"), BY_RAISING + "Generator.forward failed: ValueError")
+    assert "internal error" not in line
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--loss", "scaled-class"], "loss 'scaled-class': d_loss failed: TypeError: unsupported operand type"),
+        (["--loss", "vector-loss"], "loss 'vector-loss': d_loss must return a scalar tensor, got a tensor of shape"),
+        (
+            ["--data", "two-channels", "--arch", "fragile"],
+            "dataset 'two-channels': images must be (C, H, W) with 1 (gray) or 3 (RGB) channels, got shape (2, 8, 8)",
+        ),
+    ],
+)
+def test_a_contract_broken_on_the_dry_batch_is_refused_before_the_run_starts(
+    installed_plugins, gancli, tmp_path: Path, flags: list[str], expected: str
+) -> None:
+    """What failed far from the plugin (a vector loss in backward(), two channels at the first sample grid) is
+    refused as the run is built, naming the plugin; no run directory is left."""
+    installed_plugins(RAISING)
+    one_line_error(gancli("train", *RUN, *flags), BY_RAISING + expected)
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_update_rule_that_never_steps_g_is_refused_after_its_first_step(installed_plugins, gancli) -> None:
+    installed_plugins(RAISING)
+    one_line_error(
+        gancli("train", *RUN, "--update", "only-d"),
+        BY_RAISING + "update rule 'only-d': its first step left G's weights unchanged; step(game) must update both",
+    )
+
+
+def test_gancli_debug_shows_the_traceback_of_a_plugin_s_failure(installed_plugins, gancli, monkeypatch) -> None:
+    installed_plugins(RAISING)
+    monkeypatch.setenv("GANCLI_DEBUG", "1")
+    result = gancli("train", *RUN, "--update", "late-rule", "--set", "late-rule.at=2")
+    assert isinstance(result.exception, PluginError) and result.exception.plugin == "raising"
+    cause = result.exception.__cause__
+    assert isinstance(cause, RuntimeError) and str(cause) == "the rule gave up"
+    assert "fail_when_due" in [frame.name for frame in traceback.extract_tb(cause.__traceback__)]
+
+
+def test_a_bug_in_gancli_s_own_code_stays_an_internal_error(gancli, monkeypatch) -> None:
+    """Only a third-party plugin's frames make a failure the plugin's: the built-in loss raising here is ours."""
+    from gancli.losses.classic import Minimax
+
+    def d_loss(self, d_real, d_fake):
+        raise RuntimeError("a bug of ours")
+
+    monkeypatch.setattr(Minimax, "d_loss", d_loss)
+    result = gancli("train", *RUN)
+    assert result.exit_code == 2 and "error: internal error RuntimeError: a bug of ours" in result.stderr
 
 
 # --- hooks gancli cannot call, and registrations it cannot accept -------------------------------------------
@@ -179,7 +289,7 @@ def test_a_metric_that_cannot_be_created_is_reported_before_training(installed_p
     installed_plugins(("unbuildable", "unbuildable_metric", "gancli-unbuildable"))
     result = ok(gancli("train", *TINY, "--out", "run"))
     expected = "plugin 'unbuildable' (package gancli-unbuildable): metric 'unbuildable' failed: needs a GPU to build"
-    assert result.count(expected) == 1 and result.index(expected) < result.index("evaluation:")
+    assert result.count(expected) == 1 and result.index(expected) < result.index("run directory:")
     assert "modes_covered" in (tmp_path / "run" / "eval.jsonl").read_text()
     one_line_error(gancli("eval", "run"), expected)
 

@@ -34,14 +34,17 @@ out = Console(markup=False)
 
 
 class ReportingGroup(TyperGroup):
-    """Turns a GancliError from any command, plugin commands included, and every refusal of the machine (an
-    OSError: a missing, read-only, full or forbidden path) into one red line and exit 1; a closed standard output
-    (``gancli … | head``) into a quiet exit 1; anything else is a bug."""
+    """Turns a GancliError from any command, plugin commands included, an exception a third-party plugin's code
+    raised, and every refusal of the machine (an OSError: a missing, read-only, full or forbidden path) into one
+    red line and exit 1; a closed standard output (``gancli … | head``) into a quiet exit 1; anything else is a
+    bug. ``GANCLI_DEBUG=1`` shows the traceback of what a line reports."""
 
     def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
         except GancliError as exc:
+            if os.environ.get("GANCLI_DEBUG") and exc.__cause__ is not None:
+                raise  # the traceback of what the error reports (a plugin's exception)
             fail(str(exc))
         except KeyboardInterrupt as exc:
             if isinstance(exc, Interrupted):
@@ -68,6 +71,9 @@ class ReportingGroup(TyperGroup):
             kernels = sys.modules.get("gancli.kernels")  # loaded if an image was decoded; never imported here
             if kernels is not None and isinstance(exc, kernels.ImageError):  # a bad image file, named in exc
                 fail(str(exc))
+            blamed = load_plugins().blame(exc)  # raised by a third-party plugin's code: the plugin's, not ours
+            if blamed is not None:
+                fail(str(blamed))
             internal_error(exc)
 
 
@@ -155,13 +161,15 @@ def load_plugins() -> Any:
 # --- train ---------------------------------------------------------------------------------------------
 
 
-def train_option(spec: Any) -> inspect.Parameter:
-    """The ``gancli train`` option of one RunConfig field: same name, its help (with its bounds) and panel, unset
-    by default."""
+def train_option(spec: Any, recommended: bool) -> inspect.Parameter:
+    """The ``gancli train`` option of one RunConfig field: same name, its help (with its bounds, and where to see
+    its default when a dataset may recommend one) and panel, unset by default."""
     from gancli.config import FIELD_TYPES
 
     values = spec.metadata["range"]
     help = spec.metadata["help"] + (f" ({values})" if values.choices is None and str(values) else "")
+    if recommended:
+        help += " Default: the dataset's recommendation, else gancli's; --dry-run shows it."
     option = typer.Option(help=help, rich_help_panel=spec.metadata["panel"])
     annotation = Annotated[FIELD_TYPES[spec.name] | None, option]
     return inspect.Parameter(spec.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
@@ -179,9 +187,22 @@ def train(
     nnodes: int | None = None,
     node_rank: int | None = None,
     rdzv_endpoint: str | None = None,
+    dry_run: bool = False,
     **flags: Any,
 ) -> None:
     """Train a GAN; writes checkpoints, sample images and metrics to a run directory."""
+    if resume is None and (checkpoint is not None or allow_data_change):
+        name = "--checkpoint" if checkpoint is not None else "--allow-data-change"
+        raise GancliError(f"{name} says how --resume RUN continues; it needs --resume")
+    if dry_run:
+        from gancli.train import lifecycle
+
+        if resume is not None:
+            resolved = lifecycle.plan_resume(resume, flags, config, set_ or [])
+        else:
+            resolved = lifecycle.plan_start(flags, config, set_ or [], out_dir)
+        out.print(config_table(resolved, f"gancli {__version__} · --dry-run: nothing is trained or written"))
+        return
     several = (nproc is not None and nproc != 1) or (nnodes or 1) > 1 or node_rank or rdzv_endpoint
     if several and "WORLD_SIZE" not in os.environ:
         from gancli.train.distributed import Nodes, launch
@@ -196,16 +217,13 @@ def train(
 
     if resume is not None:
         session, run = lifecycle.resume(resume, flags, config, set_ or [], checkpoint, allow_data_change)
-    elif checkpoint is not None or allow_data_change:
-        name = "--checkpoint" if checkpoint is not None else "--allow-data-change"
-        raise GancliError(f"{name} says how --resume RUN continues; it needs --resume")
     else:
         session, run = lifecycle.start(flags, config, set_ or [], out_dir)
     main = session.ranks.is_main
-    if main:
+    if main and not quiet:
         show_config(session, run.path)
     result = run_training(session, run, show_progress=not quiet)
-    if result:
+    if result and not quiet:
         console.print("evaluation: " + ", ".join(f"{k} {format_value(v)}" for k, v in result.items()))
     if main:
         grid = f"   samples: {run.samples}   grid: gancli grid {run.path}"
@@ -229,9 +247,10 @@ def as_arguments(values: dict[str, Any]) -> list[str]:
     return arguments
 
 
-def train_signature() -> inspect.Signature:
-    """``train``'s options: one per RunConfig field (built from the fields, so the two cannot drift apart), and
-    those that say what to do with the run rather than what it is."""
+def train_signature(recommended: set[str]) -> inspect.Signature:
+    """``train``'s options: one per RunConfig field (built from the fields, so the two cannot drift apart; those
+    in ``recommended`` have defaults that depend on the dataset), and those that say what to do with the run
+    rather than what it is."""
     from gancli.config import FLAG_FIELDS, OUTPUT, TRAINING
 
     fixed = {
@@ -269,7 +288,26 @@ def train_signature() -> inspect.Signature:
             ),
             False,
         ),
-        "quiet": (bool, typer.Option("--quiet", "-q", help="No progress bar.", rich_help_panel=OUTPUT), False),
+        "quiet": (
+            bool,
+            typer.Option(
+                "--quiet",
+                "-q",
+                help="Print only the run directory, warnings and errors (the configuration is in RUN/config.json).",
+                rich_help_panel=OUTPUT,
+            ),
+            False,
+        ),
+        "dry_run": (
+            bool,
+            typer.Option(
+                "--dry-run",
+                help="Print the resolved configuration, each value with where it came from, and exit: nothing is "
+                "trained or written.",
+                rich_help_panel=OUTPUT,
+            ),
+            False,
+        ),
         "nproc": (
             int | None,
             typer.Option(
@@ -300,7 +338,7 @@ def train_signature() -> inspect.Signature:
             None,
         ),
     }
-    params = [train_option(spec) for spec in FLAG_FIELDS]
+    params = [train_option(spec, spec.name in recommended) for spec in FLAG_FIELDS]
     params += [
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[kind, option])
         for name, (kind, option, default) in fixed.items()
@@ -308,29 +346,39 @@ def train_signature() -> inspect.Signature:
     return inspect.Signature(params)
 
 
-train.__signature__ = train_signature()  # type: ignore[attr-defined]
-app.command()(train)
+app.command()(train)  # its signature, built from the plugins' recommendations, is set by build_app
 
 
 def format_value(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def show_config(session: Any, path: Path) -> None:
-    table = Table(title=f"gancli {__version__} · {path}", show_header=False, box=None, pad_edge=False)
+def config_table(resolved: Any, title: str) -> Table:
+    """A run's resolved configuration: a row per setting and per plugin option, each with where its value came
+    from (a default, a plugin's recommendation, the config file, a flag or --set)."""
+    table = Table(title=title, show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
-    for key, value in session.config.to_dict().items():
+    table.add_column(style="dim")
+    for key, value in resolved.config.to_dict().items():
         if key == "options":
             for plugin, values in value.items():
-                table.add_row(f"  {plugin}", ", ".join(f"{k}={format_value(v)}" for k, v in values.items()))
+                for name, option in values.items():
+                    setting = f"{plugin}.{name}"
+                    table.add_row(f"  {setting}", format_value(option), resolved.sources.get(setting, ""))
         else:
-            table.add_row(key, format_value(value))
-    for kind, reg in session.resolved.plugins.items():
+            table.add_row(key, format_value(value), resolved.sources.get(key, ""))
+    for kind, reg in resolved.plugins.items():
         if reg.package != "gancli":
-            table.add_row(f"{kind} plugin", f"{reg.name} from {reg.package}")
-    table.add_row("device (resolved)", str(session.device))
-    table.add_row("data", f"{len(session.data)} examples of shape {tuple(session.data.shape)}")
+            table.add_row(f"{kind} plugin", f"{reg.name} from {reg.package}", "")
+    return table
+
+
+def show_config(session: Any, path: Path) -> None:
+    """The configuration a run trains with, printed as it starts (not under --quiet)."""
+    table = config_table(session.resolved, f"gancli {__version__} · {path}")
+    table.add_row("device (resolved)", str(session.device), "")
+    table.add_row("data", f"{len(session.data)} examples of shape {tuple(session.data.shape)}", "")
     console.print(table)
 
 
@@ -826,8 +874,13 @@ def plugins_uninstall(
 
 
 def build_app() -> typer.Typer:
-    """The full CLI: built-in commands plus those that plugins add through ``register_commands``."""
-    load_plugins().add_commands(app)
+    """The full CLI: built-in commands plus those that plugins add through ``register_commands``; ``train``'s
+    help says which defaults the installed datasets recommend."""
+    from gancli.config import dataset_recommended
+
+    plugins = load_plugins()
+    train.__signature__ = train_signature(dataset_recommended(plugins.registry))  # type: ignore[attr-defined]
+    plugins.add_commands(app)
     return app
 
 

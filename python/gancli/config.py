@@ -24,6 +24,7 @@ from typing import Any, get_args, get_origin, get_type_hints
 
 from gancli.errors import GancliError
 from gancli.io import read_document
+from gancli.nets.spec import CHANNELS
 from gancli.plugins.manager import package_version
 from gancli.plugins.registry import Option, Registration, Registry, unknown_message
 from gancli.values import MAX_SEED, Range, as_float, parse_colour
@@ -42,7 +43,6 @@ MAX_OWN_SIZE = 256  # the largest side an image folder is decoded at without --i
 PRECISIONS = ("fp32", "bf16", "fp16")
 LR_SCHEDULES = ("constant", "linear", "cosine")
 ON_NAN = ("stop", "rollback")
-CHANNELS = (1, 3)
 #: --diffaugment's transforms, in the order they apply (Zhao et al. 2020's "color,translation,cutout")
 DIFFAUGMENT = ("color", "translation", "cutout")
 
@@ -241,6 +241,8 @@ FLAG_FIELDS = [f for f in fields(RunConfig) if f.metadata.get("flag")]
 FLAG_RANGES: dict[str, Range] = {f.name: f.metadata["range"] for f in FLAG_FIELDS}
 FILE_ONLY_KEYS = ("set", "plugins")  # keys of a config file besides the fields: --set items, provenance
 
+#: where a setting nobody set got its value (``Resolved.sources``)
+DEFAULT = "default"
 #: the kinds that make a run what it is; the others (features, metrics, diagnostics) observe it, and their
 #: options yield a bare ``--set NAME`` to a trainer's
 TRAINING_KINDS = ("dataset", "loss", "architecture", "optimizer", "update")
@@ -253,6 +255,17 @@ KIND_FIELDS = {
     "update": "update",
     "features": "features",
 }
+
+
+def dataset_recommended(registry: Registry) -> set[str]:
+    """The flags some dataset recommends a value of: their defaults depend on ``--data``."""
+    return {
+        key
+        for reg in registry.all("dataset")
+        if isinstance(reg.recommends, Mapping)
+        for key in reg.recommends
+        if key in FLAG_RANGES
+    }
 
 
 @dataclass(frozen=True)
@@ -331,6 +344,9 @@ class Resolved:
     plugins: dict[str, Registration]  # kind → registration, for each kind in KIND_FIELDS
     metrics: list[Registration]  # the metrics asked for (all registered ones when the config names none)
     diagnostics: list[Registration] = field(default_factory=list)  # every registered diagnostic
+    #: each setting (a field, or PLUGIN.OPTION) → where its value came from: ``default``, ``recommended by KIND
+    #: NAME``, ``--config FILE``, its flag or ``--set``; what ``gancli train --dry-run`` shows beside each value
+    sources: dict[str, str] = field(default_factory=dict)
 
     def provenance(self) -> dict[str, dict[str, str]]:
         """Which plugin of which package (and version) provided each kind: saved with the run."""
@@ -343,12 +359,6 @@ class Resolved:
             }
             for kind, reg in self.plugins.items()
         }
-
-    @property
-    def autocast_dtype(self) -> str | None:
-        """The dtype autocast computes in, None for full precision (``--amp`` is ``--precision bf16``)."""
-        precision = "bf16" if self.amp and self.precision == "fp32" else self.precision
-        return {"fp32": None, "bf16": "bfloat16", "fp16": "float16"}[precision]
 
     def to_dict(self) -> dict[str, Any]:
         """What ``RUN/config.json`` holds: every setting, and the plugins that provided them."""
@@ -366,32 +376,39 @@ def resolve(
     origin = f"--config {config_file}"
     user = {k: check_type(k, v, origin) for k, v in loaded.values.items()}
     user.update({k: v for k, v in flags.items() if v is not None})
+    sources = dict.fromkeys(FIELD_NAMES, DEFAULT)
+    del sources["options"]
 
     recommended: dict[str, Any] = {}
-    option_layers: list[Mapping[str, Mapping[str, Any]]] = []
+    option_layers: list[tuple[str, Mapping[str, Mapping[str, Any]]]] = []
     chosen: dict[str, Registration] = {}
     for kind, field_name in KIND_FIELDS.items():
         spec = user.get(field_name, recommended.get(field_name, getattr(RunConfig, field_name)))
         saved = {} if flags.get(field_name) is not None else loaded.provenance  # a flag means what it says
         reg = chosen[kind] = select(registry, kind, spec, saved)
         already_chosen = list(KIND_FIELDS.values())[: len(chosen)]
+        by = f"recommended by {kind} {reg.name}"
         for recommends in recommendations(reg, chosen["dataset"].name):
-            option_layers.append(recommends.pop("options", {}))
+            option_layers.append((by, recommends.pop("options", {})))
             for key, value in recommends.items():
                 if key not in FIELD_NAMES or key in already_chosen:
                     raise reg.error(f"{kind} {reg.name!r} recommends {key!r}, which is not a setting it may recommend")
                 recommended[key] = checked_recommendation(reg, key, value)
+                sources[key] = by
+    sources.update({key: origin for key in loaded.values if key in sources})
+    sources.update({key: flag_name(key) for key, value in flags.items() if value is not None and key in sources})
     config = RunConfig(**{**recommended, **user})
     check_values(config)
     metrics = registry.all("metric") if config.metrics is None else [registry.get("metric", n) for n in config.metrics]
     diagnostics = registry.all("diagnostic")
-    options = merge_options(*option_layers, user.pop("options", {}))
+    option_layers.append((origin, user.pop("options", {})))
     named = {kind for kind, field_name in KIND_FIELDS.items() if field_name in user}
     first = [reg for kind, reg in chosen.items() if kind in TRAINING_KINDS or kind in named]
     first += metrics if user.get("metrics") is not None else []
     rest = [reg for reg in [*chosen.values(), *metrics, *diagnostics] if not any(reg is f for f in first)]
-    config.options = resolve_options(registry, [first, rest], options, parse_set([*loaded.set_items, *set_items]))
-    return Resolved(config, chosen, metrics, diagnostics)
+    set_layers = [(origin, parse_set(loaded.set_items)), ("--set", parse_set(set_items))]
+    config.options = resolve_options(registry, [first, rest], option_layers, set_layers, sources)
+    return Resolved(config, chosen, metrics, diagnostics, sources)
 
 
 def checked_recommendation(reg: Registration, key: str, value: Any) -> Any:
@@ -439,14 +456,6 @@ def select(registry: Registry, kind: str, spec: str, provenance: Mapping[str, Ma
         if kind == "dataset":
             raise GancliError(f"--data: {exc}, and no file or folder of that name") from None
         raise
-
-
-def merge_options(*layers: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    merged: dict[str, dict[str, Any]] = {}
-    for layer in layers:
-        for plugin, values in layer.items():
-            merged.setdefault(plugin, {}).update(values)
-    return merged
 
 
 def flag_name(name: str) -> str:
@@ -499,41 +508,49 @@ def diffaugment_policy(text: str) -> tuple[str, ...]:
 def resolve_options(
     registry: Registry,
     tiers: list[list[Registration]],
-    given: Mapping[str, Mapping[str, Any]],
-    set_items: list[tuple[str | None, str, str]],
+    layers: list[tuple[str, Mapping[str, Mapping[str, Any]]]],
+    set_layers: list[tuple[str, list[tuple[str | None, str, str]]]],
+    sources: dict[str, str],
 ) -> dict[str, dict[str, Any]]:
-    """Every option of every selected plugin, typed and in its range: declared defaults < given values (the
-    recommendations, the file) < ``--set``. ``tiers`` are the run's plugins, those a bare ``--set NAME`` looks
-    in first (the trainers and what the user named) before the rest (the observers)."""
+    """Every option of every selected plugin, typed and in its range: declared defaults < the ``layers`` of
+    values (the recommendations, the file's tables) < the ``set_layers`` (the file's ``set``, then ``--set``),
+    each layer named by where it came from, which ``sources`` records as ``PLUGIN.OPTION``. ``tiers`` are the
+    run's plugins, those a bare ``--set NAME`` looks in first (the trainers and what the user named) before the
+    rest (the observers)."""
     plugins = [reg for tier in tiers for reg in tier]
     by_name = {reg.name: reg for reg in plugins}
     resolved = {reg.name: reg.defaults() for reg in plugins if reg.options}
-    for plugin_name, values in given.items():
-        reg = by_name.get(plugin_name)
-        if reg is None:
-            if not registry.find(plugin_name):
-                raise GancliError(f"options for {unknown_message('plugin', plugin_name, by_name)}")
-            continue  # options of a plugin this run does not use (a recommendation for another optimizer)
-        if not isinstance(values, Mapping):
-            raise GancliError(f"options for {reg.name!r} must be a table of NAME = VALUE, got {values!r}")
-        for name, value in values.items():
-            option = reg.option(name)
-            if option is None:
-                raise GancliError(f"{reg.kind} {reg.name!r}: {unknown_message('option', name, reg.defaults())}")
+    sources.update({f"{plugin}.{name}": DEFAULT for plugin, values in resolved.items() for name in values})
+    for origin, given in layers:
+        for plugin_name, values in given.items():
+            reg = by_name.get(plugin_name)
+            if reg is None:
+                if not registry.find(plugin_name):
+                    raise GancliError(f"options for {unknown_message('plugin', plugin_name, by_name)}")
+                continue  # options of a plugin this run does not use (a recommendation for another optimizer)
+            if not isinstance(values, Mapping):
+                raise GancliError(f"options for {reg.name!r} must be a table of NAME = VALUE, got {values!r}")
+            for name, value in values.items():
+                option = reg.option(name)
+                if option is None:
+                    raise GancliError(f"{reg.kind} {reg.name!r}: {unknown_message('option', name, reg.defaults())}")
+                try:
+                    value = option.coerce(value)
+                except (TypeError, ValueError) as exc:
+                    raise GancliError(f"option {reg.name}.{name}: {exc}") from None
+                option.range.check(value, f"option {reg.name}.{name}")
+                resolved[reg.name][name] = value
+                sources[f"{reg.name}.{name}"] = origin
+    for origin, set_items in set_layers:
+        for plugin_name, name, text in set_items:
+            reg, option = find_option_owner(tiers, plugin_name, name, text)
             try:
-                value = option.coerce(value)
+                value = option.parse(text)
             except (TypeError, ValueError) as exc:
-                raise GancliError(f"option {reg.name}.{name}: {exc}") from None
-            option.range.check(value, f"option {reg.name}.{name}")
+                raise GancliError(f"--set {reg.name}.{name}={text}: {exc}") from None
+            option.range.check(value, f"--set {reg.name}.{name}")
             resolved[reg.name][name] = value
-    for plugin_name, name, text in set_items:
-        reg, option = find_option_owner(tiers, plugin_name, name, text)
-        try:
-            value = option.parse(text)
-        except (TypeError, ValueError) as exc:
-            raise GancliError(f"--set {reg.name}.{name}={text}: {exc}") from None
-        option.range.check(value, f"--set {reg.name}.{name}")
-        resolved[reg.name][name] = value
+            sources[f"{reg.name}.{name}"] = origin
     return resolved
 
 

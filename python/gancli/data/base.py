@@ -3,17 +3,21 @@ source may declare (labelled images, a known mixture) for the metrics that need 
 
 from __future__ import annotations
 
+import numbers
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
 
 from gancli.errors import GancliError
+from gancli.nets.spec import CHANNELS
+from gancli.plugins.contracts import describe
 
 if TYPE_CHECKING:
     from gancli.kernels import AugmentSpec
+    from gancli.plugins.registry import Registration
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,36 @@ class ImageSource(DataSource):
 
             batch = kernels.augment(batch, self.augment, seed=int(rng.integers(0, 2**63 - 1)))
         return torch.from_numpy(batch).float().div_(127.5).sub_(1.0)
+
+
+def is_data_source(obj: Any) -> bool:
+    """What a dataset's factory must return."""
+    return isinstance(obj, DataSource)
+
+
+DRY_BATCH = 2
+
+
+def check_data(reg: Registration, data: DataSource) -> None:
+    """The dataset's contract, checked once as a run is built, naming the plugin: a shape of positive sizes,
+    images (C, H, W) of 1 or 3 channels, and a batch of that shape as a float tensor, drawn from a generator of its
+    own (the run's batches stay the ones it would draw without the check)."""
+    declared = getattr(data, "shape", None)
+    shape = tuple(declared) if isinstance(declared, tuple | list) else ()
+    if not shape or not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0 for n in shape):
+        raise reg.error(f"dataset {reg.name!r}: its shape must be a tuple of positive sizes, got {declared!r}")
+    if data.is_image and (len(shape) != 3 or shape[0] not in CHANNELS):
+        raise reg.error(
+            f"dataset {reg.name!r}: images must be (C, H, W) with 1 (gray) or 3 (RGB) channels, got shape {shape}"
+        )
+    with reg.calling("batch"):
+        batch = data.batch(DRY_BATCH, np.random.default_rng(0))
+    if not (isinstance(batch, torch.Tensor) and batch.is_floating_point() and batch.shape == (DRY_BATCH, *shape)):
+        got = f"shape {tuple(batch.shape)} of {batch.dtype}" if isinstance(batch, torch.Tensor) else describe(batch)
+        raise reg.error(
+            f"dataset {reg.name!r}: batch({DRY_BATCH}, rng) returned {got}, expected floats of shape "
+            f"{(DRY_BATCH, *shape)}"
+        )
 
 
 @runtime_checkable

@@ -73,6 +73,11 @@ class Diagnostic(ABC):
         """The pitfall, if it holds now, judging by the newest records and evaluations (either may be empty)."""
 
 
+def is_diagnostic(obj: Any) -> bool:
+    """What a diagnostic's factory must return."""
+    return isinstance(obj, Diagnostic)
+
+
 def median(records: Sequence[Record], key: str) -> float | None:
     """The median of ``key`` over the records that have it (None when none does): robust to one odd step."""
     values = [float(r[key]) for r in records if isinstance(r.get(key), int | float)]

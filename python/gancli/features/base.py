@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Any
 
 import numpy as np
 import torch
@@ -30,3 +31,8 @@ class FeatureExtractor(ABC):
         """Indices of ``data``'s images this extractor was never trained on, when it was trained on some of
         them: the real floor is drawn from those, so that real and generated images are equally new to it."""
         return None
+
+
+def is_feature_extractor(obj: Any) -> bool:
+    """What a feature extractor's factory must return."""
+    return isinstance(obj, FeatureExtractor)

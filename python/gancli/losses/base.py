@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import torch
 from torch import nn
+
+from gancli.plugins.contracts import describe
+
+if TYPE_CHECKING:
+    from gancli.plugins.registry import Registration
 
 
 class Loss:
@@ -49,6 +56,25 @@ class LogitLoss(Loss):
 
     def readout(self, scores: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(scores.detach().float()).mean()
+
+
+def is_loss(obj: Any) -> bool:
+    """What a loss factory must return."""
+    return isinstance(obj, Loss)
+
+
+def check_loss(reg: Registration, loss: Loss, scores: torch.Tensor) -> None:
+    """The loss's contract, checked once as a run is built on D's scores of a dry batch: ``d_loss`` and ``g_loss``
+    each return a scalar tensor (a vector fails in backward() with "grad can be implicitly created only for scalar
+    outputs", far from the plugin); a failure names the plugin and the method."""
+    with reg.calling("d_loss"):
+        d_loss = loss.d_loss(scores, scores)
+    with reg.calling("g_loss"):
+        g_loss = loss.g_loss(scores, scores if loss.g_loss_needs_real else None)
+    for method, value in (("d_loss", d_loss), ("g_loss", g_loss)):
+        if not (isinstance(value, torch.Tensor) and value.is_floating_point() and value.numel() == 1):
+            got = f"a tensor of shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else describe(value)
+            raise reg.error(f"loss {reg.name!r}: {method} must return a scalar tensor, got {got}")
 
 
 def gradient_norms(discriminator: nn.Module, inputs: torch.Tensor) -> torch.Tensor:

@@ -19,6 +19,7 @@ from torch import nn
 
 from gancli.data.base import DataSource
 from gancli.features.space import FeatureSpace
+from gancli.metrics.base import Metric
 
 KID_SUBSETS = 100
 
@@ -38,6 +39,11 @@ class FeatureMetric(ABC):
         values = self.compare(fake, space.reference)
         floor = space.floor(self)
         return {**values, **{f"{name}_real": value for name, value in floor.items()}}
+
+
+def is_metric(obj: Any) -> bool:
+    """What a metric's factory must return: a Metric, or a FeatureMetric scored in the run's feature space."""
+    return isinstance(obj, Metric | FeatureMetric)
 
 
 class GivenFeatures(nn.Module):

@@ -3,6 +3,8 @@ here, where plugins have imported them from."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import torch
 from torch import nn
 
@@ -15,6 +17,38 @@ from gancli.nets.spec import (  # noqa: F401  (documented import path for plugin
     check_requirements,
     numel,
 )
+
+if TYPE_CHECKING:
+    from gancli.plugins.registry import Registration
+
+
+def is_network_pair(obj: Any) -> bool:
+    """What an architecture's factory must return: (generator, discriminator)."""
+    return isinstance(obj, tuple | list) and len(obj) == 2 and all(isinstance(o, nn.Module) for o in obj)
+
+
+def check_networks(reg: Registration, spec: ArchSpec, generator: nn.Module, discriminator: nn.Module) -> torch.Tensor:
+    """The architecture's contract, checked once as a run is built, on a dry batch of zero latents in eval mode:
+    G makes samples of the data's shape, D gives one score per (packed) sample. Returns D's scores, on which the
+    loss is checked in turn; a failure names the plugin."""
+    z = torch.zeros(2 * max(1, spec.d_input_shape[0] // spec.data_shape[0]), spec.latent_dim)
+    try:
+        with torch.no_grad():
+            generator.eval()
+            discriminator.eval()
+            fake = generator(z)
+            packed = fake.reshape(-1, *spec.d_input_shape)
+            scores = discriminator(packed)
+    except Exception as exc:
+        raise reg.error(f"architecture {reg.name!r} failed on {spec}: {exc}") from exc
+    finally:
+        generator.train()
+        discriminator.train()
+    if tuple(fake.shape[1:]) != spec.data_shape:
+        raise reg.error(f"architecture {reg.name!r}: G makes {tuple(fake.shape[1:])}, the data is {spec.data_shape}")
+    if scores.numel() != packed.shape[0]:
+        raise reg.error(f"architecture {reg.name!r}: D must give one score per sample")
+    return scores.reshape(-1)
 
 
 class MinibatchStd(nn.Module):

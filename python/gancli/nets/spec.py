@@ -15,6 +15,9 @@ AUTOENCODER = "autoencoder"  # D is an auto-encoder returning its reconstruction
 MINIBATCH_STD = "minibatch_std"  # D sees the spread of its minibatch (Karras et al. 2018)
 REQUIREMENTS = (NO_BATCHNORM, AUTOENCODER, MINIBATCH_STD)
 
+#: the channels an image (C, H, W) may have, gray or RGB: what the data, G, the grids and --channels take
+CHANNELS = (1, 3)
+
 #: where each requirement comes from, for the error that names it
 REQUIRED_BY = {
     MINIBATCH_STD: "asked for by --minibatch-std or the dataset's recommendation; --no-minibatch-std turns it off",

@@ -8,6 +8,11 @@ from typing import Any
 import torch
 
 
+def is_optimizer(obj: Any) -> bool:
+    """What an optimizer's factory must return."""
+    return isinstance(obj, torch.optim.Optimizer)
+
+
 def fused(params: list[torch.nn.Parameter]) -> dict[str, bool]:
     """``fused=True`` where torch has a fused kernel for these parameters (floating point, on the CPU or CUDA):
     one pass over all of them instead of a loop of small kernels per tensor; Adam's step on the digits' DCGAN

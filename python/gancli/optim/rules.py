@@ -7,15 +7,39 @@ only ``gancli.train.Game``; the training loop calls nothing else.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 
 from gancli.train.game import Game
 
+if TYPE_CHECKING:
+    from gancli.plugins.registry import Registration
+
 
 class UpdateRule(Protocol):
     def step(self, game: Game) -> None: ...
+
+
+def is_update_rule(obj: Any) -> bool:
+    """What an update rule's factory must return: anything with a ``step(game)``."""
+    return callable(getattr(obj, "step", None))
+
+
+def first_step(reg: Registration, rule: UpdateRule, game: Game) -> None:
+    """The rule's first step, refused naming the rule when it left a player as it was (no ``step_d``/``step_g``
+    and the same weights): a rule that never steps G would otherwise train all its steps and end without a
+    word. A step the optimizer skipped (an fp16 overflow) still counts as the player's."""
+    players = (("D", game.d_params, game.d_updates), ("G", game.g_params, game.g_updates))
+    before = [[p.detach().clone() for p in params] for _, params, _ in players]
+    rule.step(game)
+    after = (game.d_updates, game.g_updates)
+    for (player, params, updates), old, now in zip(players, before, after, strict=True):
+        if now == updates and params and all(torch.equal(p.detach(), q) for p, q in zip(params, old, strict=True)):
+            raise reg.error(
+                f"update rule {reg.name!r}: its first step left {player}'s weights unchanged; step(game) must update "
+                "both players (game.step_d() and game.step_g())"
+            )
 
 
 class Alternating:

@@ -2,7 +2,8 @@
 
 Every mistake a plugin can make while loading — an import that fails, a hook that raises, a hook spelled
 wrong or left without ``@hookimpl``, a name or command already taken — becomes a ``PluginFailure`` naming the
-plugin and its package; the plugin's hooks that worked still count, the rest of gancli keeps working.
+plugin and its package; the plugin's hooks that worked still count, the rest of gancli keeps working. An
+exception a third-party plugin's code raises later, while gancli runs it, is the plugin's too (``Plugins.blame``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import functools
 import importlib
 import inspect
 import sys
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, entry_points, version
@@ -20,9 +22,9 @@ from typing import Any
 import pluggy
 
 from gancli import __version__
-from gancli.errors import GancliError, PluginError
+from gancli.errors import GancliError, PluginError, one_line
 from gancli.plugins import hookspecs
-from gancli.plugins.registry import Factory, Option, Registration, Registry, check_reference
+from gancli.plugins.registry import BUILTIN_PACKAGE, Factory, Option, Registration, Registry, check_reference
 
 #: the built-in plugin modules, one per family; each registers its objects by reference, so loading them
 #: imports no torch
@@ -82,10 +84,6 @@ class PluginCommand:
     help: str
 
 
-def one_line(text: str) -> str:
-    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
-
-
 def package_version(package: str) -> str:
     if package == "gancli":
         return __version__
@@ -109,6 +107,8 @@ class Plugins:
     failures: list[PluginFailure] = field(init=False, default_factory=list)
     modules: dict[str, PluginModule] = field(init=False, default_factory=dict)
     commands: dict[str, PluginCommand] = field(init=False, default_factory=dict)
+    #: the top-level package of each third-party plugin module → (plugin, package): whose code a frame runs
+    owners: dict[str, tuple[str, str]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.pm = pluggy.PluginManager("gancli")
@@ -140,6 +140,8 @@ class Plugins:
         hooks = tuple(impl for impl in HOOKS if self.pm.parse_hookimpl_opts(module, impl) is not None)
         module_name = getattr(module, "__name__", name)
         self.modules[name] = PluginModule(name, package, package_version(package), module_name, hooks)
+        if package != BUILTIN_PACKAGE and top_level(module_name) != OWN:
+            self.owners.setdefault(top_level(module_name), (name, package))
         for message in unrecognised_hooks(module, hooks):
             self.fail(name, package, message)
 
@@ -229,6 +231,35 @@ class Plugins:
     def warn_failures(self) -> None:
         for failure in self.failures:
             print(f"warning: {failure}", file=sys.stderr)
+
+    def blame(self, exc: BaseException) -> PluginError | None:
+        """``exc`` as the error of the third-party plugin whose code raised it, or None when none of its frames
+        run a plugin's code (gancli's own, or a built-in plugin's: a bug to report). The innermost plugin frame
+        says whose it is; the method named is where gancli called into that plugin's code (``Net.forward``, not
+        the layer inside that failed)."""
+        frames = [frame for frame, _ in traceback.walk_tb(exc.__traceback__)]
+        owners = [self.owners.get(top_level(frame.f_globals.get("__name__", ""))) for frame in frames]
+        culprits = [i for i, owner in enumerate(owners) if owner is not None]
+        if not culprits:
+            return None
+        entry = culprits[-1]
+        for i in range(entry - 1, -1, -1):  # out to the frame gancli called, past torch's own in between
+            if top_level(frames[i].f_globals.get("__name__", "")) == OWN:
+                break
+            if owners[i] == owners[entry]:
+                entry = i
+        plugin, package = owners[culprits[-1]]
+        method = frames[entry].f_code.co_qualname
+        return PluginError(plugin, package, f"{method} failed: {type(exc).__name__}: {exc}")
+
+
+def top_level(module: str) -> str:
+    """The top-level package of a module's dotted name."""
+    return module.partition(".")[0]
+
+
+#: the top-level package of gancli's own modules, built-in plugins included: never a third-party plugin's code
+OWN = top_level(__name__)
 
 
 def command_names(app: Any) -> dict[str, str]:

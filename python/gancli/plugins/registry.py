@@ -6,9 +6,10 @@ run creates the object, so listing plugins and building the CLI stay fast.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
@@ -120,6 +121,20 @@ class Registration:
 
     def error(self, message: str) -> PluginError:
         return PluginError(self.plugin, self.package, message)
+
+    @contextlib.contextmanager
+    def calling(self, method: str) -> Iterator[None]:
+        """What a third-party plugin's ``method`` raises inside is reported as this plugin's, naming the method
+        (a GancliError as it is; a built-in's exception is gancli's bug): the checks a run makes of a plugin's
+        objects on a dry batch."""
+        try:
+            yield
+        except GancliError:
+            raise
+        except Exception as exc:
+            if self.package == BUILTIN_PACKAGE:
+                raise
+            raise self.error(f"{self.kind} {self.name!r}: {method} failed: {type(exc).__name__}: {exc}") from exc
 
     def load(self) -> Callable[..., Any]:
         """The factory itself, imported now if it was registered by reference."""

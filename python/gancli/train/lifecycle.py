@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from gancli.config import RunConfig, resolve
+from gancli.config import Resolved, RunConfig, resolve
 from gancli.data.base import ImageSource
 from gancli.errors import GancliError
 from gancli.io import atomic_write_json
@@ -40,9 +40,7 @@ def start(
 ) -> tuple[Session, RunDir]:
     """A new run: resolve its configuration, claim its directory (``out`` or runs/DATA-LOSS-N) under this
     process's lock, build it. The returned run holds the lock until ``run.release()`` (the training loop's end)."""
-    if out is not None:
-        check_run_path(out)
-    resolved = resolve(get_plugins().registry, flags, config_file, set_items)
+    resolved = plan_start(flags, config_file, set_items, out)
     config = resolved.config
     ranks = distributed.join(pick_device(config.device))
     if not ranks.is_main:  # rank 0 claims the directory and writes the files; the others train beside it
@@ -81,6 +79,28 @@ def start(
     return session, run
 
 
+def plan_start(
+    flags: Mapping[str, Any], config_file: Path | None = None, set_items: Iterable[str] = (), out: Path | None = None
+) -> Resolved:
+    """What ``start`` would run, resolved and checked, with nothing built or written (``train --dry-run``)."""
+    if out is not None:
+        check_run_path(out)
+    return resolve(get_plugins().registry, flags, config_file, set_items)
+
+
+def plan_resume(
+    path: Path, flags: Mapping[str, Any], config_file: Path | None = None, set_items: Iterable[str] = ()
+) -> Resolved:
+    """What ``resume`` would run: the saved configuration with the settings ``--resume`` may change, nothing built
+    or written (``train --resume RUN --dry-run``)."""
+    RunDir.existing(path)
+    changed = sorted(k for k, v in flags.items() if v is not None and k not in RESUMABLE)
+    if changed or config_file or list(set_items):
+        names = ", ".join(f"--{k.replace('_', '-')}" for k in changed) or "--set/--config"
+        raise GancliError(f"--resume continues the saved experiment; {names} cannot change it")
+    return resolve(get_plugins().registry, flags, RunDir(path).config)
+
+
 def resume(
     path: Path,
     flags: Mapping[str, Any],
@@ -93,12 +113,7 @@ def resume(
     intact one, skipping damaged ones with a warning; a run stopped before its first checkpoint starts over
     from step 0. Only the settings in RESUMABLE may change, and the data only with ``allow_data_change``: data
     whose content differs from what the checkpoint trained on is refused, naming both fingerprints."""
-    RunDir.existing(path)
-    changed = sorted(k for k, v in flags.items() if v is not None and k not in RESUMABLE)
-    if changed or config_file or list(set_items):
-        names = ", ".join(f"--{k.replace('_', '-')}" for k in changed) or "--set/--config"
-        raise GancliError(f"--resume continues the saved experiment; {names} cannot change it")
-    resolved = resolve(get_plugins().registry, flags, RunDir(path).config)
+    resolved = plan_resume(path, flags, config_file, set_items)
     ranks = distributed.join(pick_device(resolved.config.device))
     run = RunDir.locked(path) if ranks.is_main else RunDir(path)
     try:

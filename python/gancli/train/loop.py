@@ -24,9 +24,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from gancli.diagnostics.base import Finding
 from gancli.diagnostics.watch import Watch
-from gancli.errors import GancliError, Interrupted
+from gancli.errors import GancliError, Interrupted, PluginError
 from gancli.io import on_stop_signals
 from gancli.metrics.base import improves
+from gancli.optim.rules import first_step
+from gancli.plugins.manager import get_plugins
 from gancli.render import samples_png
 from gancli.train import checkpoint, distributed, schedule
 from gancli.train.evaluation import Evaluation
@@ -185,64 +187,80 @@ def train_steps(session: Session, run: RunDir, show_progress: bool) -> dict[str,
         optimizers = (session.game.opt_g, session.game.opt_d)
         stopping = False  # --stop-when-plateau, at a plateau
         with stop_on_interrupt() as interrupted, observers or nullcontext():
-            while session.step < config.steps and not stopping and not ranks.any(bool(interrupted())):
-                schedule.set_rates(optimizers, config.lr_schedule, session.step, config.steps)
-                session.game.recording = should(session.step + 1, config.log_every, config.steps)
-                with autocast(session):
-                    session.rule.step(session.game)
-                session.step += 1
-                step = session.step
-                problem, plateaued = None, False
-                logging = should(step, config.log_every, config.steps)
-                if logging:
-                    record = record_of(session)
-                    problem = health(session)
-                    if observers and problem is None:
-                        record.update(observers.measure())
-                    if main:
-                        append_record(run.metrics, record)
-                        now = time.perf_counter()
-                        rate = (step - clock_step) / max(now - clock, 1e-9)
-                        clock, clock_step = now, step
-                        progress.show(step, progress_line(record), rate)
-                    if observers and problem is None:
-                        observers.logged(record)
-                if main and problem is None and should(step, config.sample_every, config.steps):
-                    samples = session.generate(64, config.seed + SAMPLE_SEED_OFFSET)
-                    png = samples_png(samples, session.data)
-                    run.write_sample(step, png)
-                    if observers:
-                        observers.sampled(step, png)
-                evaluating = should(step, config.eval_every, config.steps)
-                if main and problem is None and evaluating:
-                    last_eval = evaluate(config.seed + EVAL_SEED_OFFSET)
-                    if last_eval:
-                        append_record(run.evals, {"step": step, **last_eval})
-                        found = observers.evaluated(step, last_eval) if observers else []
-                        plateaued = any(finding.name == PLATEAU for finding in found)
-                    if best and best.offer(step, last_eval, say):
-                        event = {"step": step, "event": "best", "metric": best.metric, "value": best.value}
-                        append_record(run.events, event)
-                        new_best = True
-                if evaluating and config.stop_when_plateau:
-                    stopping = ranks.any(plateaued)
-                checkpointing = should(step, config.checkpoint_every, config.steps) or stopping
-                if main and problem is None and (checkpointing or new_best):
-                    new_best = False
-                    try:
-                        save(session, run, best)
-                    except checkpoint.NonFiniteError as exc:
-                        problem = str(exc)
-                if (logging or checkpointing) and ranks.any(problem is not None):
-                    problem = problem or "another process found a non-finite loss or weight"
-                    roll_back(session, run, problem, rollbacks)
-                    rollbacks += 1
-                    stopping = False
-                    if observers:
-                        observers.rewound(session.step)
-                    say(f"warning: step {step}: {problem}; rolled back to step {session.step} at half the lr")
-                elif stopping:
-                    say(f"step {step}: --stop-when-plateau: stopped, checkpoint saved; --resume {run.path} goes on")
+            mid_step = False  # whether a failure may have caught a step half-way, one player moved
+            checked = False  # whether the update rule's first step was checked
+            try:
+                while session.step < config.steps and not stopping and not ranks.any(bool(interrupted())):
+                    schedule.set_rates(optimizers, config.lr_schedule, session.step, config.steps)
+                    session.game.recording = should(session.step + 1, config.log_every, config.steps)
+                    mid_step = True
+                    with autocast(session):
+                        if checked:
+                            session.rule.step(session.game)
+                        else:  # the rule's contract, on its first step in this process
+                            first_step(session.resolved.plugins["update"], session.rule, session.game)
+                            checked = True
+                    mid_step = False
+                    session.step += 1
+                    step = session.step
+                    problem, plateaued = None, False
+                    logging = should(step, config.log_every, config.steps)
+                    if logging:
+                        record = record_of(session)
+                        problem = health(session)
+                        if observers and problem is None:
+                            record.update(observers.measure())
+                        if main:
+                            append_record(run.metrics, record)
+                            now = time.perf_counter()
+                            rate = (step - clock_step) / max(now - clock, 1e-9)
+                            clock, clock_step = now, step
+                            progress.show(step, progress_line(record), rate)
+                        if observers and problem is None:
+                            observers.logged(record)
+                    if main and problem is None and should(step, config.sample_every, config.steps):
+                        samples = session.generate(64, config.seed + SAMPLE_SEED_OFFSET)
+                        png = samples_png(samples, session.data)
+                        run.write_sample(step, png)
+                        if observers:
+                            observers.sampled(step, png)
+                    evaluating = should(step, config.eval_every, config.steps)
+                    if main and problem is None and evaluating:
+                        last_eval = evaluate(config.seed + EVAL_SEED_OFFSET)
+                        if last_eval:
+                            append_record(run.evals, {"step": step, **last_eval})
+                            found = observers.evaluated(step, last_eval) if observers else []
+                            plateaued = any(finding.name == PLATEAU for finding in found)
+                        if best and best.offer(step, last_eval, say):
+                            event = {"step": step, "event": "best", "metric": best.metric, "value": best.value}
+                            append_record(run.events, event)
+                            new_best = True
+                    if evaluating and config.stop_when_plateau:
+                        stopping = ranks.any(plateaued)
+                    checkpointing = should(step, config.checkpoint_every, config.steps) or stopping
+                    if main and problem is None and (checkpointing or new_best):
+                        new_best = False
+                        try:
+                            save(session, run, best)
+                        except checkpoint.NonFiniteError as exc:
+                            problem = str(exc)
+                    if (logging or checkpointing) and ranks.any(problem is not None):
+                        problem = problem or "another process found a non-finite loss or weight"
+                        roll_back(session, run, problem, rollbacks)
+                        rollbacks += 1
+                        stopping = False
+                        if observers:
+                            observers.rewound(session.step)
+                        say(f"warning: step {step}: {problem}; rolled back to step {session.step} at half the lr")
+                    elif stopping:
+                        say(f"step {step}: --stop-when-plateau: stopped, checkpoint saved; --resume {run.path} goes on")
+            except GancliError:
+                raise
+            except Exception as exc:
+                blamed = get_plugins().blame(exc)
+                if blamed is None:
+                    raise
+                raise kept_on_failure(session, run, blamed, mid_step, best) from exc
         if session.step < config.steps and not stopping:
             saved: Path | None = None
             if main:
@@ -333,6 +351,21 @@ def save(session: Session, run: RunDir, best: Best | None = None) -> Path:
     path = checkpoint.save(session, run.checkpoints)
     checkpoint.prune(run.checkpoints, session.config.keep, best.step if best else None)
     return path
+
+
+def kept_on_failure(
+    session: Session, run: RunDir, blamed: PluginError, mid_step: bool, best: Best | None
+) -> PluginError:
+    """A plugin's failure during training, saying what of the run is kept: between steps, this step's state is
+    saved (the failure touched no weight); within one, the newest checkpoint already saved is the last good state
+    (a step cut short may have moved one player)."""
+    if not mid_step and session.ranks.is_main:
+        with contextlib.suppress(Exception):  # a save that fails too (the plugin's state_dict) keeps the older ones
+            save(session, run, best)
+    found = checkpoint.listing(run.checkpoints)
+    kept = f"the last good checkpoint is step {found[-1][0]}" if found else "there is no checkpoint yet"
+    resume = f": gancli train --resume {run.path} goes on from it" if found else ""
+    return PluginError(blamed.plugin, blamed.package, f"{blamed.detail}; {kept}{resume}")
 
 
 def roll_back(session: Session, run: RunDir, problem: str, rollbacks: int) -> None:

@@ -15,13 +15,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from gancli.config import CHANNELS, Resolved, RunConfig
-from gancli.data.base import DataRequest, DataSource
+from gancli.config import Resolved, RunConfig
+from gancli.data.base import DataRequest, DataSource, check_data
 from gancli.errors import GancliError
-from gancli.losses.base import Loss
-from gancli.nets.common import apply_spectral_norm
-from gancli.nets.spec import MINIBATCH_STD, ArchSpec
-from gancli.plugins.registry import Registration
+from gancli.losses.base import Loss, check_loss
+from gancli.nets.common import apply_spectral_norm, check_networks
+from gancli.nets.spec import CHANNELS, MINIBATCH_STD, ArchSpec
 from gancli.train.diffaugment import Augmenter
 from gancli.train.distributed import SINGLE, Ranks, local_device
 from gancli.train.game import Game, GameSettings, standing_statistics
@@ -78,7 +77,9 @@ class Session:
             return reg.create(*args, options=config.options.get(reg.name, {}))
 
         request = DataRequest(config.image_size, config.channels, config.augment, config.skip_bad, config.background)
-        data = create("dataset", config.data, request) if data is None else data
+        if data is None:
+            data = create("dataset", config.data, request)
+            check_data(chosen["dataset"], data)
         record_shape(config, data)
         loss: Loss = create("loss")
 
@@ -93,7 +94,8 @@ class Session:
             requirements=frozenset(requirements),
         )
         generator, discriminator = create("architecture", spec)
-        check_shapes(chosen["architecture"], spec, generator, discriminator)
+        scores = check_networks(chosen["architecture"], spec, generator, discriminator)
+        check_loss(chosen["loss"], loss, scores)
         if config.spectral_norm:
             apply_spectral_norm(discriminator)
         if config.sync_bn and ranks.is_distributed:
@@ -218,27 +220,6 @@ class RecordedData(DataSource):
 
     def batch(self, size: int, rng: np.random.Generator) -> torch.Tensor:
         raise GancliError(f"--data {self.name}: this command does not open the run's data")
-
-
-def check_shapes(reg: Registration, spec: ArchSpec, generator: nn.Module, discriminator: nn.Module) -> None:
-    """Fail early, naming the architecture plugin, when its networks do not fit the data."""
-    z = torch.zeros(2 * max(1, spec.d_input_shape[0] // spec.data_shape[0]), spec.latent_dim)
-    try:
-        with torch.no_grad():
-            generator.eval()
-            discriminator.eval()
-            fake = generator(z)
-            packed = fake.reshape(-1, *spec.d_input_shape)
-            scores = discriminator(packed)
-    except Exception as exc:
-        raise reg.error(f"architecture {reg.name!r} failed on {spec}: {exc}") from exc
-    finally:
-        generator.train()
-        discriminator.train()
-    if tuple(fake.shape[1:]) != spec.data_shape:
-        raise reg.error(f"architecture {reg.name!r}: G makes {tuple(fake.shape[1:])}, the data is {spec.data_shape}")
-    if scores.numel() != packed.shape[0]:
-        raise reg.error(f"architecture {reg.name!r}: D must give one score per sample")
 
 
 def record_shape(config: RunConfig, data: DataSource) -> None:
