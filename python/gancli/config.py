@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import types
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
@@ -534,24 +534,27 @@ def resolve_options(
                 option = reg.option(name)
                 if option is None:
                     raise GancliError(f"{reg.kind} {reg.name!r}: {unknown_message('option', name, reg.defaults())}")
-                try:
-                    value = option.coerce(value)
-                except (TypeError, ValueError) as exc:
-                    raise GancliError(f"option {reg.name}.{name}: {exc}") from None
-                option.range.check(value, f"option {reg.name}.{name}")
-                resolved[reg.name][name] = value
+                label = f"option {reg.name}.{name}"
+                resolved[reg.name][name] = checked_value(option, option.coerce, value, label, label)
                 sources[f"{reg.name}.{name}"] = origin
     for origin, set_items in set_layers:
         for plugin_name, name, text in set_items:
             reg, option = find_option_owner(tiers, plugin_name, name, text)
-            try:
-                value = option.parse(text)
-            except (TypeError, ValueError) as exc:
-                raise GancliError(f"--set {reg.name}.{name}={text}: {exc}") from None
-            option.range.check(value, f"--set {reg.name}.{name}")
-            resolved[reg.name][name] = value
+            label = f"--set {reg.name}.{name}"
+            resolved[reg.name][name] = checked_value(option, option.parse, text, f"{label}={text}", label)
             sources[f"{reg.name}.{name}"] = origin
     return resolved
+
+
+def checked_value(option: Option, convert: Callable[[Any], Any], given: Any, parse_label: str, range_label: str) -> Any:
+    """``convert(given)``, what a file or ``--set`` gave made a value within ``option``'s range, or a one-line
+    error under the label."""
+    try:
+        value = convert(given)
+    except (TypeError, ValueError) as exc:
+        raise GancliError(f"{parse_label}: {exc}") from None
+    option.range.check(value, range_label)
+    return value
 
 
 def find_option_owner(
