@@ -37,20 +37,17 @@ def hold_on_device(data: DataSource, device: torch.device, requested: bool | Non
     device's free memory and need no augmentation."""
     if requested is False:
         return None
-    reason = None
-    if not isinstance(data, ImageSource):
-        reason = f"dataset {data.name!r} is not held as an image array"
-    elif data.augment:
-        reason = "--augment runs on the host (the native kernels)"
-    if reason is not None:
+    if not isinstance(data, ImageSource) or data.augment:
         if requested:
+            reason = (
+                "--augment runs on the host (the native kernels)"
+                if isinstance(data, ImageSource)
+                else (f"dataset {data.name!r} is not held as an image array")
+            )
             raise GancliError(f"--data-on-device: {reason}; leave the flag out")
         return None
-    assert isinstance(data, ImageSource)
-    if requested is None:
-        if device.type != "cuda":
-            return None
-        free, _ = torch.cuda.mem_get_info(device)
-        if data.images.nbytes > SHARE_OF_FREE_MEMORY * free:
-            return None
+    if requested is None and (
+        device.type != "cuda" or data.images.nbytes > SHARE_OF_FREE_MEMORY * torch.cuda.mem_get_info(device)[0]
+    ):
+        return None
     return ResidentImages(data, device)
