@@ -156,3 +156,14 @@ def test_channels_last_trains_the_same_networks(gancli, tmp_path: Path) -> None:
     for a, b in zip(first, second, strict=True):  # other convolution kernels: equal up to float rounding
         ra, rb = json.loads(a), json.loads(b)
         assert all(abs(ra[k] - rb[k]) <= 1e-3 * max(1.0, abs(ra[k])) for k in ra), (ra, rb)
+
+
+def test_compiled_batchnorm_networks_take_r1_in_bf16(gancli, tmp_path: Path) -> None:
+    """`--compile --precision bf16` with R1 failed on an H200 and here: the compiled fake pass moved BatchNorm's
+    running statistics in place between D's eager real pass and R1's gradient through it. An R1 step now runs
+    both passes eagerly; the steps between stay compiled."""
+    args = [*digits_without_metrics(tmp_path), "--steps", "3", "--r1", "1", "--r1-every", "2"]
+    ok(gancli("train", *args, "--precision", "bf16", "--compile", "--out", "run"))
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").open()]
+    assert len(records) == 3 and all(np.isfinite(v) for r in records for v in r.values())
+    assert "r1" in records[0]

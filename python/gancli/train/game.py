@@ -75,10 +75,14 @@ class Game:
         #: whether this step's statistics will be logged (the loop says so before each step): the readouts and
         #: gradient norms are a pass each over D's scores and both players' gradients, paid only on those steps
         self.recording = True
+        #: whether G and D run as CUDA graphs (``compile("reduce-overhead")``)
+        self.graphed = False
 
-    def compile(self) -> None:
-        """torch.compile G and D for every pass differentiated once."""
-        self.G, self.D = torch.compile(self.eager[0]), torch.compile(self.eager[1])
+    def compile(self, mode: str = "default") -> None:
+        """torch.compile G and D for every pass differentiated once; under "reduce-overhead" each pass is a CUDA
+        graph whose outputs the next replay overwrites, so the loop marks where each step begins."""
+        self.G, self.D = torch.compile(self.eager[0], mode=mode), torch.compile(self.eager[1], mode=mode)
+        self.graphed = mode == "reduce-overhead"
 
     @contextlib.contextmanager
     def twice_differentiable(self) -> Iterator[None]:
@@ -119,11 +123,14 @@ class Game:
         r1_now = self.settings.r1 > 0 and self.d_updates % every == 0
         if r1_now:
             real = real.detach().requires_grad_(True)
+            # the fake pass eager too: a compiled pass moving BatchNorm's running statistics in place between the
+            # real pass and R1's gradient made that gradient fail (seen with --compile --precision bf16)
             with self.twice_differentiable():
                 d_real = self.discriminate(real)
+                d_fake = self.discriminate(fake)
         else:
             d_real = self.discriminate(real)
-        d_fake = self.discriminate(fake)
+            d_fake = self.discriminate(fake)
         total = self.loss.d_loss(d_real, d_fake)
         self.stats["loss_d"] = total.detach()
         if self.augment is not None:
