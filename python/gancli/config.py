@@ -43,6 +43,8 @@ MAX_OWN_SIZE = 256  # the largest side an image folder is decoded at without --i
 PRECISIONS = ("fp32", "bf16", "fp16")
 LR_SCHEDULES = ("constant", "linear", "cosine")
 ON_NAN = ("stop", "rollback")
+#: torch.compile's modes; "reduce-overhead" replays each compiled pass as a CUDA graph (one launch on a GPU)
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
 #: --diffaugment's transforms, in the order they apply (Zhao et al. 2020's "color,translation,cutout")
 DIFFAUGMENT = ("color", "translation", "cutout")
 
@@ -171,7 +173,10 @@ class RunConfig:
     amp: bool = field(default=False, metadata=flag("bf16 autocast: the same as --precision bf16."))
     channels_last: bool = field(
         default=False,
-        metadata=flag("Channels-last memory format for image networks (dcgan and resnet recommend it)."),
+        metadata=flag(
+            "Channels-last memory format for image networks (dcgan and resnet recommend it; with --compile, "
+            "inductor chooses the layout)."
+        ),
     )
     prefetch: bool | None = field(
         default=None, metadata=flag("Draw the next batches in a background thread (default: on CUDA).", DATA)
@@ -186,6 +191,13 @@ class RunConfig:
     )
     sync_bn: bool = field(default=False, metadata=flag("BatchNorm statistics over every process's shard (CUDA)."))
     compile: bool = field(default=False, metadata=flag("torch.compile G and D."))
+    compile_mode: str = field(
+        default="default",
+        metadata=flag(
+            "torch.compile's mode with --compile: reduce-overhead replays G's and D's passes as CUDA graphs.",
+            choices=COMPILE_MODES,
+        ),
+    )
     metrics: list[str] | None = None  # None: every metric that applies to the data
     log_every: int = field(default=10, metadata=count("Steps between metric records.", OUTPUT))
     sample_every: int = field(default=500, metadata=count("Steps between sample images.", OUTPUT))

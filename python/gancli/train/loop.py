@@ -194,6 +194,8 @@ def train_steps(session: Session, run: RunDir, show_progress: bool) -> dict[str,
                     schedule.set_rates(optimizers, config.lr_schedule, session.step, config.steps)
                     session.game.recording = should(session.step + 1, config.log_every, config.steps)
                     mid_step = True
+                    if session.game.graphed:  # the last step's graph outputs are spent
+                        torch.compiler.cudagraph_mark_step_begin()
                     with autocast(session):
                         if checked:
                             session.rule.step(session.game)

@@ -103,7 +103,10 @@ class Session:
                 raise GancliError("--sync-bn needs CUDA: torch's SyncBatchNorm runs on GPUs only")
             generator = nn.SyncBatchNorm.convert_sync_batchnorm(generator)
             discriminator = nn.SyncBatchNorm.convert_sync_batchnorm(discriminator)
-        memory = torch.channels_last if config.channels_last and spec.is_image else torch.contiguous_format
+        # under --compile, inductor lays out the convolutions itself; handing it channels-last modules failed
+        # convolution_backward's stride check on an H200 (torch 2.11, bf16)
+        channels_last = config.channels_last and spec.is_image and not config.compile
+        memory = torch.channels_last if channels_last else torch.contiguous_format
         generator.to(device, memory_format=memory)
         discriminator.to(device, memory_format=memory)
 
@@ -160,7 +163,7 @@ class Session:
             Augmenter.of(config, loss, data, device, ranks),
         )
         if config.compile:
-            game.compile()
+            game.compile(config.compile_mode)
         return cls(
             resolved, device, data, loss, generator, discriminator, game, rule, rng, latent_generator, ranks, loader
         )
