@@ -27,8 +27,10 @@ class ResidentImages:
         self.images = torch.from_numpy(np.ascontiguousarray(source.images)).to(device)
 
     def batch(self, size: int, rng: np.random.Generator) -> torch.Tensor:
-        index = torch.from_numpy(self.source.draw_indices(size, rng)).to(self.images.device)
-        return self.images[index].float().div_(127.5).sub_(1.0)
+        index = torch.from_numpy(self.source.draw_indices(size, rng))
+        if self.images.is_cuda:  # from pinned memory the copy does not wait for the GPU (bench_gpu.py found it did)
+            index = index.pin_memory()
+        return self.images[index.to(self.images.device, non_blocking=True)].float().div_(127.5).sub_(1.0)
 
 
 def hold_on_device(data: DataSource, device: torch.device, requested: bool | None) -> ResidentImages | None:
