@@ -5,9 +5,12 @@ bench_train.py (pytorch/examples' dcgan style: the same networks, batch, Adam 2e
 in bf16 its step under ``torch.autocast``) and gancli's run with the same updates (no R1, no moving average, the
 dcgan's recommended channels-last, ``--precision`` as the column says), interleaved ``--repeats`` times after a
 warm-up; then gancli with its best options for the GPU (bf16, channels-last, ``--compile``, ``--prefetch``)
-against the fp32 loop. Printed: images per second (generator samples trained on: steps × batch) of each and
-the ratio gancli / loop (above 1, gancli is faster), with the GPU, torch version and load; then, on CUDA,
-whether steps between logging points synchronise with the host (``torch.cuda.set_sync_debug_mode("error")``).
+against the fp32 loop, and the same with ``--compile-mode=reduce-overhead`` (CUDA graphs). Printed: images per
+second (generator samples trained on: steps × batch) of each and the ratio gancli / loop (above 1, gancli is
+faster; gancli's rate is its steps' own: a run of one step times the run's fixed cost, its first step's check and
+the end's sample, evaluation and checkpoint, printed apart for fp32 as "fixed s"), with the GPU, torch version
+and load; then, on CUDA, whether steps between logging points synchronise with the host
+(``torch.cuda.set_sync_debug_mode("error")``), and where.
 
 Absolute figures hold only on the GPU they were measured on; on the CPU this runs too (slowly: use few
 ``--steps``), as a check.
@@ -23,6 +26,7 @@ import os
 import statistics
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,21 +37,32 @@ from load import load_report
 
 #: gancli's best options for a GPU, each a ``gancli train`` flag
 BEST = ["--precision=bf16", "--channels-last", "--compile", "--prefetch"]
+#: the same, G's and D's passes replayed as CUDA graphs
+GRAPHED = [*BEST, "--compile-mode=reduce-overhead"]
 
 
-def contenders(root: Path, device: str, steps: int, size: int, batch: int) -> dict[str, Callable[[], None]]:
+#: a side's whole run, and for gancli's sides the same run of one step: its time (the first step's contract
+#: check, then the end's sample, evaluation and checkpoint) is the run's fixed cost, kept apart from the steps'
+Side = tuple[Callable[[], None], Callable[[], None] | None]
+
+
+def contenders(root: Path, device: str, steps: int, size: int, batch: int) -> dict[str, Side]:
     """Each side, ready to run ``steps`` steps from the same weights on the same images."""
-    timed: dict[str, Callable[[], None]] = {}
+
+    def gancli(name: str, flags: list[str]) -> Side:
+        runs = [start_run(root / f"{name}-{n}", n, device, batch, [f"--image-size={size}", *flags]) for n in (steps, 1)]
+        whole, one = (lambda s=s, r=r: loop.train(s, r, show_progress=False) for s, r in runs)
+        return whole, one
+
+    timed: dict[str, Side] = {}
     for precision, dtype in (("fp32", None), ("bf16", torch.bfloat16)):
-        flags = [f"--image-size={size}", f"--precision={precision}", "--no-prefetch"]
-        session, run = start_run(root / f"gancli-{precision}", steps, device, batch, flags)
-        timed[f"gancli {precision}"] = lambda s=session, r=run: loop.train(s, r, show_progress=False)
-        images = hand_images(session)
+        timed[f"gancli {precision}"] = gancli(f"gancli-{precision}", [f"--precision={precision}", "--no-prefetch"])
+        session = start_run(root / f"weights-{precision}", steps, device, batch, [f"--image-size={size}"])[0]
         networks = copy.deepcopy(session.generator), copy.deepcopy(session.discriminator)
-        hand = HandWritten(*networks, images, session.config.latent_dim, dtype)
-        timed[f"hand-written {precision}"] = lambda h=hand: h.train(steps, batch)
-    session, run = start_run(root / "gancli-best", steps, device, batch, [f"--image-size={size}", *BEST])
-    timed["gancli best options"] = lambda: loop.train(session, run, show_progress=False)
+        hand = HandWritten(*networks, hand_images(session), session.config.latent_dim, dtype)
+        timed[f"hand-written {precision}"] = (lambda h=hand: h.train(steps, batch)), None
+    timed["gancli best options"] = gancli("best", BEST)
+    timed["gancli graphed"] = gancli("graphed", GRAPHED)
     return timed
 
 
@@ -67,20 +82,31 @@ def host_syncs(root: Path, device: str) -> str:
             session.rule.step(game)
         verdict = "none in 5 steps of the recipe (R1 every 2nd, the average)"
     except RuntimeError as exc:
-        verdict = f"FOUND: {str(exc).splitlines()[0]}"
+        where = [f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in traceback.extract_tb(exc.__traceback__)]
+        verdict = f"FOUND: {str(exc).splitlines()[0]}, at {' < '.join(reversed(where[-4:]))}"
     finally:
         torch.cuda.set_sync_debug_mode("default")
         run.release()
     return f"host syncs between logging points: {verdict}"
 
 
-def images_per_second(fn: Callable[[], None], device: str, images: int) -> float:
+def seconds(fn: Callable[[], None], device: str) -> float:
     sync = torch.cuda.synchronize if device.startswith("cuda") else lambda: None
     sync()
     start = time.perf_counter()
     fn()
     sync()
-    return images / (time.perf_counter() - start)
+    return time.perf_counter() - start
+
+
+def rate(side: Side, device: str, steps: int, batch: int) -> tuple[float, float]:
+    """Images per second of a side's steps, and its run's fixed cost in seconds (0 for the hand-written loop)."""
+    whole, one = side
+    total = seconds(whole, device)
+    if one is None:
+        return steps * batch / total, 0.0
+    stepping = total - seconds(one, device)  # the fixed cost and one step cancel
+    return (steps - 1) * batch / stepping, total - stepping * steps / (steps - 1)
 
 
 def main() -> None:
@@ -95,27 +121,37 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     print(f"{name}; DCGAN widths 64 on digits, {args.steps} steps per run, median of {args.repeats}; images/s")
     print(f"  {'size batch':<12}{'loop fp32':>11}{'gancli fp32':>13}{'ratio':>7}{'loop bf16':>11}{'gancli bf16':>13}"
-          f"{'ratio':>7}{'gancli best':>13}{'/ loop fp32':>12}")  # fmt: skip
+          f"{'ratio':>7}{'gancli best':>13}{'/ loop fp32':>12}{'graphed':>9}{'/ loop':>8}{'fixed s':>9}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
             for batch in (int(b) for b in args.batches.split(",")):
                 root = Path(tmp) / f"{size}-{batch}"
-                for fn in contenders(root / "warmup", args.device, 5, size, batch).values():
-                    fn()  # kernels chosen, graphs compiled
+                torch.compiler.reset()  # each size and batch compiled afresh, not against the last one's limit
+                failed = set()  # the sides that failed their warm-up: left out of the timed runs
+                for side, (fn, _) in contenders(root / "warmup", args.device, 5, size, batch).items():
+                    try:
+                        fn()  # kernels chosen, graphs compiled
+                    except Exception as exc:  # a benchmark reports what failed and goes on
+                        failed.add(side)
+                        print(f"  {side} failed at {size}px {batch}: {type(exc).__name__}: {exc}"[:300], flush=True)
                 rates: dict[str, list[float]] = {}
+                fixed: list[float] = []  # gancli fp32's fixed cost per run
                 for repeat in range(args.repeats):
                     runs = contenders(root / str(repeat), args.device, args.steps, size, batch)
                     order = list(runs)[repeat % len(runs) :] + list(runs)[: repeat % len(runs)]
-                    for side in order:
-                        rates.setdefault(side, []).append(
-                            images_per_second(runs[side], args.device, args.steps * batch)
-                        )
-                m = {side: statistics.median(values) for side, values in rates.items()}
+                    for side in (side for side in order if side not in failed):
+                        images, seconds_fixed = rate(runs[side], args.device, args.steps, batch)
+                        rates.setdefault(side, []).append(images)
+                        if side == "gancli fp32":
+                            fixed.append(seconds_fixed)
+                m = {side: statistics.median(rates[side]) if side in rates else float("nan") for side in runs}
+                loop_fp32, best, graphed = m["hand-written fp32"], m["gancli best options"], m["gancli graphed"]
                 print(
-                    f"  {size:>3}px {batch:>5} {m['hand-written fp32']:11.0f}{m['gancli fp32']:13.0f}"
-                    f"{m['gancli fp32'] / m['hand-written fp32']:7.2f}{m['hand-written bf16']:11.0f}"
+                    f"  {size:>3}px {batch:>5} {loop_fp32:11.0f}{m['gancli fp32']:13.0f}"
+                    f"{m['gancli fp32'] / loop_fp32:7.2f}{m['hand-written bf16']:11.0f}"
                     f"{m['gancli bf16']:13.0f}{m['gancli bf16'] / m['hand-written bf16']:7.2f}"
-                    f"{m['gancli best options']:13.0f}{m['gancli best options'] / m['hand-written fp32']:12.2f}",
+                    f"{best:13.0f}{best / loop_fp32:12.2f}{graphed:9.0f}{graphed / loop_fp32:8.2f}"
+                    f"{statistics.median(fixed):9.2f}",
                     flush=True,
                 )
         print(host_syncs(Path(tmp), args.device))
