@@ -445,9 +445,7 @@ def grid(
     from gancli.render import samples_png
     from gancli.train.lifecycle import open_run
 
-    session, _ = open_run(run.path, checkpoint, data=False)  # an image grid needs only the networks
-    if not session.data.is_image:  # a scatter draws the samples over the real points
-        session, _ = open_run(run.path, checkpoint)
+    session, _ = open_run(run.path, checkpoint, data=None)  # the data only for a scatter, drawn over its points
     png = samples_png(session.generate(n, seed), session.data, nrow=nrow, compression=compression)
     wrote(write_output(target, png, replace), f"({n} samples from step {session.step})")
 
