@@ -476,6 +476,33 @@ def sample(
     wrote(write_output(output, buffer.getvalue(), force), f"({n} samples from step {session.step})")
 
 
+@app.command()
+def export(
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="The file to write: NAME.pt (TorchScript) or NAME.onnx (ONNX).")
+    ],
+    run_path: RunArg = None,
+    checkpoint: CheckpointOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Write the generator (its moving average where the run kept one) as TorchScript or ONNX, for programs without
+    gancli, and a usage note beside it (OUTPUT.txt): latent size, classes, output layout and range."""
+    from gancli.export import export_format, exported_generator, usage_note
+    from gancli.io import check_output, write_output
+    from gancli.train.lifecycle import open_run
+
+    suffix = export_format(output)
+    note_path = output.with_name(output.name + ".txt")
+    check_output(output, force)
+    check_output(note_path, force)
+    session, run = open_run(run_path, checkpoint, data=False)
+    written = write_output(output, exported_generator(session, suffix), force)
+    note = usage_note(session, run.path, output, suffix)
+    write_output(note_path, note.encode(), force)
+    out.print(note, highlight=False, soft_wrap=True)
+    wrote(written, f"(step {session.step}) and its usage note {note_path}")
+
+
 @app.command("eval")
 def evaluate(
     run_path: RunArg = None,
