@@ -506,7 +506,13 @@ def export(
 @app.command("eval")
 def evaluate(
     run_path: RunArg = None,
-    seed: Annotated[int, typer.Option(help="Seed of the latent noise.")] = 0,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed of the first draw's noise (default: the run's seed + 3, as its own evaluations)."),
+    ] = None,
+    draws: Annotated[
+        int | None, typer.Option(help="Noise draws, figures their mean ± std (default: the run's --eval-draws).")
+    ] = None,
     checkpoint: CheckpointOpt = None,
     every: Annotated[bool, typer.Option("--all", help="Evaluate every checkpoint the run kept.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
@@ -517,8 +523,8 @@ def evaluate(
         int | None, typer.Option(help="Images the feature-space metrics score (default: the run's).")
     ] = None,
 ) -> None:
-    """Score a run's samples: each metric beside the same figure for held-out real data, the floor to compare
-    with; then the diagnostics the run raised while training."""
+    """Score a run's samples as the run scored them itself: each metric, the mean ± std over noise draws, beside
+    the same figure for held-out real data, the floor to compare with; then the diagnostics the run raised."""
     import json
 
     from gancli.diagnostics.watch import read_findings
@@ -527,8 +533,12 @@ def evaluate(
 
     if every and checkpoint is not None:
         raise GancliError("--all and --checkpoint: choose one")
-    check_sampling(1, seed)
-    overrides = {"features": features, "eval_samples": eval_samples}
+    check_sampling(1, 0 if seed is None else seed)
+    if draws is not None:
+        from gancli.config import FLAG_RANGES
+
+        FLAG_RANGES["eval_draws"].check(draws, "--draws")
+    overrides = {"features": features, "eval_samples": eval_samples, "eval_draws": draws}
     session, run = open_run(run_path, checkpoint, overrides={k: v for k, v in overrides.items() if v is not None})
     evaluation = Evaluation(session, strict=True)
     rows = []
@@ -538,22 +548,21 @@ def evaluate(
         result = evaluation(seed)
         if not result:
             raise GancliError(f"{run.path}: no metric applies to dataset {session.config.data!r}")
-        rows.append({"step": session.step, **result})
+        rows.append({"step": session.step, **result, "spread": evaluation.spread})
     findings = read_findings(run)
     scored = evaluation.scored
     if as_json:
         images = {name: {"generated": generated, "real": real} for name, (generated, real) in scored.items()}
         given = {"evaluations": rows} if every else rows[0]
-        out.print_json(json.dumps({**given, "images": images, "diagnostics": findings}))
+        draws_of = {"draws": session.config.eval_draws}
+        out.print_json(json.dumps({**given, **draws_of, "images": images, "diagnostics": findings}))
     else:
-        title = f"{run.path} · features: {session.config.features}"
+        draws_text = f"mean ± std of {session.config.eval_draws} noise draws"
+        title = f"{run.path} · features: {session.config.features} · {draws_text}"
         out.print(evaluation_table(rows, title, scored))
         if evaluation.built_space is not None:
             out.print(feature_space_note(evaluation.built_space))
         out.print(findings_table(findings))
-
-
-REAL_SUFFIX = "_real"
 
 
 def findings_table(findings: list[dict[str, Any]]) -> Table | str:
@@ -567,16 +576,19 @@ def findings_table(findings: list[dict[str, Any]]) -> Table | str:
 
 
 def evaluation_table(rows: list[dict[str, Any]], title: str, scored: dict[str, tuple[int, int | None]]) -> Table:
-    """Metrics down, checkpoints across, the real data's own figure (``NAME_real``), the last figure as a multiple
-    of it, and the images each figure scored."""
+    """Metrics down, checkpoints across (each figure ± its spread over draws), the real data's own figure
+    (``NAME_real``), the last figure as a multiple of it, and the images each figure scored."""
+    from gancli.metrics import REAL_SUFFIX
+    from gancli.train.evaluation import figure_text
+
     last = rows[-1]
     steps = [f"step {row['step']}" for row in rows]
     table = Table("metric", *steps, "real data", "÷ real", "images scored", title=title)
     for name in last:
-        if name == "step" or (name.endswith(REAL_SUFFIX) and name.removesuffix(REAL_SUFFIX) in last):
+        if name in ("step", "spread") or (name.endswith(REAL_SUFFIX) and name.removesuffix(REAL_SUFFIX) in last):
             continue
         floor = last.get(name + REAL_SUFFIX)
-        cells = [format_value(row[name]) if name in row else "" for row in rows]
+        cells = [figure_text(row, name) for row in rows]
         ratio = f"{last[name] / floor:.2f}×" if floor is not None and floor > 0 else ""
         table.add_row(name, *cells, "" if floor is None else format_value(floor), ratio, scored_text(scored.get(name)))
     return table

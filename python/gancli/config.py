@@ -198,6 +198,12 @@ class RunConfig:
     eval_samples: int = field(
         default=1000, metadata=count("Generated (and real) images the feature-space metrics score.", OUTPUT, MAX_BATCH)
     )
+    eval_draws: int = field(
+        default=3,
+        metadata=count(
+            "Noise draws each evaluation scores (eval_samples each): every figure is their mean ± std.", OUTPUT, 100
+        ),
+    )
     keep: int = field(default=3, metadata=count("Checkpoints kept: the newest K.", OUTPUT))
     keep_best: str = field(
         default="", metadata=flag("Also keep the checkpoint with the best value of this metric (e.g. mode_kl).", OUTPUT)
