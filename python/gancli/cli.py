@@ -450,30 +450,70 @@ def grid(
     wrote(write_output(target, png, replace), f"({n} samples from step {session.step})")
 
 
+MAX_WALK_POINTS = 1000
+
+
 @app.command()
 def sample(
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the samples (.npy), - for stdout.")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "-o", "--output", help="Where to write the samples (.npy), - for stdout; with --interpolate a .png too."
+        ),
+    ],
     run_path: RunArg = None,
-    n: Annotated[int, typer.Option("--n", help="Number of samples.")] = 1000,
+    n: Annotated[
+        int | None, typer.Option("--n", help="Number of samples (with --interpolate: of walks).", show_default=False)
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the latent noise (same seed, same samples).")] = 0,
+    interpolate: Annotated[
+        int | None,
+        typer.Option(
+            help="Walk through K latent points (spherical interpolation, back to the first): an animated PNG "
+            "(-o NAME.png) or the frames' samples (.npy: frames × walks × sample).",
+            show_default=False,
+        ),
+    ] = None,
     checkpoint: CheckpointOpt = None,
     force: ForceOpt = False,
 ) -> None:
-    """Write raw generator samples as a float32 .npy array, for other tools."""
+    """Write raw generator samples as a float32 .npy array, for other tools (default --n 1000); or latent walks
+    (default --n 8 side by side), frame 0 the samples of the same --seed and --n."""
     import io
 
     import numpy as np
 
     from gancli.io import check_output, write_output
 
+    n = n if n is not None else 1000 if interpolate is None else 8
     check_sampling(n, seed)
+    if interpolate is not None and not 2 <= interpolate <= MAX_WALK_POINTS:
+        raise GancliError(f"--interpolate must be between 2 and {MAX_WALK_POINTS:,} points, got {interpolate}")
     from gancli.train.lifecycle import open_run
 
     check_output(output, force)
-    session, _ = open_run(run_path, checkpoint, data=False)
+    if interpolate is None:
+        session, _ = open_run(run_path, checkpoint, data=False)
+        samples, what = session.generate(n, seed), f"{n} samples"
+    else:
+        from gancli.latent import FRAME_MS, walk_noise
+
+        animated = output.suffix.lower() == ".png"
+        session, _ = open_run(run_path, checkpoint, data=None if animated else False)  # a scatter draws the data
+        walk = walk_noise(interpolate, n, session.config.latent_dim, seed)
+        samples = session.generate_from(walk.flatten(0, 1)).unflatten(0, walk.shape[:2])
+        what = f"{n} walk{'s' if n > 1 else ''} through {interpolate} points, {len(walk)} frames"
+        if animated:
+            from gancli import kernels
+            from gancli.render import samples_png
+
+            pictures = [kernels.decode_image(samples_png(frame, session.data)) for frame in samples]
+            written = write_output(output, kernels.encode_animation(pictures, FRAME_MS), force)
+            wrote(written, f"({what} from step {session.step})")
+            return
     buffer = io.BytesIO()
-    np.save(buffer, session.generate(n, seed).numpy().astype(np.float32))
-    wrote(write_output(output, buffer.getvalue(), force), f"({n} samples from step {session.step})")
+    np.save(buffer, samples.numpy().astype(np.float32))
+    wrote(write_output(output, buffer.getvalue(), force), f"({what} from step {session.step})")
 
 
 @app.command()
