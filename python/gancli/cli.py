@@ -692,6 +692,28 @@ def plot(
 
 
 @app.command()
+def report(
+    run_paths: RunsArg = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="HTML file to write, - for stdout (default RUN/report.html)."),
+    ] = None,
+    force: ForceOpt = False,
+) -> None:
+    """One self-contained HTML page of runs, to keep or share: settings with where each came from, plugin
+    packages, plots over steps, the evaluation table, diagnostics on a timeline, sample images over time."""
+    from gancli.analysis.report import report_html
+    from gancli.io import check_output, write_output
+
+    runs = existing_runs(run_paths)
+    target = output or runs[0].path / "report.html"
+    replace = force or output is None
+    check_output(target, replace)
+    page = report_html(runs, load_plugins().registry)
+    wrote(write_output(target, page.encode(), replace), f"({len(runs)} run{'s' if len(runs) > 1 else ''})")
+
+
+@app.command()
 def compare(
     run_paths: Annotated[list[Path], typer.Argument(help="Run directories to compare.", show_default=False)],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
