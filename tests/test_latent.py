@@ -45,3 +45,5 @@ def test_sample_interpolate_writes_an_animation_and_frames(gancli, tiny_run: Pat
     np.testing.assert_allclose(walk[0], first, atol=1e-5)  # frame 0: the samples of the same --seed and --n
     assert not np.allclose(walk[FRAMES_BETWEEN], first, atol=1e-3)  # the next point
     one_line_error(gancli("sample", tiny_run, "--interpolate", "1", "-o", "w.png"), "--interpolate must be between 2")
+    too_many = gancli("sample", tiny_run, "--interpolate", "1000", "--n", "1000", "-o", "w.png")
+    one_line_error(too_many, "--interpolate 1000 with --n 1000 walks makes 16,000,000 samples")

@@ -487,8 +487,16 @@ def sample(
 
     n = n if n is not None else 1000 if interpolate is None else 8
     check_sampling(n, seed)
-    if interpolate is not None and not 2 <= interpolate <= MAX_WALK_POINTS:
-        raise GancliError(f"--interpolate must be between 2 and {MAX_WALK_POINTS:,} points, got {interpolate}")
+    if interpolate is not None:
+        from gancli.latent import FRAMES_BETWEEN
+
+        if not 2 <= interpolate <= MAX_WALK_POINTS:
+            raise GancliError(f"--interpolate must be between 2 and {MAX_WALK_POINTS:,} points, got {interpolate}")
+        if interpolate * FRAMES_BETWEEN * n > MAX_SAMPLES:
+            raise GancliError(
+                f"--interpolate {interpolate} with --n {n} walks makes {interpolate * FRAMES_BETWEEN * n:,} samples "
+                f"({FRAMES_BETWEEN} frames a step), more than {MAX_SAMPLES:,}"
+            )
     from gancli.train.lifecycle import open_run
 
     check_output(output, force)
