@@ -130,17 +130,16 @@ class Evaluation:
             samples[count] = self.session.generate(count, seed)
         return samples[count]
 
-    def __call__(self, seed: int | None = None, draws: int | None = None) -> dict[str, float]:
-        """Every metric's values, each the mean over ``draws`` draws of samples (default: the run's
-        ``--eval-draws``), draw i from the noise of ``seed`` + i (default: the run's seed + EVAL_SEED_OFFSET);
-        their spread in ``spread``. A metric may draw from torch's global generator (torchmetrics' KID draws its
-        subsets there): it is given a fork of it, so the run's own stream, saved in each checkpoint, does not depend
-        on when or what was evaluated."""
+    def __call__(self, seed: int | None = None) -> dict[str, float]:
+        """Every metric's values, each the mean over the run's ``--eval-draws`` draws of samples, draw i from the
+        noise of ``seed`` + i (default: the run's seed + EVAL_SEED_OFFSET); their spread in ``spread``. A metric
+        may draw from torch's global generator (torchmetrics' KID draws its subsets there): it is given a fork of
+        it, so the run's own stream, saved in each checkpoint, does not depend on when or what was evaluated."""
         config = self.session.config
         seed = config.seed + EVAL_SEED_OFFSET if seed is None else seed
         device = self.session.device
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            results = [self.evaluate(seed + draw) for draw in range(config.eval_draws if draws is None else draws)]
+            results = [self.evaluate(seed + draw) for draw in range(config.eval_draws)]
         names = [name for name in results[-1] if all(name in result for result in results)]  # a metric dropped
         self.spread = {
             name: statistics.stdev(result[name] for result in results)
