@@ -60,3 +60,29 @@ def test_compare_takes_the_best_in_each_metric_s_own_direction(tmp_path: Path) -
     assert result["step"] == 20
     assert result["metrics"]["modes_covered"] == {"last": 7, "best": 7, "best_step": 20}
     assert result["metrics"]["mode_kl"] == {"last": 0.9, "best": 0.4, "best_step": 10}
+
+
+def test_plot_draws_real_data_and_spread_inside_each_metric_s_panel(tmp_path: Path) -> None:
+    import matplotlib.pyplot as plt
+    from gancli.analysis.plots import runs_figure
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.jsonl").write_text('{"step": 10, "loss_d": 1.0, "loss_g": 0.7}\n')
+    evaluations = [
+        {"step": step, "fd": fd, "fd_real": 2.5, "kid": kid, "kid_std": 0.1, "kid_real": 0.2, "kid_std_real": 0.05}
+        | {"precision": 0.5, "precision_real": 0.9, "spread": {"fd": 1.5, "precision": 0.02}}
+        for step, fd, kid in ((10, 40.0, 3.0), (20, 30.0, 2.0))
+    ]
+    (run / "eval.jsonl").write_text("".join(json.dumps(e) + "\n" for e in evaluations))
+    figure = runs_figure([RunDir(run)])
+    panels = {ax.get_title(): ax for ax in figure.axes if ax.get_title()}
+    assert set(panels) == {"losses", "eval: fd", "eval: kid", "eval: precision"}  # no *_real, no *_std panels
+    for name, floor in (("fd", 2.5), ("kid", 0.2), ("precision", 0.9)):
+        (reference,) = [line for line in panels[f"eval: {name}"].get_lines() if line.get_label() == "run: real data"]
+        assert list(reference.get_ydata()) == [floor, floor] and reference.get_linestyle() == ":"
+    (band,) = panels["eval: fd"].collections  # ± the spread over draws
+    assert band.get_paths()[0].vertices[:, 1].min() == 30.0 - 1.5
+    (band,) = panels["eval: kid"].collections  # ± KID's own std, where no draws were recorded for it
+    assert band.get_paths()[0].vertices[:, 1].max() == 3.0 + 0.1
+    plt.close(figure)

@@ -53,7 +53,7 @@ TRAIN_FLAGS: dict[str, list[str]] = {
     "--augment": ["flip", "translate=0.125", "translate=nan", "flip,translate=9", *NAMES],
     "--background": ["black", "white", "#FF8000", "#fff", "pink", *NAMES],
     "--diffaugment": ["color", "translation,cutout", "color,flip", "cutout,cutout", *NAMES],
-    **dict.fromkeys(["--ada-target", "--ada-kimg"], NUMBERS),
+    **dict.fromkeys(["--ada-target", "--ada-kimg", "--eval-draws"], NUMBERS),
     "--precision": ["fp32", "bf16", "fp16", *NAMES],
     "--keep-best": ["mode_kl", "modes_covered", *NAMES],
     "--on-nan": ["stop", "rollback", *NAMES],
@@ -289,6 +289,7 @@ WRITERS: dict[str, Callable[[st.DrawFn], list[str]]] = {
     "animate": lambda draw: ["grid", "{run}", "--animate"],
     "sample": sample,
     "plot": lambda draw: ["plot", *draw(st.sampled_from([["{run}"], ["{run}", "{run}"], ["{run}", "missing"]]))],
+    "report": lambda draw: ["report", *draw(st.sampled_from([["{run}"], ["{run}", "{run}"], ["missing"]]))],
     "dynamics": dynamics,
     "prepare": prepare,
 }

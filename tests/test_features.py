@@ -121,7 +121,7 @@ def test_eval_prints_each_figure_beside_the_real_floor(gancli, tmp_path: Path) -
     table = ok(gancli("eval", "run"))
     assert "features: digits-cnn" in table and "real data" in table
     row = next(line for line in table.splitlines() if "│ fd " in line)
-    untrained, floor = (float(cell) for cell in row.split("│")[2:4])
+    untrained, floor = (float(cell.split("±")[0]) for cell in row.split("│")[2:4])  # the mean, ± its spread
     assert floor > 0 and untrained > 20 * floor  # 20 steps of training are far from the data
     ratio, images = (cell.strip() for cell in row.split("│")[4:6])
     assert math.isclose(float(ratio.removesuffix("×")), untrained / floor, rel_tol=0.01)

@@ -360,6 +360,27 @@ def test_a_run_whose_plugin_package_is_gone_says_what_to_install(installed_plugi
         assert line.endswith("which is not installed: gancli plugins install gancli-twin")
 
 
+def test_a_saved_run_is_read_without_the_observers_uninstalled_since(installed_plugins, gancli, tmp_path: Path) -> None:
+    installed_plugins(("coverage", "shared_option_metric", "gancli-coverage"), ("wide", "recommending_arch", "gw"))
+    tiny = [a.replace("mlp.", "mlp-wide.") for a in TINY]
+    ok(gancli("train", *tiny, "--arch", "mlp-wide", "--out", "run"))
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["options"]["coverage"] == {"samples": 500, "min_count": 5}
+    installed_plugins(("wide", "recommending_arch", "gw"))  # the metric's package was uninstalled
+    for command in (["grid", "run"], ["sample", "run", "-o", "s.npy"], ["eval", "run"]):
+        result = gancli(*command)
+        ok(result)
+        warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+        assert warnings == ["warning: plugin 'coverage' is not installed: its saved options are left out"], command
+    (tmp_path / "run" / "config.json").write_text(json.dumps({**saved, "metrics": ["modes", "coverage"]}))
+    result = gancli("eval", "run", "--json")
+    assert "warning: metric 'coverage' is not installed: left out" in ok(result)
+    assert "mode_kl" in result.stdout
+    installed_plugins()  # and the architecture's: the generator cannot be built without it
+    line = one_line_error(gancli("grid", "run"), "architecture 'mlp-wide' came from plugin 'wide' of package gw")
+    assert line.endswith("which is not installed: gancli plugins install gw")
+
+
 # --- config files -------------------------------------------------------------------------------------------
 
 

@@ -445,43 +445,122 @@ def grid(
     from gancli.render import samples_png
     from gancli.train.lifecycle import open_run
 
-    session, _ = open_run(run.path, checkpoint, data=False)  # an image grid needs only the networks
-    if not session.data.is_image:  # a scatter draws the samples over the real points
-        session, _ = open_run(run.path, checkpoint)
+    session, _ = open_run(run.path, checkpoint, data=None)  # the data only for a scatter, drawn over its points
     png = samples_png(session.generate(n, seed), session.data, nrow=nrow, compression=compression)
     wrote(write_output(target, png, replace), f"({n} samples from step {session.step})")
 
 
+MAX_WALK_POINTS = 1000
+
+
 @app.command()
 def sample(
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the samples (.npy), - for stdout.")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "-o", "--output", help="Where to write the samples (.npy), - for stdout; with --interpolate a .png too."
+        ),
+    ],
     run_path: RunArg = None,
-    n: Annotated[int, typer.Option("--n", help="Number of samples.")] = 1000,
+    n: Annotated[
+        int | None, typer.Option("--n", help="Number of samples (with --interpolate: of walks).", show_default=False)
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the latent noise (same seed, same samples).")] = 0,
+    interpolate: Annotated[
+        int | None,
+        typer.Option(
+            help="Walk through K latent points (spherical interpolation, back to the first): an animated PNG "
+            "(-o NAME.png) or the frames' samples (.npy: frames × walks × sample).",
+            show_default=False,
+        ),
+    ] = None,
     checkpoint: CheckpointOpt = None,
     force: ForceOpt = False,
 ) -> None:
-    """Write raw generator samples as a float32 .npy array, for other tools."""
+    """Write raw generator samples as a float32 .npy array, for other tools (default --n 1000); or latent walks
+    (default --n 8 side by side), frame 0 the samples of the same --seed and --n."""
     import io
 
     import numpy as np
 
     from gancli.io import check_output, write_output
 
+    n = n if n is not None else 1000 if interpolate is None else 8
     check_sampling(n, seed)
+    if interpolate is not None:
+        from gancli.latent import FRAMES_BETWEEN
+
+        if not 2 <= interpolate <= MAX_WALK_POINTS:
+            raise GancliError(f"--interpolate must be between 2 and {MAX_WALK_POINTS:,} points, got {interpolate}")
+        if interpolate * FRAMES_BETWEEN * n > MAX_SAMPLES:
+            raise GancliError(
+                f"--interpolate {interpolate} with --n {n} walks makes {interpolate * FRAMES_BETWEEN * n:,} samples "
+                f"({FRAMES_BETWEEN} frames a step), more than {MAX_SAMPLES:,}"
+            )
     from gancli.train.lifecycle import open_run
 
     check_output(output, force)
-    session, _ = open_run(run_path, checkpoint, data=False)
+    if interpolate is None:
+        session, _ = open_run(run_path, checkpoint, data=False)
+        samples, what = session.generate(n, seed), f"{n} samples"
+    else:
+        from gancli.latent import FRAME_MS, walk_noise
+
+        animated = output.suffix.lower() == ".png"
+        session, _ = open_run(run_path, checkpoint, data=None if animated else False)  # a scatter draws the data
+        walk = walk_noise(interpolate, n, session.config.latent_dim, seed)
+        samples = session.generate_from(walk.flatten(0, 1)).unflatten(0, walk.shape[:2])
+        what = f"{n} walk{'s' if n > 1 else ''} through {interpolate} points, {len(walk)} frames"
+        if animated:
+            from gancli import kernels
+            from gancli.render import samples_png
+
+            pictures = [kernels.decode_image(samples_png(frame, session.data)) for frame in samples]
+            written = write_output(output, kernels.encode_animation(pictures, FRAME_MS), force)
+            wrote(written, f"({what} from step {session.step})")
+            return
     buffer = io.BytesIO()
-    np.save(buffer, session.generate(n, seed).numpy().astype(np.float32))
-    wrote(write_output(output, buffer.getvalue(), force), f"({n} samples from step {session.step})")
+    np.save(buffer, samples.numpy().astype(np.float32))
+    wrote(write_output(output, buffer.getvalue(), force), f"({what} from step {session.step})")
+
+
+@app.command()
+def export(
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="The file to write: NAME.pt (TorchScript) or NAME.onnx (ONNX).")
+    ],
+    run_path: RunArg = None,
+    checkpoint: CheckpointOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Write the generator (its moving average where the run kept one) as TorchScript or ONNX, for programs without
+    gancli, and a usage note beside it (OUTPUT.txt): latent size, classes, output layout and range."""
+    from gancli.export import export_format, exported_generator, usage_note
+    from gancli.io import check_output, write_output
+    from gancli.train.lifecycle import open_run
+
+    suffix = export_format(output)
+    note_path = output.with_name(output.name + ".txt")
+    check_output(output, force)
+    check_output(note_path, force)
+    session, run = open_run(run_path, checkpoint, data=False)
+    written = write_output(output, exported_generator(session, suffix), force)
+    note = usage_note(session, run.path, output, suffix)
+    write_output(note_path, note.encode(), force)
+    out.print(note, highlight=False, soft_wrap=True)
+    wrote(written, f"(step {session.step}) and its usage note {note_path}")
 
 
 @app.command("eval")
 def evaluate(
     run_path: RunArg = None,
-    seed: Annotated[int, typer.Option(help="Seed of the latent noise.")] = 0,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed of the first draw's noise (default: the run's seed + 3, as its own evaluations)."),
+    ] = None,
+    draws: Annotated[
+        int | None, typer.Option(help="Noise draws, figures their mean ± std (default: the run's --eval-draws).")
+    ] = None,
     checkpoint: CheckpointOpt = None,
     every: Annotated[bool, typer.Option("--all", help="Evaluate every checkpoint the run kept.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
@@ -492,8 +571,8 @@ def evaluate(
         int | None, typer.Option(help="Images the feature-space metrics score (default: the run's).")
     ] = None,
 ) -> None:
-    """Score a run's samples: each metric beside the same figure for held-out real data, the floor to compare
-    with; then the diagnostics the run raised while training."""
+    """Score a run's samples as the run scored them itself: each metric, the mean ± std over noise draws, beside
+    the same figure for held-out real data, the floor to compare with; then the diagnostics the run raised."""
     import json
 
     from gancli.diagnostics.watch import read_findings
@@ -502,8 +581,12 @@ def evaluate(
 
     if every and checkpoint is not None:
         raise GancliError("--all and --checkpoint: choose one")
-    check_sampling(1, seed)
-    overrides = {"features": features, "eval_samples": eval_samples}
+    check_sampling(1, 0 if seed is None else seed)
+    if draws is not None:
+        from gancli.config import FLAG_RANGES
+
+        FLAG_RANGES["eval_draws"].check(draws, "--draws")
+    overrides = {"features": features, "eval_samples": eval_samples, "eval_draws": draws}
     session, run = open_run(run_path, checkpoint, overrides={k: v for k, v in overrides.items() if v is not None})
     evaluation = Evaluation(session, strict=True)
     rows = []
@@ -513,22 +596,21 @@ def evaluate(
         result = evaluation(seed)
         if not result:
             raise GancliError(f"{run.path}: no metric applies to dataset {session.config.data!r}")
-        rows.append({"step": session.step, **result})
+        rows.append({"step": session.step, **result, "spread": evaluation.spread})
     findings = read_findings(run)
     scored = evaluation.scored
     if as_json:
         images = {name: {"generated": generated, "real": real} for name, (generated, real) in scored.items()}
         given = {"evaluations": rows} if every else rows[0]
-        out.print_json(json.dumps({**given, "images": images, "diagnostics": findings}))
+        draws_of = {"draws": session.config.eval_draws}
+        out.print_json(json.dumps({**given, **draws_of, "images": images, "diagnostics": findings}))
     else:
-        title = f"{run.path} · features: {session.config.features}"
+        draws_text = f"mean ± std of {session.config.eval_draws} noise draws"
+        title = f"{run.path} · features: {session.config.features} · {draws_text}"
         out.print(evaluation_table(rows, title, scored))
         if evaluation.built_space is not None:
             out.print(feature_space_note(evaluation.built_space))
         out.print(findings_table(findings))
-
-
-REAL_SUFFIX = "_real"
 
 
 def findings_table(findings: list[dict[str, Any]]) -> Table | str:
@@ -542,16 +624,19 @@ def findings_table(findings: list[dict[str, Any]]) -> Table | str:
 
 
 def evaluation_table(rows: list[dict[str, Any]], title: str, scored: dict[str, tuple[int, int | None]]) -> Table:
-    """Metrics down, checkpoints across, the real data's own figure (``NAME_real``), the last figure as a multiple
-    of it, and the images each figure scored."""
+    """Metrics down, checkpoints across (each figure ± its spread over draws), the real data's own figure
+    (``NAME_real``), the last figure as a multiple of it, and the images each figure scored."""
+    from gancli.metrics import REAL_SUFFIX
+    from gancli.train.evaluation import figure_text
+
     last = rows[-1]
     steps = [f"step {row['step']}" for row in rows]
     table = Table("metric", *steps, "real data", "÷ real", "images scored", title=title)
     for name in last:
-        if name == "step" or (name.endswith(REAL_SUFFIX) and name.removesuffix(REAL_SUFFIX) in last):
+        if name in ("step", "spread") or (name.endswith(REAL_SUFFIX) and name.removesuffix(REAL_SUFFIX) in last):
             continue
         floor = last.get(name + REAL_SUFFIX)
-        cells = [format_value(row[name]) if name in row else "" for row in rows]
+        cells = [figure_text(row, name) for row in rows]
         ratio = f"{last[name] / floor:.2f}×" if floor is not None and floor > 0 else ""
         table.add_row(name, *cells, "" if floor is None else format_value(floor), ratio, scored_text(scored.get(name)))
     return table
@@ -612,6 +697,28 @@ def plot(
     replace = force or output is None
     check_output(target, replace)
     wrote(write_output(target, runs_png(runs), replace), f"({len(runs)} run{'s' if len(runs) > 1 else ''})")
+
+
+@app.command()
+def report(
+    run_paths: RunsArg = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="HTML file to write, - for stdout (default RUN/report.html)."),
+    ] = None,
+    force: ForceOpt = False,
+) -> None:
+    """One self-contained HTML page of runs, to keep or share: settings with where each came from, plugin
+    packages, plots over steps, the evaluation table, diagnostics on a timeline, sample images over time."""
+    from gancli.analysis.report import report_html
+    from gancli.io import check_output, write_output
+
+    runs = existing_runs(run_paths)
+    target = output or runs[0].path / "report.html"
+    replace = force or output is None
+    check_output(target, replace)
+    page = report_html(runs, load_plugins().registry)
+    wrote(write_output(target, page.encode(), replace), f"({len(runs)} run{'s' if len(runs) > 1 else ''})")
 
 
 @app.command()

@@ -210,6 +210,12 @@ class RunConfig:
     eval_samples: int = field(
         default=1000, metadata=count("Generated (and real) images the feature-space metrics score.", OUTPUT, MAX_BATCH)
     )
+    eval_draws: int = field(
+        default=3,
+        metadata=count(
+            "Noise draws each evaluation scores (eval_samples each): every figure is their mean ± std.", OUTPUT, 100
+        ),
+    )
     keep: int = field(default=3, metadata=count("Checkpoints kept: the newest K.", OUTPUT))
     keep_best: str = field(
         default="", metadata=flag("Also keep the checkpoint with the best value of this metric (e.g. mode_kl).", OUTPUT)
@@ -382,8 +388,13 @@ def resolve(
     flags: Mapping[str, Any],
     config_file: Path | None = None,
     set_items: Iterable[str] = (),
+    skip_missing: Callable[[str], None] | None = None,
 ) -> Resolved:
-    """Merge defaults, the chosen plugins' recommendations, the file and the flags into one checked config."""
+    """Merge defaults, the chosen plugins' recommendations, the file and the flags into one checked config.
+
+    ``skip_missing`` reads a saved run for a command that only samples or scores it: the options and metrics of
+    observer plugins that are no longer installed are left out, each said through it, instead of refused (a
+    trainer it names must still be installed: the run's networks need it)."""
     loaded = load_file(config_file) if config_file else ConfigFile({}, [], {})
     origin = f"--config {config_file}"
     user = {k: check_type(k, v, origin) for k, v in loaded.values.items()}
@@ -411,7 +422,7 @@ def resolve(
     sources.update({key: flag_name(key) for key, value in flags.items() if value is not None and key in sources})
     config = RunConfig(**{**recommended, **user})
     check_values(config)
-    metrics = registry.all("metric") if config.metrics is None else [registry.get("metric", n) for n in config.metrics]
+    metrics = registry.all("metric") if config.metrics is None else chosen_metrics(registry, config, skip_missing)
     diagnostics = registry.all("diagnostic")
     option_layers.append((origin, user.pop("options", {})))
     named = {kind for kind, field_name in KIND_FIELDS.items() if field_name in user}
@@ -419,8 +430,20 @@ def resolve(
     first += metrics if user.get("metrics") is not None else []
     rest = [reg for reg in [*chosen.values(), *metrics, *diagnostics] if not any(reg is f for f in first)]
     set_layers = [(origin, parse_set(loaded.set_items)), ("--set", parse_set(set_items))]
-    config.options = resolve_options(registry, [first, rest], option_layers, set_layers, sources)
+    config.options = resolve_options(registry, [first, rest], option_layers, set_layers, sources, skip_missing)
     return Resolved(config, chosen, metrics, diagnostics, sources)
+
+
+def chosen_metrics(
+    registry: Registry, config: RunConfig, skip_missing: Callable[[str], None] | None
+) -> list[Registration]:
+    """The metrics ``config.metrics`` names; under ``skip_missing``, those not installed are left out."""
+    names = config.metrics or []
+    if skip_missing is not None:
+        for name in [n for n in names if n not in registry.entries["metric"]]:
+            skip_missing(f"metric {name!r} is not installed: left out")
+        names = config.metrics = [n for n in names if n in registry.entries["metric"]]
+    return [registry.get("metric", n) for n in names]
 
 
 def checked_recommendation(reg: Registration, key: str, value: Any) -> Any:
@@ -523,12 +546,14 @@ def resolve_options(
     layers: list[tuple[str, Mapping[str, Mapping[str, Any]]]],
     set_layers: list[tuple[str, list[tuple[str | None, str, str]]]],
     sources: dict[str, str],
+    skip_missing: Callable[[str], None] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Every option of every selected plugin, typed and in its range: declared defaults < the ``layers`` of
     values (the recommendations, the file's tables) < the ``set_layers`` (the file's ``set``, then ``--set``),
     each layer named by where it came from, which ``sources`` records as ``PLUGIN.OPTION``. ``tiers`` are the
     run's plugins, those a bare ``--set NAME`` looks in first (the trainers and what the user named) before the
-    rest (the observers)."""
+    rest (the observers). Under ``skip_missing`` (a saved run read), options of a plugin that is not installed are
+    left out, saying so: a plugin the run chose by kind was found already, so it can only be an observer."""
     plugins = [reg for tier in tiers for reg in tier]
     by_name = {reg.name: reg for reg in plugins}
     resolved = {reg.name: reg.defaults() for reg in plugins if reg.options}
@@ -538,7 +563,9 @@ def resolve_options(
             reg = by_name.get(plugin_name)
             if reg is None:
                 if not registry.find(plugin_name):
-                    raise GancliError(f"options for {unknown_message('plugin', plugin_name, by_name)}")
+                    if skip_missing is None:
+                        raise GancliError(f"options for {unknown_message('plugin', plugin_name, by_name)}")
+                    skip_missing(f"plugin {plugin_name!r} is not installed: its saved options are left out")
                 continue  # options of a plugin this run does not use (a recommendation for another optimizer)
             if not isinstance(values, Mapping):
                 raise GancliError(f"options for {reg.name!r} must be a table of NAME = VALUE, got {values!r}")

@@ -1,15 +1,23 @@
 """``gancli plot``: one PNG of what a practitioner watches over a run — both losses, mean D(x) and D(G(z)),
 both players' gradient norms, the fixed-noise diversity, and the evaluation metrics — with several runs overlaid
-in the same panels, and a vertical marker in every panel at each step where a live diagnostic found a pitfall."""
+in the same panels, and a vertical marker in every panel at each step where a live diagnostic found a pitfall.
+
+A metric's panel holds what reading it needs: the figure, a band of ± its spread (over the evaluation's noise
+draws, else the metric's own ``NAME_std``) and, dotted, the real data's own figure (``NAME_real``) as the
+reference it is read against; those companions get no panel of their own."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Container, Sequence
+from typing import TYPE_CHECKING, Any
 
 from gancli.diagnostics.watch import read_findings
+from gancli.metrics import REAL_SUFFIX
 from gancli.train.rundir import RunDir, read_jsonl
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: panels of the training records: title, the keys drawn, whether the axis is logarithmic
 RECORD_PANELS = (
@@ -20,15 +28,41 @@ RECORD_PANELS = (
     ("--ada: augmentation probability p, r = E[sign D(x)]", ("ada_p", "ada_r"), False),
 )
 STYLES = ("-", "--", ":", "-.")
+#: a metric's own spread (KID's over its subsets), drawn as a band around the figure
+STD_SUFFIX = "_std"
 
 
 def metric_names(evaluations: Sequence[Sequence[dict]]) -> list[str]:
-    """The numeric metrics any of the runs recorded, in the order first seen."""
+    """The numeric metrics any of the runs recorded, in the order first seen, less the companions drawn inside
+    another's panel (``NAME_real``, ``NAME_std`` beside a recorded ``NAME``)."""
     names: dict[str, None] = {}
     for records in evaluations:
         for record in records:
             names.update({k: None for k, v in record.items() if k != "step" and isinstance(v, int | float)})
-    return list(names)
+    return [name for name in names if not is_companion(name, names)]
+
+
+def is_companion(name: str, names: Container[str]) -> bool:
+    """Whether ``name`` is a real floor or a spread of another figure in ``names``."""
+    return any(name.endswith(suffix) and name.removesuffix(suffix) in names for suffix in (REAL_SUFFIX, STD_SUFFIX))
+
+
+def draw_metric(ax: Any, name: str, records: Sequence[dict], label: str, style: str) -> None:
+    """A metric over steps, ± its spread as a band, and the real data's figure as a dotted reference line."""
+    rows = [r for r in records if isinstance(r.get(name), int | float)]
+    if not rows:
+        return
+    steps = [r["step"] for r in rows]
+    (line,) = ax.plot(steps, [r[name] for r in rows], style, marker="o", ms=3, lw=1.0, label=label)
+    spreads = [r.get("spread", {}).get(name, r.get(name + STD_SUFFIX)) for r in rows]
+    if all(isinstance(s, int | float) for s in spreads):
+        low = [r[name] - s for r, s in zip(rows, spreads, strict=True)]
+        high = [r[name] + s for r, s in zip(rows, spreads, strict=True)]
+        ax.fill_between(steps, low, high, color=line.get_color(), alpha=0.2, lw=0)
+    floors = [(r["step"], r[name + REAL_SUFFIX]) for r in rows if isinstance(r.get(name + REAL_SUFFIX), int | float)]
+    if floors:
+        real_steps, values = zip(*floors, strict=True)
+        ax.plot(real_steps, values, ":", color=line.get_color(), lw=1.2, label=f"{label}: real data")
 
 
 def mark_findings(ax: Any, findings: Sequence[Sequence[dict]]) -> None:
@@ -50,6 +84,17 @@ def mark_findings(ax: Any, findings: Sequence[Sequence[dict]]) -> None:
 
 
 def runs_png(runs: Sequence[RunDir]) -> bytes:
+    import matplotlib.pyplot as plt
+
+    figure = runs_figure(runs)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def runs_figure(runs: Sequence[RunDir]) -> Figure:
+    """The figure ``gancli plot`` draws: a panel per training-record group and per metric."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -76,11 +121,8 @@ def runs_png(runs: Sequence[RunDir]) -> bytes:
         ax.set(title=title, xlabel="step", yscale="log" if log else "linear")
         ax.legend(fontsize=7)
     for name, ax in zip(metrics, flat[len(drawn) :], strict=False):
-        for run, rows_of_run in zip(runs, evaluations, strict=True):
-            points = [(r["step"], r[name]) for r in rows_of_run if isinstance(r.get(name), int | float)]
-            if points:
-                steps, values = zip(*points, strict=True)
-                ax.plot(steps, values, "o-", ms=3, lw=1.0, label=run.path.name)
+        for index, (run, rows_of_run) in enumerate(zip(runs, evaluations, strict=True)):
+            draw_metric(ax, name, rows_of_run, run.path.name, STYLES[index % len(STYLES)])
         ax.set(title=f"eval: {name}", xlabel="step")
         ax.legend(fontsize=7)
     for ax in flat[:panels]:
@@ -88,7 +130,4 @@ def runs_png(runs: Sequence[RunDir]) -> bytes:
     for ax in flat[panels:]:
         ax.axis("off")
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
-    return buffer.getvalue()
+    return figure

@@ -89,7 +89,10 @@ class Watch:
         """Feed the tail of RUN/metrics.jsonl and RUN/eval.jsonl through the diagnostics without reporting: a
         resumed run carries on with full windows and knows which episodes it already reported."""
         records = [(r["step"], 0, r) for r in read_jsonl(self.run.metrics)[-REPLAY:]]
-        evals = [(r["step"], 1, r) for r in read_jsonl(self.run.evals)[-REPLAY:]]
+        # an evaluation as the diagnostics saw it live: the figures, without their spread over draws
+        evals = [
+            (r["step"], 1, {k: v for k, v in r.items() if k != "spread"}) for r in read_jsonl(self.run.evals)[-REPLAY:]
+        ]
         for _, is_eval, record in sorted(records + evals, key=lambda item: item[:2]):
             self.observe(record, evaluation=bool(is_eval), report=False)
 

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 __all__ = ["Metric"]
 __getattr__, __dir__ = lazy_attributes(globals(), {"Metric": "gancli.metrics.base:Metric"})
 
+#: a metric's figure for real data (its floor) is the figure's name with this suffix: ``fd_real`` beside ``fd``
+REAL_SUFFIX = "_real"
 MAX_SAMPLES = 10**7  # generated samples a metric scores: ten million 2-D points; far more images than memory holds
 #: how many generated samples to score: at least one, at most MAX_SAMPLES
 SAMPLES: dict[str, Any] = {"min": 1, "max": MAX_SAMPLES}

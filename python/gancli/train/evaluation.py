@@ -8,17 +8,24 @@ plugin's name and package and dropped for the rest of the run, so a broken metri
 training or its checkpoints; ``gancli eval`` (``strict``) stops on it instead. A metric the user asked for (named
 in ``metrics``, or with options set) that cannot be created stops a new run before it starts
 (``check_requested``).
+
+One protocol scores a checkpoint wherever it is scored, in the run's own evaluations and in ``gancli eval``: the
+run's ``--eval-samples`` samples against the feature space's fixed real sets, from the noise of the run's seed +
+3, once per ``--eval-draws`` draw (draw i from seed + 3 + i); each figure is the mean over the draws, with their
+standard deviation as its spread. The same checkpoint gives the same figures in both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import statistics
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 
 from gancli.errors import PluginError
 from gancli.features.space import FeatureSpace
+from gancli.metrics import REAL_SUFFIX
 from gancli.metrics.base import Metric
 from gancli.metrics.feature import FeatureMetric
 from gancli.plugins.registry import Registration
@@ -27,6 +34,22 @@ if TYPE_CHECKING:
     from gancli.train.session import Session
 
 T = TypeVar("T")
+#: a run's evaluation noise comes from its seed + 3 (its data draws from the seed, its latents from seed + 1, its
+#: sample images from seed + 2)
+EVAL_SEED_OFFSET = 3
+
+
+def number(value: Any) -> str:
+    """A figure as gancli prints it: four significant digits."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def figure_text(record: Mapping[str, Any], name: str) -> str:
+    """``26.2 ± 0.4123``: a figure of an evaluation record and its spread over draws (alone with one draw)."""
+    if name not in record:
+        return ""
+    spread = record.get("spread", {}).get(name)
+    return number(record[name]) + ("" if spread is None else f" ± {number(spread)}")
 
 
 class ExtractorError(PluginError):
@@ -54,6 +77,8 @@ class Evaluation:
         #: each figure of the last call: how many generated and real images it scored (real: None when the metric
         #: does not say); a real floor (NAME_real) scores held-out real images against as many reference ones
         self.scored: dict[str, tuple[int, int | None]] = {}
+        #: each generated figure of the last call: its standard deviation over the draws (with two or more)
+        self.spread: dict[str, float] = {}
 
     @property
     def metrics(self) -> list[tuple[Registration, Metric | FeatureMetric]]:
@@ -105,13 +130,23 @@ class Evaluation:
             samples[count] = self.session.generate(count, seed)
         return samples[count]
 
-    def __call__(self, seed: int) -> dict[str, float]:
-        """Every metric's values on samples from the noise of ``seed``. A metric may draw from torch's global
-        generator (torchmetrics' KID draws its subsets there): it is given a fork of it, so the run's own stream,
-        saved in each checkpoint, does not depend on when or what was evaluated."""
+    def __call__(self, seed: int | None = None) -> dict[str, float]:
+        """Every metric's values, each the mean over the run's ``--eval-draws`` draws of samples, draw i from the
+        noise of ``seed`` + i (default: the run's seed + EVAL_SEED_OFFSET); their spread in ``spread``. A metric
+        may draw from torch's global generator (torchmetrics' KID draws its subsets there): it is given a fork of
+        it, so the run's own stream, saved in each checkpoint, does not depend on when or what was evaluated."""
+        config = self.session.config
+        seed = config.seed + EVAL_SEED_OFFSET if seed is None else seed
         device = self.session.device
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            return self.evaluate(seed)
+            results = [self.evaluate(seed + draw) for draw in range(config.eval_draws)]
+        names = [name for name in results[-1] if all(name in result for result in results)]  # a metric dropped
+        self.spread = {
+            name: statistics.stdev(result[name] for result in results)
+            for name in names
+            if len(results) > 1 and not name.endswith(REAL_SUFFIX)
+        }
+        return {name: statistics.fmean(result[name] for result in results) for name in names}
 
     def evaluate(self, seed: int) -> dict[str, float]:
         results: dict[str, float] = {}

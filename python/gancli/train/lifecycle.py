@@ -161,15 +161,17 @@ def newest_run(parent: Path = RUNS) -> RunDir:
 def open_run(
     path: Path | None = None,
     chosen: str | None = None,
-    data: bool = True,
+    data: bool | None = True,
     overrides: Mapping[str, Any] | None = None,
 ) -> tuple[Session, RunDir]:
     """A run's networks on the CPU at a checkpoint (default: the newest intact one) of ``path`` (default: the
     newest run), for commands that sample or evaluate; nothing of it is written. Without ``data`` the dataset is
-    not opened (it may be gone): the session's data then only knows the shape the checkpoint recorded.
+    not opened (it may be gone): the session's data then only knows the shape the checkpoint recorded; with
+    ``data=None`` it is opened only if it holds points (a scatter draws samples over them), not images.
     ``overrides`` replace settings that do not change the networks (``eval``'s ``--features``)."""
     run = RunDir.existing(path) if path is not None else newest_run()
-    resolved = resolve(get_plugins().registry, {**(overrides or {}), "device": "cpu"}, run.config)
+    flags = {**(overrides or {}), "device": "cpu"}
+    resolved = resolve(get_plugins().registry, flags, run.config, skip_missing=warn)
     if chosen is not None:
         json_path = run.checkpoint(chosen)
         meta, tensors = checkpoint.read(json_path)
@@ -177,6 +179,8 @@ def open_run(
         json_path, meta, tensors = checkpoint.newest_intact(run.checkpoints, warn)
     keep_recorded_size(resolved.config, meta)
     recorded = None if data else RecordedData.of(resolved.config.data, meta, json_path)
+    if data is None and recorded is not None and not recorded.is_image:
+        recorded = None
     session = Session.build(resolved, data=recorded)
     checkpoint.load(session, json_path, meta, tensors, training=False)
     return session, run

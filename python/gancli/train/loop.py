@@ -36,7 +36,6 @@ from gancli.train.rundir import RunDir, append_record, read_jsonl
 from gancli.train.session import Session
 
 SAMPLE_SEED_OFFSET = 2  # fixed noise for sample images: seed + 2 (data uses seed, latents seed + 1)
-EVAL_SEED_OFFSET = 3
 #: the diagnostic whose finding ends a run under --stop-when-plateau
 PLATEAU = "plateau"
 
@@ -228,9 +227,10 @@ def train_steps(session: Session, run: RunDir, show_progress: bool) -> dict[str,
                             observers.sampled(step, png)
                     evaluating = should(step, config.eval_every, config.steps)
                     if main and problem is None and evaluating:
-                        last_eval = evaluate(config.seed + EVAL_SEED_OFFSET)
+                        last_eval = evaluate()  # the run's protocol, as gancli eval scores it
                         if last_eval:
-                            append_record(run.evals, {"step": step, **last_eval})
+                            spread = {"spread": evaluate.spread} if evaluate.spread else {}
+                            append_record(run.evals, {"step": step, **last_eval, **spread})
                             found = observers.evaluated(step, last_eval) if observers else []
                             plateaued = any(finding.name == PLATEAU for finding in found)
                         if best and best.offer(step, last_eval, say):

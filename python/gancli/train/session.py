@@ -187,10 +187,14 @@ class Session:
             self.game.ema_moved = False
         return average
 
-    @torch.no_grad()
     def generate(self, n: int, seed: int, batch: int = 1024) -> torch.Tensor:
         """``n`` samples from fixed noise (same seed → same samples), in eval mode, on the CPU."""
         noise = torch.randn(n, self.config.latent_dim, generator=torch.Generator().manual_seed(seed))
+        return self.generate_from(noise, batch)
+
+    @torch.no_grad()
+    def generate_from(self, noise: torch.Tensor, batch: int = 1024) -> torch.Tensor:
+        """The samples of ``noise`` (n, latent_dim), in eval mode, on the CPU."""
         model = self.sampler
         was_training = model.training
         model.eval()
