@@ -185,7 +185,7 @@ class RunConfig:
         default=None,
         metadata=flag(
             "Hold the images on the device and draw batches there (default: on CUDA when they take at most a "
-            "quarter of its free memory and need no --augment).",
+            "quarter of its free memory; --augment then runs there too).",
             DATA,
         ),
     )

@@ -3,8 +3,8 @@
 On a GPU the host path decodes nothing per step but still gathers a batch, converts it, pins it and copies it;
 for a dataset that fits, the device does the gather and the conversion itself and the host only draws the
 indices. The indices come from the run's numpy generator exactly as ``ImageSource.batch`` draws them, so a run
-sees the very batches of the host path (and a resumed run continues them). ``--augment`` runs in the native
-kernels on the host, so augmented data stays there.
+sees the very batches of the host path (and a resumed run continues them). ``--augment`` runs on the device
+too (train/device_augment.py: the kernels' transforms and ranges, other random draws).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import torch
 
 from gancli.data.base import DataSource, ImageSource
 from gancli.errors import GancliError
+from gancli.train.device_augment import augment_on_device
 
 #: the share of the device's free memory a dataset may take to be held there by default
 SHARE_OF_FREE_MEMORY = 0.25
@@ -30,23 +31,21 @@ class ResidentImages:
         index = torch.from_numpy(self.source.draw_indices(size, rng))
         if self.images.is_cuda:  # from pinned memory the copy does not wait for the GPU (bench_gpu.py found it did)
             index = index.pin_memory()
-        return self.images[index.to(self.images.device, non_blocking=True)].float().div_(127.5).sub_(1.0)
+        images = self.images[index.to(self.images.device, non_blocking=True)]
+        if self.source.augment:  # its seed drawn after the indices, as the host path draws the kernels'
+            images = augment_on_device(images, self.source.augment, int(rng.integers(0, 2**63 - 1)))
+        return images.float().div_(127.5).sub_(1.0)
 
 
 def hold_on_device(data: DataSource, device: torch.device, requested: bool | None) -> ResidentImages | None:
     """The data to draw on ``device``, or None for the host path: ``--data-on-device`` asks for it (refused,
     naming the reason, where it cannot be); by default on CUDA when the images take at most a quarter of the
-    device's free memory and need no augmentation."""
+    device's free memory."""
     if requested is False:
         return None
-    if not isinstance(data, ImageSource) or data.augment:
+    if not isinstance(data, ImageSource):
         if requested:
-            reason = (
-                "--augment runs on the host (the native kernels)"
-                if isinstance(data, ImageSource)
-                else (f"dataset {data.name!r} is not held as an image array")
-            )
-            raise GancliError(f"--data-on-device: {reason}; leave the flag out")
+            raise GancliError(f"--data-on-device: dataset {data.name!r} is not held as an image array; leave it out")
         return None
     if requested is None and (
         device.type != "cuda" or data.images.nbytes > SHARE_OF_FREE_MEMORY * torch.cuda.mem_get_info(device)[0]
