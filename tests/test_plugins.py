@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import typer
-from cli_helpers import FIXTURES, entry_point
+from cli_helpers import FIXTURES, entry_point, ok
 from gancli import cli
 from gancli.config import FIELD_NAMES, resolve
 from gancli.errors import GancliError, PluginError
@@ -483,3 +483,29 @@ def test_documented_set_usages_resolve_and_no_new_builtin_observer_can_take_thei
     for where, (flags, items, options) in before.items():
         after = resolve(plugins.registry, flags, None, items).config.options
         assert {k: v for k, v in after.items() if not k.startswith("new-")} == options, where
+
+
+def test_a_wrapper_builds_another_plugin_by_name_and_a_diagnostic_reads_the_networks(
+    installed_plugins, gancli, tmp_path: Path
+) -> None:
+    """gancli.api.build gives a plugin the very networks a run would build of another (half-dcgan wraps dcgan),
+    and a diagnostic's measure reads the session's networks (session.discriminator)."""
+    from gancli.api import ArchSpec, build
+    from gancli.nets.common import parameter_count
+
+    installed_plugins(("half", "wrapping_arch", "gancli-half"))
+    spec = ArchSpec(data_shape=(1, 16, 16), latent_dim=8, d_input_shape=(1, 16, 16))
+    wrapped, plain = build("architecture", "half-dcgan", spec, width=4), build("architecture", "dcgan", spec)
+    reference = build("architecture", "dcgan", spec, g_width=4, d_width=4)
+    assert [parameter_count(n) for n in wrapped] == [parameter_count(n) for n in reference]
+    assert parameter_count(plain[0]) > parameter_count(wrapped[0])  # dcgan's own default widths are wider
+    with pytest.raises(GancliError, match="architecture 'dcgan' has no option depth"):
+        build("architecture", "dcgan", spec, depth=3)
+    with pytest.raises(GancliError, match="unknown architecture 'dcgan2'"):
+        build("architecture", "dcgan2", spec)
+
+    args = ["--data", "digits", "--set", "source=sklearn", "--image-size", "16", "--batch-size", "16"]
+    args += ["--arch", "half-dcgan", "--set", "width=4", "--latent-dim", "8", "--steps", "4", "--log-every", "2"]
+    ok(gancli("train", *args, "--quiet", "--eval-every", "1000", "--out", "run"))
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").open()]
+    assert len(records) == 2 and all(r["d_weight_norm"] > 0 for r in records)

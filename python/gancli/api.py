@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from gancli.metrics.feature import FeatureMetric
     from gancli.nets.common import parameter_count
     from gancli.optim.rules import UpdateRule
+    from gancli.plugins.manager import build
     from gancli.train.game import Game, total_norm
     from gancli.train.lifecycle import newest_run, open_run
     from gancli.train.rundir import RunDir
@@ -55,6 +56,7 @@ LAZY = {
     "newest_run": "gancli.train.lifecycle:newest_run",
     "RunDir": "gancli.train.rundir:RunDir",
     "open_run": "gancli.train.lifecycle:open_run",
+    "build": "gancli.plugins.manager:build",
 }
 
 __all__ = [
@@ -82,6 +84,7 @@ __all__ = [
     "PluginError",
     "RunDir",
     "UpdateRule",
+    "build",
     "check_requirements",
     "gradient_norms",
     "hookimpl",

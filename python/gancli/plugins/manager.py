@@ -312,3 +312,15 @@ def get_plugins() -> Plugins:
     plugins = Plugins()
     plugins.warn_failures()
     return plugins
+
+
+def build(kind: str, name: str, *args: Any, **options: Any) -> Any:
+    """Another registered plugin, built by name as a run builds it: its factory called with ``args`` and its
+    options (each at its default unless given here), and what it returns checked. For a plugin that wraps another
+    (an architecture around ``dcgan``); a name or option that does not exist is an error naming it."""
+    reg = get_plugins().registry.get(kind, name)
+    unknown = sorted(set(options) - {option.name for option in reg.options})
+    if unknown:
+        known = ", ".join(option.name for option in reg.options) or "none"
+        raise GancliError(f"{kind} {name!r} has no option {', '.join(unknown)} (its options: {known})")
+    return reg.create(*args, options=options)
