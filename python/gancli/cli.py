@@ -712,7 +712,7 @@ def data_prepare(
 
     from gancli.data import PACKED_SUFFIX
     from gancli.data.base import DataRequest
-    from gancli.data.images import check_request, decode_source
+    from gancli.data.images import check_request, decode_source, source_labels
     from gancli.data.packed import write_packed
     from gancli.io import check_output, interruptible
 
@@ -727,11 +727,15 @@ def data_prepare(
     check_request(request)  # the size limit and the colour, as for train
     kept = "nothing was written to" if destination.how == "atomic" else "only part of the data went to"
     with interruptible(f"data prepare stopped; {kept} {output}"):
-        images, _, count = decode_source(source, request, fit)
+        images, _, count, names = decode_source(source, request, fit)
+        labels, classes = source_labels(source, names, required=False) or (None, None)
         pixels, origin = np.asarray(images), str(source.resolve())
-        written = write_packed(output, pixels, source=origin, source_count=count, replace=force)
+        written = write_packed(
+            output, pixels, source=origin, source_count=count, replace=force, classes=classes, labels=labels
+        )
     shape = "×".join(map(str, images.shape[1:]))
-    wrote(written, f"{len(images)} images of {shape} from {count} files")
+    labelled = f", labelled in {len(classes)} classes" if classes else ""
+    wrote(written, f"{len(images)} images of {shape} from {count} files{labelled}")
 
 
 # --- plugins ---------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gancli.data.base import DataSource, ImageSource
+from gancli.data.base import DataSource, ImageSource, Labelled
 from gancli.errors import GancliError
 
 #: the share of the device's free memory a dataset may take to be held there by default
@@ -25,9 +25,22 @@ class ResidentImages:
     def __init__(self, source: ImageSource, device: torch.device) -> None:
         self.source = source
         self.images = torch.from_numpy(np.ascontiguousarray(source.images)).to(device)
+        targets = source.targets
+        self.targets = None if targets is None else torch.from_numpy(targets).to(device)
 
     def batch(self, size: int, rng: np.random.Generator) -> torch.Tensor:
-        index = torch.from_numpy(self.source.draw_indices(size, rng)).to(self.images.device)
+        return self.images_at(self.indices(size, rng))
+
+    def labelled_batch(self, size: int, rng: np.random.Generator) -> Labelled:
+        """Images and their ``targets``, drawn as ``ImageSource.labelled_batch`` draws them."""
+        index = self.indices(size, rng)
+        assert self.targets is not None, "hold_on_device holds labelled images with their targets"
+        return Labelled(self.images_at(index), self.targets[index])
+
+    def indices(self, size: int, rng: np.random.Generator) -> torch.Tensor:
+        return torch.from_numpy(self.source.draw_indices(size, rng)).to(self.images.device)
+
+    def images_at(self, index: torch.Tensor) -> torch.Tensor:
         return self.images[index].float().div_(127.5).sub_(1.0)
 
 
@@ -37,13 +50,15 @@ def hold_on_device(data: DataSource, device: torch.device, requested: bool | Non
     device's free memory and need no augmentation."""
     if requested is False:
         return None
-    if not isinstance(data, ImageSource) or data.augment:
+    # a dataset labelling its images its own way (classes without targets) labels them on the host
+    if not isinstance(data, ImageSource) or data.augment or (data.classes is not None and data.targets is None):
         if requested:
-            reason = (
-                "--augment runs on the host (the native kernels)"
-                if isinstance(data, ImageSource)
-                else (f"dataset {data.name!r} is not held as an image array")
-            )
+            if not isinstance(data, ImageSource):
+                reason = f"dataset {data.name!r} is not held as an image array"
+            elif data.augment:
+                reason = "--augment runs on the host (the native kernels)"
+            else:
+                reason = f"dataset {data.name!r} labels its images on the host"
             raise GancliError(f"--data-on-device: {reason}; leave the flag out")
         return None
     if requested is None and (
