@@ -13,18 +13,35 @@ from typing import TYPE_CHECKING
 
 from gancli.errors import GancliError, PluginError
 from gancli.lazy import lazy_attributes
-from gancli.nets.spec import AUTOENCODER, MINIBATCH_STD, NO_BATCHNORM, REQUIREMENTS, ArchSpec, check_requirements, numel
+from gancli.nets.spec import (
+    AUTOENCODER,
+    CONDITIONAL,
+    MINIBATCH_STD,
+    NO_BATCHNORM,
+    REQUIREMENTS,
+    ArchSpec,
+    check_requirements,
+    numel,
+)
 from gancli.plugins.hookspecs import hookimpl
 from gancli.plugins.registry import Option, without_options
 
 if TYPE_CHECKING:
-    from gancli.data.base import DataRequest, DataSource, ImageSource, KnownMixture, LabelledImages
+    from gancli.data.base import (
+        DataRequest,
+        DataSource,
+        ImageSource,
+        KnownMixture,
+        Labelled,
+        LabelledImages,
+        check_targets,
+    )
     from gancli.diagnostics.base import Diagnostic, Finding
     from gancli.features.base import FeatureExtractor
     from gancli.features.space import FeatureSpace
     from gancli.losses.base import LogitLoss, Loss, gradient_norms
     from gancli.metrics.base import Metric, kl_from_uniform
-    from gancli.metrics.feature import FeatureMetric
+    from gancli.metrics.feature import ClassMetric, FeatureMetric
     from gancli.nets.common import parameter_count
     from gancli.optim.rules import UpdateRule
     from gancli.train.game import Game, total_norm
@@ -43,13 +60,16 @@ LAZY = {
     "DataRequest": "gancli.data.base:DataRequest",
     "DataSource": "gancli.data.base:DataSource",
     "ImageSource": "gancli.data.base:ImageSource",
+    "Labelled": "gancli.data.base:Labelled",
     "LabelledImages": "gancli.data.base:LabelledImages",
+    "check_targets": "gancli.data.base:check_targets",
     "KnownMixture": "gancli.data.base:KnownMixture",
     "Metric": "gancli.metrics.base:Metric",
     "kl_from_uniform": "gancli.metrics.base:kl_from_uniform",
     "FeatureExtractor": "gancli.features.base:FeatureExtractor",
     "FeatureSpace": "gancli.features.space:FeatureSpace",
     "FeatureMetric": "gancli.metrics.feature:FeatureMetric",
+    "ClassMetric": "gancli.metrics.feature:ClassMetric",
     "Diagnostic": "gancli.diagnostics.base:Diagnostic",
     "Finding": "gancli.diagnostics.base:Finding",
     "newest_run": "gancli.train.lifecycle:newest_run",
@@ -59,10 +79,12 @@ LAZY = {
 
 __all__ = [
     "AUTOENCODER",
+    "CONDITIONAL",
     "MINIBATCH_STD",
     "NO_BATCHNORM",
     "REQUIREMENTS",
     "ArchSpec",
+    "ClassMetric",
     "DataRequest",
     "DataSource",
     "Diagnostic",
@@ -74,6 +96,7 @@ __all__ = [
     "GancliError",
     "ImageSource",
     "KnownMixture",
+    "Labelled",
     "LabelledImages",
     "LogitLoss",
     "Loss",
@@ -83,6 +106,7 @@ __all__ = [
     "RunDir",
     "UpdateRule",
     "check_requirements",
+    "check_targets",
     "gradient_norms",
     "hookimpl",
     "kl_from_uniform",

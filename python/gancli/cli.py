@@ -407,6 +407,27 @@ def check_sampling(n: int, seed: int) -> None:
 CheckpointOpt = Annotated[
     str | None, typer.Option(help="Checkpoint step or file (default: the latest).", show_default=False)
 ]
+ClassOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--class",
+        help="A class to draw, by name or index (repeatable; runs trained with --conditional).",
+        show_default=False,
+    ),
+]
+#: classes a --by-class grid shows without --class choosing its rows
+MAX_GRID_CLASSES = 100
+
+
+def asked_classes(session: Any, given: list[str] | None, n: int) -> Any:
+    """The class each of ``n`` samples asks for: the ``--class`` values in turn; None without any (every class in
+    turn, for a conditional run)."""
+    import torch
+
+    if not given:
+        return None
+    chosen = torch.tensor([session.class_index(text) for text in given])
+    return chosen[torch.arange(n) % len(chosen)]
 
 
 @app.command()
@@ -421,12 +442,18 @@ def grid(
     checkpoint: CheckpointOpt = None,
     compression: Annotated[str, typer.Option(help="PNG compression: fast, default or best.")] = "fast",
     animate: Annotated[bool, typer.Option(help="Write an animated PNG of the run's sample images instead.")] = False,
+    by_class: Annotated[
+        bool, typer.Option("--by-class", help="One row of --nrow samples per class, labelled (conditional runs).")
+    ] = False,
+    classes: ClassOpt = None,
     force: ForceOpt = False,
 ) -> None:
     """Render samples of a trained generator to a PNG grid (images) or scatter (2-D data)."""
     from gancli.io import check_output, write_output
 
     check_sampling(n, seed)
+    if animate and (by_class or classes):
+        raise GancliError("--animate shows the run's own sample images: leave out --by-class and --class")
     if not 1 <= nrow <= MAX_SAMPLES:
         raise GancliError(f"--nrow must be between 1 and {MAX_SAMPLES:,}, got {nrow}")
     run = existing_runs([run_path] if run_path is not None else None)[0]
@@ -446,10 +473,33 @@ def grid(
     from gancli.train.lifecycle import open_run
 
     session, _ = open_run(run.path, checkpoint, data=False)  # an image grid needs only the networks
+    if by_class:
+        wrote(write_output(target, class_grid(session, classes, nrow, seed), replace), f"(from step {session.step})")
+        return
     if not session.data.is_image:  # a scatter draws the samples over the real points
         session, _ = open_run(run.path, checkpoint)
-    png = samples_png(session.generate(n, seed), session.data, nrow=nrow, compression=compression)
+    samples = session.generate(n, seed, labels=asked_classes(session, classes, n))
+    png = samples_png(samples, session.data, nrow=nrow, compression=compression)
     wrote(write_output(target, png, replace), f"({n} samples from step {session.step})")
+
+
+def class_grid(session: Any, given: list[str] | None, per_row: int, seed: int) -> bytes:
+    """``grid --by-class``: a row of ``per_row`` samples for each class (those of ``--class``, else all), each
+    labelled with its class name."""
+    import torch
+
+    from gancli.render import class_grid_png
+
+    if session.classes is None:
+        raise GancliError(f"--by-class: this run ({session.config.data}) was trained without --conditional")
+    if not session.data.is_image:
+        raise GancliError("--by-class draws image grids; this run's samples are points")
+    rows = [session.class_index(text) for text in given] if given else list(range(len(session.classes)))
+    if len(rows) > MAX_GRID_CLASSES:
+        raise GancliError(f"--by-class: {len(rows)} classes; choose at most {MAX_GRID_CLASSES} rows with --class")
+    labels = torch.tensor(rows).repeat_interleave(per_row)
+    samples = session.generate(len(labels), seed, labels=labels)
+    return class_grid_png(samples, [session.classes[k] for k in rows])
 
 
 @app.command()
@@ -459,9 +509,11 @@ def sample(
     n: Annotated[int, typer.Option("--n", help="Number of samples.")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the latent noise (same seed, same samples).")] = 0,
     checkpoint: CheckpointOpt = None,
+    classes: ClassOpt = None,
     force: ForceOpt = False,
 ) -> None:
-    """Write raw generator samples as a float32 .npy array, for other tools."""
+    """Write raw generator samples as a float32 .npy array, for other tools; a conditional run's as an .npz of the
+    samples (x), the class each was asked for (y) and the class names (classes), which --data reads back."""
     import io
 
     import numpy as np
@@ -473,8 +525,16 @@ def sample(
 
     check_output(output, force)
     session, _ = open_run(run_path, checkpoint, data=False)
+    labels = asked_classes(session, classes, n)
+    samples = session.generate(n, seed, labels=labels).numpy().astype(np.float32)
     buffer = io.BytesIO()
-    np.save(buffer, session.generate(n, seed).numpy().astype(np.float32))
+    if session.classes is None:
+        np.save(buffer, samples)
+    else:
+        if str(output) != "-" and output.suffix != ".npz":
+            raise GancliError(f"-o {output}: a conditional run's samples are written with their labels: name an .npz")
+        asked = session.class_inputs(n, labels)[0].numpy()
+        np.savez(buffer, x=samples, y=asked, classes=np.array(session.classes))
     wrote(write_output(output, buffer.getvalue(), force), f"({n} samples from step {session.step})")
 
 

@@ -22,6 +22,38 @@ def samples_png(samples: torch.Tensor, data: DataSource, nrow: int = 8, compress
     return kernels.encode_png(scatter(samples.detach().cpu().numpy(), reference))
 
 
+def class_grid_png(samples: torch.Tensor, names: list[str], padding: int = 2) -> bytes:
+    """Image samples (K·M, C, H, W) in [-1, 1] as a PNG of K rows of M, each row labelled with its class name."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    rows = len(names)
+    pixels = ((samples.detach().cpu().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
+    count, channels, height, width = pixels.shape
+    per_row = count // rows
+    step_y, step_x = height + padding, width + padding
+    grid = np.zeros((rows * step_y + padding, per_row * step_x + padding, channels), dtype=np.uint8)
+    for index, image in enumerate(pixels):
+        y, x = padding + (index // per_row) * step_y, padding + (index % per_row) * step_x
+        grid[y : y + height, x : x + width] = image.transpose(1, 2, 0)
+    dpi, label_inches = 100, 0.12 * max(len(name) for name in names) + 0.3
+    figure = Figure(figsize=(grid.shape[1] / dpi + label_inches, grid.shape[0] / dpi), dpi=dpi)
+    axes = figure.add_axes((label_inches / figure.get_figwidth(), 0, 1 - label_inches / figure.get_figwidth(), 1))
+    axes.imshow(grid[..., 0] if channels == 1 else grid, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    axes.set_xticks([])
+    axes.set_yticks([padding + row * step_y + height / 2 for row in range(rows)], labels=names, fontsize=8)
+    axes.tick_params(length=0)
+    for spine in axes.spines.values():
+        spine.set_visible(False)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    return buffer.getvalue()
+
+
 def scatter(points: np.ndarray, reference: np.ndarray, size: int = SCATTER_SIZE) -> np.ndarray:
     """An RGB image (H, W, 3) of ``points`` (red) over ``reference`` (gray), framed on the reference."""
     low, high = reference.min(axis=0), reference.max(axis=0)

@@ -47,6 +47,9 @@ class FeatureSpace:
             )
         self.reference_images = self.images(rng.permutation(rest)[: self.size])
         self.held_out_images = self.images(held_out[: self.size])
+        #: the class of each held-out image, for labelled data (None otherwise): class metrics' real figure
+        targets = data.targets
+        self.held_out_labels = None if targets is None else torch.from_numpy(targets[np.sort(held_out[: self.size])])
         self._floors: dict[Any, dict[str, float]] = {}
 
     def images(self, indices: np.ndarray) -> torch.Tensor:

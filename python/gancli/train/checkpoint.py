@@ -254,22 +254,27 @@ def classes_text(classes: tuple[str, ...] | None) -> str:
     return f"{len(classes)} classes ({shown})"
 
 
+def check_classes(session: Session, json_path: Path, meta: dict[str, Any]) -> None:
+    """Refuse data whose classes differ from those the checkpoint's run was conditioned on, naming both: G and D
+    learned an embedding for each class, by its index."""
+    then, now = recorded_classes(meta, json_path), session.classes
+    if then != now:
+        raise GancliError(
+            f"checkpoint {json_path}: the run was conditioned on {classes_text(then)}, but --data "
+            f"{session.config.data} now has {classes_text(now)}; a conditional run goes on with the classes it learned"
+        )
+
+
 def check_data(session: Session, json_path: Path, meta: dict[str, Any], allow_change: bool) -> str | None:
     """Refuse to resume from ``json_path`` on data other than what it trained on, naming the data and both
     fingerprints; with ``allow_change`` (``--allow-data-change``) other examples of the same shape are taken,
     and the difference is returned for a warning. A checkpoint from before content digests compares count
-    and shape only. Classes that differ from those a conditional run was trained on are refused whatever the
-    flag: G and D learned an embedding for each."""
+    and shape only. Other classes than a conditional run's are refused whatever the flag (``check_classes``)."""
     recorded, now = meta.get("data"), data_fingerprint(session)
     if not isinstance(recorded, dict):
         raise GancliError(f"checkpoint {json_path} is damaged: its data record is {recorded!r}")
     data = session.config.data
-    then_classes, now_classes = recorded_classes(meta, json_path), session.classes
-    if then_classes != now_classes:
-        raise GancliError(
-            f"checkpoint {json_path}: the run was conditioned on {classes_text(then_classes)}, but --data {data} "
-            f"now has {classes_text(now_classes)}; a conditional run resumes on the classes it learned"
-        )
+    check_classes(session, json_path, meta)
     if recorded.get("shape") != now["shape"]:
         shape = recorded.get("shape")
         then = tuple(shape) if isinstance(shape, list) else shape

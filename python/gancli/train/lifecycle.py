@@ -178,6 +178,7 @@ def open_run(
     keep_recorded_size(resolved.config, meta)
     recorded = None if data else RecordedData.of(resolved.config.data, meta, json_path)
     session = Session.build(resolved, data=recorded)
+    checkpoint.check_classes(session, json_path, meta)
     checkpoint.load(session, json_path, meta, tensors, training=False)
     return session, run
 

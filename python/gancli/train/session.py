@@ -200,6 +200,22 @@ class Session:
             return ()
         return (torch.arange(count) % len(self.classes) if labels is None else labels,)
 
+    def class_index(self, text: str) -> int:
+        """The class ``--class TEXT`` asks for: the class so named, else the class of that index; refused naming
+        the flag for an unconditional run and for a class the run does not have."""
+        classes = self.classes
+        if classes is None:
+            raise GancliError(
+                f"--class {text}: this run ({self.config.data}) was trained without --conditional; it draws no "
+                "class on request"
+            )
+        if text in classes:
+            return classes.index(text)
+        if text.isdigit() and int(text) < len(classes):
+            return int(text)
+        shown = ", ".join(classes) if len(classes) <= 12 else f"{', '.join(classes[:6])}, …, {classes[-1]}"
+        raise GancliError(f"--class {text}: not a class of this run; its {len(classes)} classes: {shown}")
+
     @property
     def sampler(self) -> nn.Module:
         """The generator to sample from: its moving average when --ema is on, with BatchNorm statistics of its
