@@ -172,7 +172,7 @@ def check_targets(where: str, targets: Any, count: int, classes: tuple[str, ...]
     if bad.any():
         entry = int(np.argmax(bad))
         allowed = f"0 … {known - 1}" if known else "a whole number ≥ 0"
-        raise GancliError(f"{where}: entry {entry}: label {values[entry]!r} is not a class index ({allowed})")
+        raise GancliError(f"{where}: entry {entry}: label {values[entry].item()!r} is not a class index ({allowed})")
     labels = values.astype(np.int64)
     counts = np.bincount(labels, minlength=known or 0)
     if (counts == 0).any():

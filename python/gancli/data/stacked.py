@@ -39,17 +39,25 @@ def stack(singles: np.ndarray, picks: np.ndarray) -> np.ndarray:
 
 class StackedDigits(ImageSource):
     """Three-channel images of three digits, with each example's digits (``digits``, (N, 3)) and mode
-    (``mode_labels``, also the ``targets`` of ``--conditional`` runs); ``singles`` and ``single_labels`` are the
+    (``mode_labels``, also the ``targets`` when ``labelled`` for a ``--conditional`` run); ``singles`` and ``single_labels`` are the
     5,000 one-channel digits at the same size, from which the metric draws fresh real triples. (No ``labels``
     attribute: the 1,000 modes are not the classes a ``recognition`` classifier could learn from a few examples
     each.)"""
 
-    def __init__(self, name: str, singles: np.ndarray, single_labels: np.ndarray, picks: np.ndarray, augment: str):
+    def __init__(
+        self,
+        name: str,
+        singles: np.ndarray,
+        single_labels: np.ndarray,
+        picks: np.ndarray,
+        augment: str,
+        labelled: bool = False,
+    ) -> None:
         digits = single_labels[picks]
         modes = mode_of(digits)
-        # with fewer examples than modes some class has none: conditioning then names only those drawn
-        named = MODE_NAMES if len(np.unique(modes)) == MODES else None
-        super().__init__(name, stack(singles, picks), augment, modes if named else None, named)
+        # labelled for --conditional runs only: a small draw (--set examples) may miss a mode, which they refuse
+        targets, classes = (modes, MODE_NAMES) if labelled else (None, None)
+        super().__init__(name, stack(singles, picks), augment, targets, classes)
         self.singles = singles
         self.single_labels = single_labels
         self.digits = digits
@@ -65,4 +73,4 @@ def open_stacked(spec: str, request: DataRequest, options: Mapping[str, Any]) ->
     ImageSource.parse_augment(request.augment)  # a typo fails before the reading
     images, labels = load_mnist()
     picks = np.random.default_rng(options["seed"]).integers(0, len(images), size=(options["examples"], CHANNELS))
-    return StackedDigits(spec, resize(images, size, 1), labels, picks, request.augment)
+    return StackedDigits(spec, resize(images, size, 1), labels, picks, request.augment, request.labels)
