@@ -40,9 +40,9 @@ def stack(singles: np.ndarray, picks: np.ndarray) -> np.ndarray:
 class StackedDigits(ImageSource):
     """Three-channel images of three digits, with each example's digits (``digits``, (N, 3)) and mode
     (``mode_labels``, also the ``targets`` when ``labelled`` for a ``--conditional`` run); ``singles`` and
-    ``single_labels`` are the 5,000 one-channel digits at the same size, from which the metric draws fresh real triples. (No ``labels``
-    attribute: the 1,000 modes are not the classes a ``recognition`` classifier could learn from a few examples
-    each.)"""
+    ``single_labels`` are the 5,000 one-channel digits at the same size, from which the metric draws fresh real
+    triples. (No ``labels`` attribute: the 1,000 modes are not the classes a ``recognition`` classifier could learn
+    from a few examples each.)"""
 
     def __init__(
         self,
