@@ -363,3 +363,20 @@ def test_class_fidelity_is_the_share_of_samples_the_classifier_puts_in_the_class
     assert figures["class_fidelity"] == pytest.approx(0.9) and figures["class_fidelity_worst"] == 0.0
     assert figures["class_fidelity.3"] == 0.0 and figures["class_fidelity.9"] == 1.0
     assert figures["class_fidelity_real"] == 1.0  # the held-out real images are what they are labelled
+
+
+def test_the_class_ignored_diagnostic_names_fidelity_near_chance_once_the_run_is_past_its_first_evaluation() -> None:
+    from types import SimpleNamespace
+
+    from gancli.diagnostics.classes import ClassIgnored
+
+    diagnostic = ClassIgnored({"factor": 2.0, "evaluations": 2})
+    assert not diagnostic.applies_to(SimpleNamespace(classes=None))  # an unconditional run
+    assert diagnostic.applies_to(SimpleNamespace(classes=DIGIT_CLASSES))
+    ignored = {"step": 2000, "class_fidelity": 0.12, "class_fidelity_real": 0.98}
+    assert diagnostic.check([], [ignored]) is None  # a first evaluation may be noise
+    finding = diagnostic.check([], [{**ignored, "step": 1000}, ignored])
+    assert finding is not None and "G ignores the class" in finding.message and "12%" in finding.message
+    assert "--arch dcgan or resnet" in finding.hint
+    assert diagnostic.check([], [ignored, {**ignored, "class_fidelity": 0.9}]) is None
+    assert diagnostic.check([], [ignored, {**ignored, "class_fidelity_real": 0.15}]) is None  # nor the classifier
