@@ -380,3 +380,36 @@ def test_the_class_ignored_diagnostic_names_fidelity_near_chance_once_the_run_is
     assert "--arch dcgan or resnet" in finding.hint
     assert diagnostic.check([], [ignored, {**ignored, "class_fidelity": 0.9}]) is None
     assert diagnostic.check([], [ignored, {**ignored, "class_fidelity_real": 0.15}]) is None  # nor the classifier
+
+
+# --- a third-party conditional plugin ---------------------------------------------------------------------------
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "gancli-conditional"
+
+
+def moon_of(points: np.ndarray) -> np.ndarray:
+    """The moon (0 upper, 1 lower) whose half circle passes nearer each point."""
+    upper = np.abs(np.hypot(points[:, 0], points[:, 1]) - 1) + np.maximum(-points[:, 1], 0)
+    lower = np.abs(np.hypot(points[:, 0] - 1, points[:, 1] - 0.5) - 1) + np.maximum(points[:, 1] - 0.5, 0)
+    return (lower < upper).astype(int)
+
+
+def test_the_example_conditional_plugin_trains_conditioned_through_its_entry_point(gancli, monkeypatch, tmp_path):
+    """examples/gancli-conditional seen as an installed package (a fake entry point; the pip install is
+    tests/test_example_plugin.py's kind of test): its labelled dataset and its own conditional architecture learn
+    which moon is asked for. Seeds 0–2: every one of 400 samples on the moon asked for."""
+    from cli_helpers import entry_point
+    from gancli.plugins import manager
+
+    monkeypatch.syspath_prepend(str(EXAMPLE))
+    plugin = entry_point("conditional", "gancli_conditional", "gancli-conditional")
+    monkeypatch.setattr(manager, "entry_points", lambda group: [plugin])
+    manager.get_plugins.cache_clear()
+    budget = ["--steps", "500", "--batch-size", "256", "--lr", "1e-3", "--eval-every", "1000", "-q"]
+    one_line_error(gancli("train", "--data", "moons", *budget, "--out", "plain"), "moons-net", "--conditional")
+    ok(gancli("train", "--data", "moons", "--conditional", *budget, "--out", "run"))
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["arch"] == "moons-net"
+    ok(gancli("sample", "run", "--class", "upper", "--class", "lower", "--n", "400", "-o", "moons.npz"))
+    samples = np.load(tmp_path / "moons.npz")
+    assert (moon_of(samples["x"]) == samples["y"]).mean() >= 0.9
+    manager.get_plugins.cache_clear()
