@@ -43,7 +43,8 @@ def check_networks(reg: Registration, spec: ArchSpec, generator: nn.Module, disc
             packed = fake.reshape(-1, *spec.d_input_shape)
             scores = discriminator(packed, *labels)
     except Exception as exc:
-        raise reg.error(f"architecture {reg.name!r} failed on {spec}: {exc}") from exc
+        called = " (a --conditional run calls G(z, labels) and D(x, labels))" if spec.classes else ""
+        raise reg.error(f"architecture {reg.name!r} failed on {spec}{called}: {exc}") from exc
     finally:
         generator.train()
         discriminator.train()

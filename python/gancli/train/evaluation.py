@@ -137,7 +137,7 @@ class Evaluation:
                     space = self.space
                     fake = self.generate(samples, space.size, seed)
                     (asked,) = self.session.class_inputs(len(fake))
-                    values = self.extracting(metric.score, space, fake, asked)
+                    values = metric.score(space, fake, asked)
                     scored = (space.size, space.size)
                 else:
                     batch = self.generate(samples, metric.samples_needed, seed)
