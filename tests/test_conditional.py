@@ -22,16 +22,18 @@ from gancli.data.stacked import MODES, open_stacked
 from gancli.errors import GancliError
 from gancli.features.base import FeatureExtractor
 from gancli.features.space import FeatureSpace
-from gancli.losses.wasserstein import WeightClipping
+from gancli.losses.classic import NonSaturating
+from gancli.losses.wasserstein import GradientPenalty, WeightClipping
 from gancli.metrics.fidelity import ClassFidelity
 from gancli.nets import dcgan, mlp, resnet
 from gancli.nets.common import ConditionalBatchNorm, Projection
 from gancli.nets.spec import AUTOENCODER, CONDITIONAL, ArchSpec
-from gancli.optim.rules import Alternating
-from gancli.train.game import Game
+from gancli.optim.rules import Alternating, Consensus, Extragradient, Simultaneous
+from gancli.train.game import Game, GameSettings
 from torch import nn
 
 LABELS = DataRequest(labels=True)
+R1 = GameSettings(r1=1.0)
 OPTIONS = {"fit": "crop", "array": ""}
 
 
@@ -253,7 +255,20 @@ def test_the_projection_head_adds_the_class_embedding_times_the_features_by_hand
     assert projection(features, torch.tensor([1, 0])).tolist() == [-0.5 + 6.0, 3.5 + 8.0]
 
 
-def test_weight_clipping_clips_the_class_embedding_of_a_conditional_critic() -> None:
+@pytest.mark.parametrize(
+    "rule",
+    [Alternating(), Simultaneous(), Consensus(gamma=1.0), Extragradient()],
+    ids=["alternating", "simultaneous", "consensus", "extragradient"],
+)
+@pytest.mark.parametrize(
+    ("loss", "settings"),
+    [(WeightClipping(0.01), GameSettings()), (GradientPenalty(10.0), GameSettings()), (NonSaturating(), R1)],
+    ids=["wgan", "wgan-gp", "nonsaturating-r1"],
+)
+def test_every_rule_and_penalty_steps_a_conditional_game(rule, loss, settings) -> None:
+    """Labelled batches go through every update rule unchanged; WGAN's clipping reaches the class embedding, and
+    the gradient penalties (WGAN-GP's, R1) are taken with the classes."""
+    torch.manual_seed(0)
     spec = ArchSpec((2,), 2, (2,), frozenset({CONDITIONAL}), classes=4)
     generator, critic = mlp.build(spec, {"hidden": 8, "d_hidden": 0, "layers": 1, "batchnorm": False})
     with torch.no_grad():
@@ -262,16 +277,20 @@ def test_weight_clipping_clips_the_class_embedding_of_a_conditional_critic() -> 
     game = Game(
         generator,
         critic,
-        WeightClipping(0.01),
+        loss,
         torch.optim.RMSprop(generator.parameters(), lr=1e-3),
         torch.optim.RMSprop(critic.parameters(), lr=1e-3),
         sample_real=labelled,
         sample_latent=labelled,
+        settings=settings,
         conditional=True,
     )
-    Alternating().step(game)
+    rule.step(game)
     assert game.d_updates == 1 and game.g_updates == 1
-    assert all(float(p.detach().abs().max()) <= 0.01 for p in critic.parameters())
+    assert all(bool(torch.isfinite(value).all()) for value in game.stats.values())
+    assert ("penalty" in game.stats) == isinstance(loss, GradientPenalty) and ("r1" in game.stats) == (settings == R1)
+    if isinstance(loss, WeightClipping):
+        assert all(float(p.detach().abs().max()) <= 0.01 for p in critic.parameters())
 
 
 # --- learning, and asking for a class ---------------------------------------------------------------------------
