@@ -337,11 +337,17 @@ def test_sample_and_grid_ask_for_classes_by_index_or_name(gancli, tmp_path: Path
     ok(gancli("grid", str(conditional_digits), "--by-class", "--class", "3", "--nrow", "4", "-o", "three.png"))
     three = kernels.decode_image((tmp_path / "three.png").read_bytes(), name="three.png")
     assert three.shape[0] < 3 * 18
+    # the run's own sample images are a labelled row per class, which --animate strings together
+    frame = kernels.decode_image(next((conditional_digits / "samples").glob("*.png")).read_bytes(), name="frame")
+    assert frame.shape == picture.shape[:1] + frame.shape[1:] and frame.shape[0] >= 10 * 18
+    ok(gancli("grid", str(conditional_digits), "--by-class", "--animate", "-o", "progress.png"))
+    one_line_error(gancli("grid", str(conditional_digits), "--animate", "--class", "3", "-o", "p.png"), "--class")
 
 
 def test_an_unconditional_run_refuses_class_requests(gancli, tiny_run: Path) -> None:
     one_line_error(gancli("sample", str(tiny_run), "--class", "1", "-o", "s.npy"), "--class 1", "--conditional")
     one_line_error(gancli("grid", str(tiny_run), "--by-class", "-o", "g.png"), "--by-class", "--conditional")
+    one_line_error(gancli("grid", str(tiny_run), "--by-class", "--animate", "-o", "a.png"), "--by-class")
 
 
 def test_resume_refuses_data_whose_classes_differ_naming_both(gancli, tmp_path: Path) -> None:

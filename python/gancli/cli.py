@@ -452,8 +452,8 @@ def grid(
     from gancli.io import check_output, write_output
 
     check_sampling(n, seed)
-    if animate and (by_class or classes):
-        raise GancliError("--animate shows the run's own sample images: leave out --by-class and --class")
+    if animate and classes:
+        raise GancliError("--animate shows the run's own sample images: leave out --class")
     if not 1 <= nrow <= MAX_SAMPLES:
         raise GancliError(f"--nrow must be between 1 and {MAX_SAMPLES:,}, got {nrow}")
     run = existing_runs([run_path] if run_path is not None else None)[0]
@@ -463,6 +463,8 @@ def grid(
     if animate:
         from gancli import kernels
 
+        if by_class and not conditional_run(run):  # its sample images are by class when it was conditional
+            raise GancliError(f"--by-class: {run.path} was trained without --conditional")
         frames = run.sample_frames()
         if not frames:
             raise GancliError(f"{run.path}: no sample images to animate")
@@ -483,12 +485,20 @@ def grid(
     wrote(write_output(target, png, replace), f"({n} samples from step {session.step})")
 
 
+def conditional_run(run: Any) -> bool:
+    """Whether a run was trained with --conditional, by its saved configuration."""
+    from gancli.io import read_document
+
+    try:
+        return read_document(run.config).get("conditional") is True
+    except (OSError, ValueError, AttributeError) as exc:
+        raise GancliError(f"{run.config} is damaged: {exc}") from None
+
+
 def class_grid(session: Any, given: list[str] | None, per_row: int, seed: int) -> bytes:
     """``grid --by-class``: a row of ``per_row`` samples for each class (those of ``--class``, else all), each
     labelled with its class name."""
-    import torch
-
-    from gancli.render import class_grid_png
+    from gancli.render import by_class_png
 
     if session.classes is None:
         raise GancliError(f"--by-class: this run ({session.config.data}) was trained without --conditional")
@@ -497,9 +507,7 @@ def class_grid(session: Any, given: list[str] | None, per_row: int, seed: int) -
     rows = [session.class_index(text) for text in given] if given else list(range(len(session.classes)))
     if len(rows) > MAX_GRID_CLASSES:
         raise GancliError(f"--by-class: {len(rows)} classes; choose at most {MAX_GRID_CLASSES} rows with --class")
-    labels = torch.tensor(rows).repeat_interleave(per_row)
-    samples = session.generate(len(labels), seed, labels=labels)
-    return class_grid_png(samples, [session.classes[k] for k in rows])
+    return by_class_png(session, rows, per_row, seed)
 
 
 @app.command()

@@ -1,11 +1,22 @@
-"""Pictures of samples: a tiled grid for images, a scatter over the real data for 2-D points."""
+"""Pictures of samples: a tiled grid for images, a scatter over the real data for 2-D points, and for a
+conditional run a labelled row per class."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from gancli.data.base import DataSource
+
+if TYPE_CHECKING:
+    from gancli.train.session import Session
+
+#: a conditional run of at most this many classes writes its sample images a labelled row per class
+SAMPLE_ROWS = 16
+#: samples in each row of a run's sample images by class
+SAMPLES_PER_ROW = 8
 
 SCATTER_SIZE = 512
 REAL_COLOR = (170, 170, 170)
@@ -20,6 +31,23 @@ def samples_png(samples: torch.Tensor, data: DataSource, nrow: int = 8, compress
         return kernels.encode_grid_png(samples.detach().cpu().float().numpy(), nrow=nrow, compression=compression)
     reference = data.batch(2000, np.random.default_rng(0)).numpy()
     return kernels.encode_png(scatter(samples.detach().cpu().numpy(), reference))
+
+
+def run_samples_png(session: Session, seed: int) -> bytes:
+    """The sample image a run writes as it trains: 64 samples in a grid (or a scatter); for a conditional run of
+    images in at most SAMPLE_ROWS classes, a labelled row of SAMPLES_PER_ROW per class (so that ``grid --animate``
+    shows each class learned)."""
+    classes = session.classes
+    if classes is not None and session.data.is_image and len(classes) <= SAMPLE_ROWS:
+        return by_class_png(session, list(range(len(classes))), SAMPLES_PER_ROW, seed)
+    return samples_png(session.generate(64, seed), session.data)
+
+
+def by_class_png(session: Session, rows: list[int], per_row: int, seed: int) -> bytes:
+    """A row of ``per_row`` samples of each class in ``rows`` (indices), labelled with the class names."""
+    assert session.classes is not None, "the caller checked that the run is conditional"
+    labels = torch.tensor(rows).repeat_interleave(per_row)
+    return class_grid_png(session.generate(len(labels), seed, labels=labels), [session.classes[k] for k in rows])
 
 
 def class_grid_png(samples: torch.Tensor, names: list[str], padding: int = 2) -> bytes:
