@@ -438,3 +438,24 @@ def test_the_example_conditional_plugin_trains_conditioned_through_its_entry_poi
     samples = np.load(tmp_path / "moons.npz")
     assert (moon_of(samples["x"]) == samples["y"]).mean() >= 0.9
     manager.get_plugins.cache_clear()
+
+
+def test_intra_class_fd_grows_when_samples_are_of_another_class_than_asked() -> None:
+    """Where the space has no classifier, class-fd still tells: samples drawn like their class's real images
+    score about the real floor; the same samples asked for the next class score far worse."""
+    from gancli.metrics.fidelity import IntraClassFD
+
+    rng = np.random.default_rng(0)
+    targets = np.arange(2000) % 4
+    levels = (targets * 60 + 20)[:, None] + rng.normal(0, 8, size=(2000, 16))
+    images = np.clip(levels, 0, 255).astype(np.uint8).reshape(2000, 1, 4, 4)
+    data = ImageSource("levels", images, targets=targets, classes=("a", "b", "c", "d"))
+    space = FeatureSpace(BrightnessClassifier(), data, 400)
+    asked = torch.arange(400) % 4
+    fresh = (asked[:, None] * 60 + 20) + torch.from_numpy(rng.normal(0, 8, size=(400, 16)))
+    samples = (fresh.clamp(0, 255).round() / 127.5 - 1).float().reshape(400, 1, 4, 4)
+    metric = IntraClassFD()
+    right = metric.score(space, samples, asked)
+    wrong = metric.score(space, samples, (asked + 1) % 4)
+    assert right["class_fd"] < 2 * right["class_fd_real"] + 0.01
+    assert wrong["class_fd"] > 20 * right["class_fd"] and wrong["class_fd_real"] == right["class_fd_real"]

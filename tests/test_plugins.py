@@ -33,7 +33,7 @@ EXPECTED_BUILTINS = {
     "update": {"alternating", "simultaneous", "consensus", "extragradient"},
     "architecture": {"mlp"},
     "dataset": {"ring8", "grid25"},
-    "metric": {"modes", "class-fidelity"},
+    "metric": {"modes", "class-fidelity", "class-fd"},
     "features": {"random-cnn"},
     "diagnostic": {"vanishing-gradients", "mode-collapse", "divergence", "oscillation", "plateau", "class-ignored"},
 }

@@ -7,6 +7,11 @@ counts when that name is the name of the class it was asked for. ``class_fidelit
 that count, ``class_fidelity_worst`` the share of the worst class, and for at most ``PER_CLASS`` classes each
 class's own (``class_fidelity.NAME``); held-out real images, with their labels, give the floor
 ``class_fidelity_real`` and ``class_fidelity_worst_real`` (the classifier's own mistakes). Chance is 1/K.
+
+Where the space classifies nothing (``random-cnn``, Inception), ``class-fd`` still says whether each class's
+samples look like that class's images: the Fréchet distance between the samples asked for class c and the
+reference images of class c, averaged over the classes (``class_fd``; intra-class FD, as in BigGAN's and
+StudioGAN's evaluations), beside held-out real images' own (``class_fd_real``).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import numpy as np
 import torch
 
 from gancli.features.space import FeatureSpace
-from gancli.metrics.feature import ClassMetric
+from gancli.metrics.feature import ClassMetric, Frechet
 
 #: up to this many classes each has its own figure; beyond, the overall and the worst
 PER_CLASS = 20
@@ -67,5 +72,41 @@ class ClassFidelity(ClassMetric):
         return {**values, **self._floors[space]}
 
 
+#: images of a class, generated and real, below which its FD is left out (a covariance of fewer is noise)
+MIN_PER_CLASS = 10
+
+
+class IntraClassFD(ClassMetric):
+    def __init__(self) -> None:
+        self.frechet = Frechet()
+        self._floors: dict[FeatureSpace, float] = {}
+
+    def mean_fd(self, space: FeatureSpace, features: torch.Tensor, labels: torch.Tensor) -> float | None:
+        """The mean over classes of FD(features of the class, the class's reference features); None when no class
+        has MIN_PER_CLASS of each."""
+        reference, classes = space.reference, space.reference_labels
+        assert classes is not None, "scored for labelled data only"
+        distances = [
+            self.frechet.compare(features[labels == k], reference[classes == k])["fd"]
+            for k in torch.unique(labels).tolist()
+            if min(int((labels == k).sum()), int((classes == k).sum())) >= MIN_PER_CLASS
+        ]
+        return float(np.mean(distances)) if distances else None
+
+    def score(self, space: FeatureSpace, samples: torch.Tensor, asked: torch.Tensor) -> dict[str, float]:
+        if space.reference_labels is None or space.held_out_labels is None:
+            return {}
+        fd = self.mean_fd(space, space.embed(samples), asked)
+        if fd is None:
+            return {}
+        if space not in self._floors:
+            self._floors[space] = self.mean_fd(space, space.held_out, space.held_out_labels) or float("nan")
+        return {"class_fd": fd, "class_fd_real": self._floors[space]}
+
+
 def class_fidelity(options: Mapping[str, Any]) -> ClassMetric:
     return ClassFidelity()
+
+
+def intra_class_fd(options: Mapping[str, Any]) -> ClassMetric:
+    return IntraClassFD()
