@@ -125,7 +125,8 @@ def batchnorm(channels: int, classes: int) -> nn.Module:
 
 class Projection(nn.Module):
     """The projection discriminator (Miyato & Koyama 2018): D(x, y) = ψ(φ(x)) + ⟨e_y, φ(x)⟩, the unconditional
-    score plus the inner product of the features with a learned embedding of the class."""
+    score ``head`` gives on the body's output plus the inner product of a learned embedding of the class with the
+    features φ, that output summed over its spatial positions (the paper's global sum pooling) when it has any."""
 
     def __init__(self, body: nn.Module, head: nn.Module, features: int, classes: int) -> None:
         super().__init__()
@@ -134,8 +135,9 @@ class Projection(nn.Module):
         nn.init.normal_(self.embed.weight, 0.0, 0.02)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        features = self.body(x)
-        return self.head(features).reshape(-1) + (self.embed(labels) * features.flatten(1)).sum(dim=1)
+        h = self.body(x)
+        pooled = h.sum(dim=tuple(range(2, h.dim()))) if h.dim() > 2 else h
+        return self.head(h).reshape(-1) + (self.embed(labels) * pooled).sum(dim=1)
 
 
 class OneHotInput(nn.Module):

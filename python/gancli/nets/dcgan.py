@@ -92,7 +92,7 @@ def discriminator(spec: ArchSpec, widths: list[int], corner: int) -> nn.Module:
         return ReconstructionEnergy(nn.Sequential(*layers, *decoder(widths, top, channels, batchnorm)))
     head = nn.Sequential(nn.Conv2d(top, 1, corner, 1, 0), nn.Flatten(0))
     if spec.classes:
-        return Projection(nn.Sequential(*layers), head, top * corner * corner, spec.classes)
+        return Projection(nn.Sequential(*layers), head, top, spec.classes)
     return nn.Sequential(*layers, *head)
 
 
