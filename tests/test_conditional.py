@@ -318,8 +318,11 @@ def conditional_digits(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from typer.testing import CliRunner
 
     path = tmp_path_factory.mktemp("conditional") / "run"
+    config = path.parent / "config.toml"
+    config.write_text('metrics = ["class-fidelity"]\n')  # its last step's evaluation: the one metric read here
     args = ["train", "--data", "digits", "--set", "source=sklearn", "--image-size", "16", "--conditional"]
-    args += ["--steps", "2", "--batch-size", "16", "--eval-every", "100", "-q", "--out", str(path)]
+    args += ["--steps", "2", "--batch-size", "16", "--eval-samples", "100", "--config", str(config)]
+    args += ["-q", "--out", str(path)]
     result = CliRunner().invoke(cli.build_app(), args)
     assert result.exit_code == 0, result.output
     return path
