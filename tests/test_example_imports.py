@@ -37,7 +37,7 @@ def imported_modules(source: Path) -> list[tuple[int, str]]:
 
 def test_there_are_example_sources_to_check() -> None:
     packages = {p.relative_to(EXAMPLES).parts[0] for p in example_sources()}
-    assert {"gancli-relativistic", "gancli-toolkit"} <= packages
+    assert {"gancli-relativistic", "gancli-toolkit", "gancli-conditional"} <= packages
 
 
 @pytest.mark.parametrize("source", example_sources(), ids=lambda p: str(p.relative_to(EXAMPLES)))
@@ -56,6 +56,7 @@ def test_examples_import_gancli_only_through_gancli_api(source: Path) -> None:
 PLUGIN_MODULES = [
     ("gancli-relativistic", "gancli_relativistic", 3, []),
     ("gancli-toolkit", "gancli_toolkit", 3, ["energy-curve"]),
+    ("gancli-conditional", "gancli_conditional", 2, []),
 ]
 
 

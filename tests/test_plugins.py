@@ -33,9 +33,9 @@ EXPECTED_BUILTINS = {
     "update": {"alternating", "simultaneous", "consensus", "extragradient"},
     "architecture": {"mlp"},
     "dataset": {"ring8", "grid25"},
-    "metric": {"modes"},
+    "metric": {"modes", "class-fidelity", "class-fd"},
     "features": {"random-cnn"},
-    "diagnostic": {"vanishing-gradients", "mode-collapse", "divergence", "oscillation", "plateau"},
+    "diagnostic": {"vanishing-gradients", "mode-collapse", "divergence", "oscillation", "plateau", "class-ignored"},
 }
 
 RING8_MLP = {"data": "ring8", "arch": "mlp"}

@@ -13,18 +13,35 @@ from typing import TYPE_CHECKING
 
 from gancli.errors import GancliError, PluginError
 from gancli.lazy import lazy_attributes
-from gancli.nets.spec import AUTOENCODER, MINIBATCH_STD, NO_BATCHNORM, REQUIREMENTS, ArchSpec, check_requirements, numel
+from gancli.nets.spec import (
+    AUTOENCODER,
+    CONDITIONAL,
+    MINIBATCH_STD,
+    NO_BATCHNORM,
+    REQUIREMENTS,
+    ArchSpec,
+    check_requirements,
+    numel,
+)
 from gancli.plugins.hookspecs import hookimpl
 from gancli.plugins.registry import Option, without_options
 
 if TYPE_CHECKING:
-    from gancli.data.base import DataRequest, DataSource, ImageSource, KnownMixture, LabelledImages
+    from gancli.data.base import (
+        DataRequest,
+        DataSource,
+        ImageSource,
+        KnownMixture,
+        Labelled,
+        LabelledImages,
+        check_targets,
+    )
     from gancli.diagnostics.base import Diagnostic, Finding
     from gancli.features.base import FeatureExtractor
     from gancli.features.space import FeatureSpace
     from gancli.losses.base import LogitLoss, Loss, gradient_norms
     from gancli.metrics.base import Metric, kl_from_uniform
-    from gancli.metrics.feature import FeatureMetric
+    from gancli.metrics.feature import ClassMetric, FeatureMetric
     from gancli.nets.common import parameter_count
     from gancli.optim.rules import UpdateRule
     from gancli.plugins.manager import build
@@ -44,13 +61,16 @@ LAZY = {
     "DataRequest": "gancli.data.base:DataRequest",
     "DataSource": "gancli.data.base:DataSource",
     "ImageSource": "gancli.data.base:ImageSource",
+    "Labelled": "gancli.data.base:Labelled",
     "LabelledImages": "gancli.data.base:LabelledImages",
+    "check_targets": "gancli.data.base:check_targets",
     "KnownMixture": "gancli.data.base:KnownMixture",
     "Metric": "gancli.metrics.base:Metric",
     "kl_from_uniform": "gancli.metrics.base:kl_from_uniform",
     "FeatureExtractor": "gancli.features.base:FeatureExtractor",
     "FeatureSpace": "gancli.features.space:FeatureSpace",
     "FeatureMetric": "gancli.metrics.feature:FeatureMetric",
+    "ClassMetric": "gancli.metrics.feature:ClassMetric",
     "Diagnostic": "gancli.diagnostics.base:Diagnostic",
     "Finding": "gancli.diagnostics.base:Finding",
     "newest_run": "gancli.train.lifecycle:newest_run",
@@ -61,10 +81,12 @@ LAZY = {
 
 __all__ = [
     "AUTOENCODER",
+    "CONDITIONAL",
     "MINIBATCH_STD",
     "NO_BATCHNORM",
     "REQUIREMENTS",
     "ArchSpec",
+    "ClassMetric",
     "DataRequest",
     "DataSource",
     "Diagnostic",
@@ -76,6 +98,7 @@ __all__ = [
     "GancliError",
     "ImageSource",
     "KnownMixture",
+    "Labelled",
     "LabelledImages",
     "LogitLoss",
     "Loss",
@@ -86,6 +109,7 @@ __all__ = [
     "UpdateRule",
     "build",
     "check_requirements",
+    "check_targets",
     "gradient_norms",
     "hookimpl",
     "kl_from_uniform",

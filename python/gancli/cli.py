@@ -407,6 +407,27 @@ def check_sampling(n: int, seed: int) -> None:
 CheckpointOpt = Annotated[
     str | None, typer.Option(help="Checkpoint step or file (default: the latest).", show_default=False)
 ]
+ClassOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--class",
+        help="A class to draw, by name or index (repeatable; runs trained with --conditional).",
+        show_default=False,
+    ),
+]
+#: classes a --by-class grid shows without --class choosing its rows
+MAX_GRID_CLASSES = 100
+
+
+def asked_classes(session: Any, given: list[str] | None, n: int) -> Any:
+    """The class each of ``n`` samples asks for: the ``--class`` values in turn; None without any (every class in
+    turn, for a conditional run)."""
+    import torch
+
+    if not given:
+        return None
+    chosen = torch.tensor([session.class_index(text) for text in given])
+    return chosen[torch.arange(n) % len(chosen)]
 
 
 @app.command()
@@ -421,12 +442,18 @@ def grid(
     checkpoint: CheckpointOpt = None,
     compression: Annotated[str, typer.Option(help="PNG compression: fast, default or best.")] = "fast",
     animate: Annotated[bool, typer.Option(help="Write an animated PNG of the run's sample images instead.")] = False,
+    by_class: Annotated[
+        bool, typer.Option("--by-class", help="One row of --nrow samples per class, labelled (conditional runs).")
+    ] = False,
+    classes: ClassOpt = None,
     force: ForceOpt = False,
 ) -> None:
     """Render samples of a trained generator to a PNG grid (images) or scatter (2-D data)."""
     from gancli.io import check_output, write_output
 
     check_sampling(n, seed)
+    if animate and classes:
+        raise GancliError("--animate shows the run's own sample images: leave out --class")
     if not 1 <= nrow <= MAX_SAMPLES:
         raise GancliError(f"--nrow must be between 1 and {MAX_SAMPLES:,}, got {nrow}")
     run = existing_runs([run_path] if run_path is not None else None)[0]
@@ -436,6 +463,8 @@ def grid(
     if animate:
         from gancli import kernels
 
+        if by_class and not conditional_run(run):  # its sample images are by class when it was conditional
+            raise GancliError(f"--by-class: {run.path} was trained without --conditional")
         frames = run.sample_frames()
         if not frames:
             raise GancliError(f"{run.path}: no sample images to animate")
@@ -446,11 +475,40 @@ def grid(
     from gancli.train.lifecycle import open_run
 
     session, _ = open_run(run.path, checkpoint, data=None)  # the data only for a scatter, drawn over its points
-    png = samples_png(session.generate(n, seed), session.data, nrow=nrow, compression=compression)
+    if by_class:
+        wrote(write_output(target, class_grid(session, classes, nrow, seed), replace), f"(from step {session.step})")
+        return
+    samples = session.generate(n, seed, labels=asked_classes(session, classes, n))
+    png = samples_png(samples, session.data, nrow=nrow, compression=compression)
     wrote(write_output(target, png, replace), f"({n} samples from step {session.step})")
 
 
 MAX_WALK_POINTS = 1000
+
+
+def conditional_run(run: Any) -> bool:
+    """Whether a run was trained with --conditional, by its saved configuration."""
+    from gancli.io import read_document
+
+    try:
+        return read_document(run.config).get("conditional") is True
+    except (OSError, ValueError, AttributeError) as exc:
+        raise GancliError(f"{run.config} is damaged: {exc}") from None
+
+
+def class_grid(session: Any, given: list[str] | None, per_row: int, seed: int) -> bytes:
+    """``grid --by-class``: a row of ``per_row`` samples for each class (those of ``--class``, else all), each
+    labelled with its class name."""
+    from gancli.render import by_class_png
+
+    if session.classes is None:
+        raise GancliError(f"--by-class: this run ({session.config.data}) was trained without --conditional")
+    if not session.data.is_image:
+        raise GancliError("--by-class draws image grids; this run's samples are points")
+    rows = [session.class_index(text) for text in given] if given else list(range(len(session.classes)))
+    if len(rows) > MAX_GRID_CLASSES:
+        raise GancliError(f"--by-class: {len(rows)} classes; choose at most {MAX_GRID_CLASSES} rows with --class")
+    return by_class_png(session, rows, per_row, seed)
 
 
 @app.command()
@@ -475,10 +533,12 @@ def sample(
         ),
     ] = None,
     checkpoint: CheckpointOpt = None,
+    classes: ClassOpt = None,
     force: ForceOpt = False,
 ) -> None:
-    """Write raw generator samples as a float32 .npy array, for other tools (default --n 1000); or latent walks
-    (default --n 8 side by side), frame 0 the samples of the same --seed and --n."""
+    """Write raw generator samples as a float32 .npy array, for other tools (default --n 1000); a conditional
+    run's as an .npz of the samples (x), the class each was asked for (y) and the class names (classes), which
+    --data reads back; or latent walks (default --n 8 side by side), frame 0 the samples of the same --seed and --n."""
     import io
 
     import numpy as np
@@ -502,7 +562,18 @@ def sample(
     check_output(output, force)
     if interpolate is None:
         session, _ = open_run(run_path, checkpoint, data=False)
-        samples, what = session.generate(n, seed), f"{n} samples"
+        labels = asked_classes(session, classes, n)
+        samples, what = session.generate(n, seed, labels=labels), f"{n} samples"
+        if session.classes is not None:
+            if str(output) != "-" and output.suffix != ".npz":
+                raise GancliError(
+                    f"-o {output}: a conditional run's samples are written with their labels: name an .npz"
+                )
+            asked = session.class_inputs(n, labels)[0].numpy()
+            buffer = io.BytesIO()
+            np.savez(buffer, x=samples.numpy().astype(np.float32), y=asked, classes=np.array(session.classes))
+            wrote(write_output(output, buffer.getvalue(), force), f"({what} from step {session.step})")
+            return
     else:
         from gancli.latent import FRAME_MS, walk_noise
 
@@ -819,7 +890,7 @@ def data_prepare(
 
     from gancli.data import PACKED_SUFFIX
     from gancli.data.base import DataRequest
-    from gancli.data.images import check_request, decode_source
+    from gancli.data.images import check_request, decode_source, source_labels
     from gancli.data.packed import write_packed
     from gancli.io import check_output, interruptible
 
@@ -834,11 +905,15 @@ def data_prepare(
     check_request(request)  # the size limit and the colour, as for train
     kept = "nothing was written to" if destination.how == "atomic" else "only part of the data went to"
     with interruptible(f"data prepare stopped; {kept} {output}"):
-        images, _, count = decode_source(source, request, fit)
+        images, _, count, names = decode_source(source, request, fit)
+        labels, classes = source_labels(source, names, required=False) or (None, None)
         pixels, origin = np.asarray(images), str(source.resolve())
-        written = write_packed(output, pixels, source=origin, source_count=count, replace=force)
+        written = write_packed(
+            output, pixels, source=origin, source_count=count, replace=force, classes=classes, labels=labels
+        )
     shape = "×".join(map(str, images.shape[1:]))
-    wrote(written, f"{len(images)} images of {shape} from {count} files")
+    labelled = f", labelled in {len(classes)} classes" if classes else ""
+    wrote(written, f"{len(images)} images of {shape} from {count} files{labelled}")
 
 
 # --- plugins ---------------------------------------------------------------------------------------------

@@ -123,6 +123,14 @@ class RunConfig:
         default=False,
         metadata=flag("Leave out unreadable images (broken links, corrupt files), counted and named.", DATA),
     )
+    conditional: bool = field(
+        default=False,
+        metadata=flag(
+            "Class-conditional G and D on the dataset's labels (digits, class subfolders, dataset.json, .npz y); "
+            "then gancli sample --class asks for one.",
+            DATA,
+        ),
+    )
     pack: int = field(default=1, metadata=count("PacGAN: D judges m samples jointly.", REMEDIES, MAX_BATCH))
     r1: float = field(default=0.0, metadata=weight("γ of the R1 penalty on real data.", REMEDIES))
     r1_every: int = field(
@@ -516,6 +524,10 @@ def check_values(config: RunConfig) -> None:
     check_background(config.background)
     if config.batch_size % config.pack:
         raise GancliError(f"--batch-size {config.batch_size} is not a multiple of --pack {config.pack}")
+    if config.conditional and config.pack > 1:
+        raise GancliError(
+            f"--conditional and --pack {config.pack}: a packed D would judge samples of several classes at once"
+        )
     policy = diffaugment_policy(config.diffaugment)
     if config.ada and not policy:
         raise GancliError(

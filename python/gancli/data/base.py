@@ -1,12 +1,13 @@
-"""The one interface of a dataset plugin, a DataSource that hands out batches, and the capabilities a data
-source may declare (labelled images, a known mixture) for the metrics that need them."""
+"""The one interface of a dataset plugin, a DataSource that hands out batches (with their class labels, for a
+dataset that declares classes), and the capabilities a data source may declare (labelled images, a known mixture)
+for the metrics that need them."""
 
 from __future__ import annotations
 
 import numbers
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -29,6 +30,15 @@ class DataRequest:
     augment: str = ""
     skip_bad: bool = False
     background: str = "black"  # under transparent pixels and around padded images: black, white or #rrggbb
+    labels: bool = False  # a --conditional run: read the class labels too (refused, naming why, without them)
+
+
+class Labelled(NamedTuple):
+    """Samples with their class indices: what a conditional run's batches, latents and fakes are, so that the
+    classes travel with them through the Game and no update rule needs to know."""
+
+    x: torch.Tensor
+    y: torch.Tensor  # int64 (B,), each in 0 … classes − 1
 
 
 class DataSource(ABC):
@@ -36,12 +46,18 @@ class DataSource(ABC):
 
     Batches come from the run's numpy Generator only, so a seed fixes them and a resumed run, whose
     generator state was saved, continues with the very batches the uninterrupted run would have seen.
+
+    A dataset whose examples carry classes declares ``classes`` (their names; a label is an index into it) and
+    implements ``labelled_batch``, which ``--conditional`` runs draw instead of ``batch``; an unconditional run
+    never calls it, so labels cost it nothing.
     """
 
     name: str
     shape: tuple[int, ...]
     #: points (2-D samples, drawn as a scatter) or images (C, H, W in [-1, 1], drawn as a grid)
     is_image: bool = False
+    #: the class names, a label indexing them; None for data without classes
+    classes: tuple[str, ...] | None = None
 
     @abstractmethod
     def __len__(self) -> int:
@@ -50,6 +66,11 @@ class DataSource(ABC):
     @abstractmethod
     def batch(self, size: int, rng: np.random.Generator) -> torch.Tensor:
         """A float32 CPU tensor of ``size`` samples of ``shape``."""
+
+    def labelled_batch(self, size: int, rng: np.random.Generator) -> Labelled:
+        """``size`` samples as ``batch`` draws them, with each one's class index (int64); for ``--conditional``
+        runs, on data that declares ``classes``."""
+        raise GancliError(f"dataset {self.name!r} has no class labels")
 
     def fingerprint(self) -> str | None:
         """A digest of the examples' content, recorded in every checkpoint so that ``--resume`` notices data
@@ -62,12 +83,21 @@ class ImageSource(DataSource):
     """Images held as one uint8 array (N, C, H, W), augmented by the native kernels on the way out.
 
     ``augment`` is the ``--augment`` spec; a bad one is refused here, naming the flag, so every image
-    dataset (built-in or third-party) checks it the same way.
+    dataset (built-in or third-party) checks it the same way. ``targets`` (the class index of each image) and
+    ``classes`` (their names, by default "0", "1", …) make the images labelled, as torchvision's ImageFolder
+    names them; ``check_targets`` is how a loader refuses bad ones, naming its file.
     """
 
     is_image = True
 
-    def __init__(self, name: str, images: np.ndarray, augment: str = "") -> None:
+    def __init__(
+        self,
+        name: str,
+        images: np.ndarray,
+        augment: str = "",
+        targets: np.ndarray | None = None,
+        classes: tuple[str, ...] | None = None,
+    ) -> None:
         if images.ndim != 4 or images.dtype != np.uint8:
             raise ValueError(f"{name}: expected a uint8 array (N, C, H, W), got {images.dtype} {images.shape}")
         if len(images) == 0:
@@ -77,6 +107,9 @@ class ImageSource(DataSource):
         self.shape = tuple(images.shape[1:])
         self.augment = self.parse_augment(augment)
         self._fingerprint: str | None = None
+        self.targets = None if targets is None else check_targets(name, targets, len(images), classes)
+        if self.targets is not None:
+            self.classes = classes or tuple(str(k) for k in range(int(self.targets.max()) + 1))
 
     @staticmethod
     def parse_augment(spec: str) -> AugmentSpec:
@@ -106,12 +139,47 @@ class ImageSource(DataSource):
         return np.sort(rng.integers(0, len(self.images), size=size))
 
     def batch(self, size: int, rng: np.random.Generator) -> torch.Tensor:
-        batch = self.images[self.draw_indices(size, rng)]
+        return self.images_at(self.draw_indices(size, rng), rng)
+
+    def labelled_batch(self, size: int, rng: np.random.Generator) -> Labelled:
+        if self.targets is None:
+            return super().labelled_batch(size, rng)
+        indices = self.draw_indices(size, rng)
+        return Labelled(self.images_at(indices, rng), torch.from_numpy(self.targets[indices]))
+
+    def images_at(self, indices: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
+        """The images at ``indices`` in [-1, 1], augmented with a seed drawn from ``rng``."""
+        batch = self.images[indices]
         if self.augment:
             from gancli import kernels
 
             batch = kernels.augment(batch, self.augment, seed=int(rng.integers(0, 2**63 - 1)))
         return torch.from_numpy(batch).float().div_(127.5).sub_(1.0)
+
+
+def check_targets(where: str, targets: Any, count: int, classes: tuple[str, ...] | None = None) -> np.ndarray:
+    """The class index of each of ``count`` examples as int64, or a one-line GancliError naming ``where`` (the
+    file) and the first bad entry: a count that differs, a value that is not a whole number, one out of range,
+    or a class (of ``classes``, else of 0 … the largest label) that no example has."""
+    values = np.asarray(targets)
+    if values.ndim != 1 or len(values) != count:
+        raise GancliError(f"{where}: {values.size} labels for {count} images; each image needs one")
+    if not (np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)):
+        raise GancliError(f"{where}: labels must be whole numbers, got {values.dtype}")
+    whole = np.isfinite(values) & (values == np.round(values)) if values.dtype.kind == "f" else np.ones(count, bool)
+    known = len(classes) if classes else None
+    bad = ~whole | (values < 0) | (False if known is None else values >= known)
+    if bad.any():
+        entry = int(np.argmax(bad))
+        allowed = f"0 … {known - 1}" if known else "a whole number ≥ 0"
+        raise GancliError(f"{where}: entry {entry}: label {values[entry].item()!r} is not a class index ({allowed})")
+    labels = values.astype(np.int64)
+    counts = np.bincount(labels, minlength=known or 0)
+    if (counts == 0).any():
+        empty = int(np.argmin(counts))
+        name = f" {classes[empty]!r}" if classes else ""
+        raise GancliError(f"{where}: class {empty}{name} has no image; every class needs at least one")
+    return labels
 
 
 def is_data_source(obj: Any) -> bool:
@@ -142,6 +210,28 @@ def check_data(reg: Registration, data: DataSource) -> None:
             f"dataset {reg.name!r}: batch({DRY_BATCH}, rng) returned {got}, expected floats of shape "
             f"{(DRY_BATCH, *shape)}"
         )
+
+
+def check_labelled_data(reg: Registration, data: DataSource) -> int:
+    """For a ``--conditional`` run: the dataset declares classes and ``labelled_batch`` gives a batch of the data's
+    shape with one class index per sample; returns the number of classes. A failure names the dataset."""
+    classes = data.classes
+    if not classes:
+        raise GancliError(f"--conditional: dataset {data.name!r} has no class labels (its classes are not declared)")
+    if not (isinstance(classes, tuple) and all(isinstance(name, str) for name in classes)):
+        raise reg.error(f"dataset {reg.name!r}: classes must be a tuple of names, got {describe(classes)}")
+    with reg.calling("labelled_batch"):
+        batch = data.labelled_batch(DRY_BATCH, np.random.default_rng(0))
+    x, y = batch if isinstance(batch, tuple) and len(batch) == 2 else (batch, None)
+    shaped = isinstance(x, torch.Tensor) and x.is_floating_point() and tuple(x.shape) == (DRY_BATCH, *data.shape)
+    if not (shaped and isinstance(y, torch.Tensor) and y.dtype == torch.int64 and tuple(y.shape) == (DRY_BATCH,)):
+        raise reg.error(
+            f"dataset {reg.name!r}: labelled_batch({DRY_BATCH}, rng) must return (samples, labels): floats of shape "
+            f"{(DRY_BATCH, *data.shape)} and int64 of shape ({DRY_BATCH},), got {describe(batch)}"
+        )
+    if not bool(((y >= 0) & (y < len(classes))).all()):
+        raise reg.error(f"dataset {reg.name!r}: labelled_batch gave labels {y.tolist()} outside 0 … {len(classes) - 1}")
+    return len(classes)
 
 
 @runtime_checkable

@@ -19,13 +19,16 @@ from gancli.data import DIGITS_SIZE
 from gancli.data.base import DataRequest, ImageSource
 from gancli.errors import GancliError
 
+#: the digits' classes, each named by its digit
+DIGIT_CLASSES = tuple(str(digit) for digit in range(10))
+
 
 class Digits(ImageSource):
-    """Digit images with their labels (0–9), which class-aware checks may use, and the ``source`` they came
-    from (``mnist`` or ``sklearn``), in the source's order."""
+    """Digit images with their labels (0–9), which class-aware checks and ``--conditional`` runs use, and the
+    ``source`` they came from (``mnist`` or ``sklearn``), in the source's order."""
 
     def __init__(self, name: str, images: np.ndarray, labels: np.ndarray, source: str, augment: str = "") -> None:
-        super().__init__(name, images, augment)
+        super().__init__(name, images, augment, targets=labels, classes=DIGIT_CLASSES)
         self.labels = labels
         self.source = source
 

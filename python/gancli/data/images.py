@@ -9,6 +9,13 @@ when they differ, at most MAX_OWN_SIZE, said in one line). A source with unreada
 is never cached, so every ``--skip-bad`` run counts and names them again. ``gancli data prepare`` writes a packed
 file explicitly, and ``--data FILE.ganpack`` trains on it directly.
 
+Labels, read only for ``--conditional`` runs (``DataRequest.labels``): a ``dataset.json`` beside the images
+(``{"labels": [["sub/file.png", 3], ...]}``, StyleGAN2-ADA's convention; in a zip, at its root) wins; else each
+first-level subfolder is a class (torchvision's ImageFolder: classes named by their folders, sorted), and an image
+lying beside the subfolders is refused by name, as is a subfolder without images. An ``.npz`` holding ``x`` and
+``y`` gives its images and labels (and ``classes``, an array of names, if it holds one); a packed file its stored
+ones. A bad label is one line naming the file and the entry.
+
 Arrays and packed files are trained on at their own size and channels unless ``--image-size`` or
 ``--channels`` ask otherwise (or the images are not square); they are then resized natively with the same
 filter, channel conversion and fit as decoding.
@@ -31,7 +38,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -259,11 +266,17 @@ def own_size(path: Path, sizes: list[tuple[int, int] | None], fit: str) -> int:
     return size
 
 
-def decode_source(path: Path, request: DataRequest, fit: str) -> tuple[np.ndarray, str, int]:
+class Decoded(NamedTuple):
+    images: np.ndarray
+    origin: str  # the cache file holding them, or the source when not cached
+    count: int  # image files found
+    names: list[str]  # each decoded image's path inside the source (relative, with "/")
+
+
+def decode_source(path: Path, request: DataRequest, fit: str) -> Decoded:
     """Decode a folder or zip, or reuse its cache entry, at ``request.image_size`` (else the images' own size:
     ``own_size``) and ``request.channels`` (else 3).
 
-    Returns (images, the cache file holding them or the source when not cached, number of image files).
     Unreadable files (broken links, empty, corrupt or too large) raise a one-line GancliError naming the first and
     counting them; with ``request.skip_bad`` they are left out, counted and named.
     """
@@ -271,15 +284,19 @@ def decode_source(path: Path, request: DataRequest, fit: str) -> tuple[np.ndarra
 
     if path.is_dir():
         files, stamps = folder_members(path)
+        names = [f.relative_to(path).as_posix() for f in files]
+        decoded_names = [str(f) for f in files]
     else:
         members = zip_members(path)
         stamps = [(info.filename, info.file_size, info.CRC) for info in members]
+        names = [info.filename for info in members]
+        decoded_names = [f"{path}:{name}" for name in names]
     channels = request.channels or DEFAULT_CHANNELS
     prefix = cache_prefix(path, request.image_size, channels, fit, request.background)
     cached = cache_path(prefix, stamps)
     images = read_cache(cached)
     if images is not None:
-        return images, str(cached), len(images)
+        return Decoded(images, str(cached), len(images), names)
     background = request.background
     try:  # every file is tried, so that a refusal counts the unreadable ones
         if path.is_dir():
@@ -301,9 +318,87 @@ def decode_source(path: Path, request: DataRequest, fit: str) -> tuple[np.ndarra
     if len(decoded.images) == 0:
         raise GancliError(f"--data {path}: no readable images found")
     if decoded.skipped:
-        return decoded.images, str(path), len(stamps)
+        left_out = {name for name, _ in decoded.skipped}
+        kept = [name for name, full in zip(names, decoded_names, strict=True) if full not in left_out]
+        return Decoded(decoded.images, str(path), len(stamps), kept)
     write_cache(cached, prefix, decoded.images, path, len(stamps))
-    return decoded.images, str(cached), len(stamps)
+    return Decoded(decoded.images, str(cached), len(stamps), names)
+
+
+DATASET_JSON = "dataset.json"
+MAX_LISTING_BYTES = 256 << 20  # a dataset.json: about 50 bytes an image, five million images
+
+
+def source_labels(path: Path, names: list[str], required: bool) -> tuple[np.ndarray, tuple[str, ...]] | None:
+    """The class of each image ``names`` lists, from the source's dataset.json or else its class subfolders (the
+    module's rule); None where there are neither and labels are not ``required`` (``gancli data prepare``), which
+    otherwise is a one-line refusal saying how to label the images."""
+    listing = read_listing(path)
+    if listing is not None:
+        return listed_labels(f"{path / DATASET_JSON if path.is_dir() else f'{path}:{DATASET_JSON}'}", listing, names)
+    loose = [name for name in names if "/" not in name]
+    folders = sorted({name.split("/", 1)[0] for name in names if "/" in name})
+    if not folders or loose:
+        if not required:
+            return None
+        if not folders:
+            raise GancliError(
+                f"--data {path}: --conditional needs class labels: one subfolder per class, or a {DATASET_JSON}"
+            )
+        raise GancliError(
+            f"--data {path}: {loose[0]} lies beside the class subfolders ({len(loose)} such images): move each into "
+            "its class's subfolder, or train without --conditional"
+        )
+    if path.is_dir():
+        for folder in sorted(p.name for p in path.iterdir() if p.is_dir() and not is_hidden(p.name)):
+            if folder not in folders:
+                raise GancliError(f"--data {path}: class {folder!r} ({path / folder}) has no image")
+    index = {folder: k for k, folder in enumerate(folders)}
+    return np.array([index[name.split("/", 1)[0]] for name in names], np.int64), tuple(folders)
+
+
+def read_listing(path: Path) -> bytes | None:
+    """The bytes of the source's dataset.json (beside the images, or at a zip's root), None without one."""
+    if path.is_dir():
+        listing = path / DATASET_JSON
+        return listing.read_bytes() if listing.is_file() else None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.read(DATASET_JSON) if DATASET_JSON in archive.namelist() else None
+    except ZIP_ERRORS as exc:
+        raise GancliError(f"--data {path}: not a readable zip ({exc})") from None
+
+
+def listed_labels(where: str, listing: bytes, names: list[str]) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The labels a dataset.json gives the images ``names``: every entry a [file, class index] pair naming an
+    image, every image with an entry, every class from 0 to the largest with an image; else one line naming the
+    file and the entry."""
+    from gancli.data.base import check_targets
+    from gancli.io import parse_document
+
+    try:
+        document = parse_document(listing, limit=MAX_LISTING_BYTES)
+    except ValueError as exc:
+        raise GancliError(f"{where}: not JSON ({exc})") from None
+    entries = document.get("labels") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        raise GancliError(f'{where}: expected {{"labels": [["file.png", class index], ...]}}')
+    wanted = set(names)
+    given: dict[str, int] = {}
+    for number, entry in enumerate(entries):
+        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
+            raise GancliError(f"{where}: entry {number} {entry!r} is not a [file, class index] pair")
+        name, label = entry
+        if isinstance(label, bool) or not isinstance(label, int) or label < 0:
+            raise GancliError(f"{where}: entry {number} {entry!r}: the label must be a class index ≥ 0")
+        if name not in wanted:
+            raise GancliError(f"{where}: entry {number} {entry!r} names no image of the dataset")
+        given[name] = label
+    missing = [name for name in names if name not in given]
+    if missing:
+        raise GancliError(f"{where}: no label for {missing[0]} ({len(missing)} of {len(names)} images have none)")
+    labels = check_targets(where, np.array([given[name] for name in names], np.int64), len(names))
+    return labels, tuple(str(k) for k in range(int(labels.max()) + 1))
 
 
 def is_hidden(name: str) -> bool:
@@ -328,6 +423,24 @@ rather than copies of the whole array."""
 Piece = tuple[Any, np.ndarray]
 #: the header of a .npy stream: shape, Fortran order, dtype
 Header = tuple[tuple[int, ...], bool, np.dtype]
+
+
+def npz_labels(path: Path, count: int) -> tuple[np.ndarray, tuple[str, ...] | None]:
+    """The ``y`` of an .npz (checked against its ``count`` images) and its ``classes`` when it holds them."""
+    from gancli.data.base import check_targets
+
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            if "y" not in arrays.files:
+                raise GancliError(f"--data {path}: --conditional needs its labels as an array y beside x")
+            labels = arrays["y"]
+            names = arrays["classes"] if "classes" in arrays.files else None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise GancliError(f"--data {path}: not a readable numpy file ({exc})") from None
+    if names is not None and (names.ndim != 1 or names.dtype.kind not in "US" or len(names) == 0):
+        raise GancliError(f"--data {path}:classes: expected an array of class names, got {names.dtype} {names.shape}")
+    classes = None if names is None else tuple(str(name) for name in names)
+    return check_targets(f"{path}:y", labels, count, classes), classes
 
 
 def load_array(path: Path, key: str) -> np.ndarray:
@@ -467,7 +580,13 @@ def stream_images(path: Path, open_stream: Callable[[], IO[bytes]], header: Head
     return images
 
 
+#: the arrays of a labelled .npz: images, their class indices, and optionally the class names
+LABELLED_ARRAYS = ("x", "y", "classes")
+
+
 def pick_array(path: Path, names: list[str], key: str) -> str:
+    if not key and {"x", "y"} <= set(names) <= set(LABELLED_ARRAYS):
+        return "x"
     if key:
         if key not in names:
             raise GancliError(f"--data {path}: no array {key!r} (has {', '.join(names)}); see --set array=NAME")
@@ -511,13 +630,31 @@ def open_images(spec: str, request: DataRequest, options: Mapping[str, Any]) -> 
         raise GancliError(f"--data {path}: no such file or folder")
     fit = options["fit"]
     suffix = path.suffix.lower()
+    labels: tuple[np.ndarray, tuple[str, ...] | None] | None = None
     if suffix == PACKED_SUFFIX:
         try:
-            images = packed.read_packed(path).images
+            stored = packed.read_packed(path)
         except (OSError, ValueError) as exc:
             raise GancliError(f"--data {path}: {exc}") from None
-        return ImageSource(str(path), conform(images, request, fit), request.augment)
-    if suffix in ARRAY_SUFFIXES:
-        return ImageSource(str(path), conform(load_array(path, options["array"]), request, fit), request.augment)
-    images, _, _ = decode_source(path, request, fit)
-    return ImageSource(str(path), images, request.augment)
+        if request.labels:
+            if stored.labels is None:
+                raise GancliError(
+                    f"--data {path}: --conditional needs class labels, and this packed file holds none (prepare it "
+                    f"from class subfolders or a {DATASET_JSON})"
+                )
+            labels = stored.labels, stored.classes
+        images = conform(stored.images, request, fit)
+    elif suffix in ARRAY_SUFFIXES:
+        images = conform(load_array(path, options["array"]), request, fit)
+        if request.labels:
+            if suffix != ".npz":
+                raise GancliError(f"--data {path}: --conditional needs labels: an .npz holding x and y")
+            labels = npz_labels(path, len(images))
+    else:
+        decoded = decode_source(path, request, fit)
+        images = decoded.images
+        if request.labels:
+            labels = source_labels(path, decoded.names, required=True)
+    if labels is None:
+        return ImageSource(str(path), images, request.augment)
+    return ImageSource(str(path), images, request.augment, *labels)

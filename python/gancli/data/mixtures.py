@@ -2,6 +2,8 @@
 
 ``ring8``: 8 equal modes at radius·(cos 2πi/8, sin 2πi/8), std 0.01 (PacGAN); the Unrolled-GAN variant is
 ``--set radius=2 --set std=0.02``. ``grid25``: 25 equal modes on the grid {-4,-2,0,2,4}², std 0.05.
+Each point's class is the mode it was drawn from (named by its index), so ``--conditional`` learns to draw the
+mode asked for.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from gancli.data.base import DataRequest, DataSource
+from gancli.data.base import DataRequest, DataSource, Labelled
 
 
 class GaussianMixture(DataSource):
-    """Equal-weight isotropic Gaussians at ``modes``; ``modes`` and ``std`` also serve mode-coverage metrics."""
+    """Equal-weight isotropic Gaussians at ``modes``; ``modes`` and ``std`` also serve mode-coverage metrics, and
+    the modes are the classes of a conditional run."""
 
     shape = (2,)
 
@@ -28,10 +31,22 @@ class GaussianMixture(DataSource):
     def __len__(self) -> int:
         return len(self.modes)
 
+    @property
+    def classes(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(str(mode) for mode in range(len(self.modes)))
+
     def batch(self, size: int, rng: np.random.Generator) -> torch.Tensor:
+        return self.draw(size, rng)[1]
+
+    def labelled_batch(self, size: int, rng: np.random.Generator) -> Labelled:
+        which, points = self.draw(size, rng)
+        return Labelled(points, torch.from_numpy(which))
+
+    def draw(self, size: int, rng: np.random.Generator) -> tuple[np.ndarray, torch.Tensor]:
+        """The mode of each of ``size`` points, and the points."""
         which = rng.integers(0, len(self.modes), size=size)
         points = self.modes[which] + rng.normal(0.0, self.std, size=(size, 2))
-        return torch.from_numpy(points.astype(np.float32))
+        return which, torch.from_numpy(points.astype(np.float32))
 
 
 def ring(n: int, radius: float) -> np.ndarray:

@@ -5,6 +5,9 @@ so the data has 10³ = 1,000 modes, each labelled ``100·a + 10·b + c`` by the 
 and B channels. The triples are drawn once from a fixed seed (``seed`` option), so that every run of the same
 options trains on the very same ``examples``; the digits are resized to ``--image-size`` (default 32) first.
 The ``stacked-modes`` metric counts the modes a generator covers, with the ``digits-cnn`` classifier.
+
+For ``--conditional`` runs the classes are the 1,000 modes, named ``"000"`` … ``"999"`` (the digits of R, G,
+B): a label says the whole triple, so asking for class ``"372"`` asks for a 3, a 7 and a 2.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from gancli.errors import GancliError
 
 CHANNELS = 3
 MODES = 10**CHANNELS
+MODE_NAMES = tuple(f"{mode:03d}" for mode in range(MODES))
 
 
 def mode_of(digits: np.ndarray) -> np.ndarray:
@@ -35,16 +39,29 @@ def stack(singles: np.ndarray, picks: np.ndarray) -> np.ndarray:
 
 class StackedDigits(ImageSource):
     """Three-channel images of three digits, with each example's digits (``digits``, (N, 3)) and mode
-    (``mode_labels``); ``singles`` and ``single_labels`` are the 5,000 one-channel digits at the same size,
-    from which the metric draws fresh real triples. (No ``labels`` attribute: the 1,000 modes are not the
-    classes a ``recognition`` classifier could learn from a few examples each.)"""
+    (``mode_labels``, also the ``targets`` when ``labelled`` for a ``--conditional`` run); ``singles`` and
+    ``single_labels`` are the 5,000 one-channel digits at the same size, from which the metric draws fresh real
+    triples. (No ``labels`` attribute: the 1,000 modes are not the classes a ``recognition`` classifier could learn
+    from a few examples each.)"""
 
-    def __init__(self, name: str, singles: np.ndarray, single_labels: np.ndarray, picks: np.ndarray, augment: str):
-        super().__init__(name, stack(singles, picks), augment)
+    def __init__(
+        self,
+        name: str,
+        singles: np.ndarray,
+        single_labels: np.ndarray,
+        picks: np.ndarray,
+        augment: str,
+        labelled: bool = False,
+    ) -> None:
+        digits = single_labels[picks]
+        modes = mode_of(digits)
+        # labelled for --conditional runs only: a small draw (--set examples) may miss a mode, which they refuse
+        targets, classes = (modes, MODE_NAMES) if labelled else (None, None)
+        super().__init__(name, stack(singles, picks), augment, targets, classes)
         self.singles = singles
         self.single_labels = single_labels
-        self.digits = single_labels[picks]
-        self.mode_labels = mode_of(self.digits)
+        self.digits = digits
+        self.mode_labels = modes
 
 
 def open_stacked(spec: str, request: DataRequest, options: Mapping[str, Any]) -> StackedDigits:
@@ -56,4 +73,4 @@ def open_stacked(spec: str, request: DataRequest, options: Mapping[str, Any]) ->
     ImageSource.parse_augment(request.augment)  # a typo fails before the reading
     images, labels = load_mnist()
     picks = np.random.default_rng(options["seed"]).integers(0, len(images), size=(options["examples"], CHANNELS))
-    return StackedDigits(spec, resize(images, size, 1), labels, picks, request.augment)
+    return StackedDigits(spec, resize(images, size, 1), labels, picks, request.augment, request.labels)

@@ -100,6 +100,15 @@ def register_diagnostics(register: Any) -> None:
         ],
     )
     register(
+        "class-ignored",
+        "gancli.diagnostics.classes:ClassIgnored",
+        "conditional runs: samples of the class asked for about as often as chance (G ignores the class)",
+        options=[
+            Option("factor", float, 2.0, "class fidelity at most this multiple of chance (1/classes)", min=1),
+            Option("evaluations", int, 2, "evaluations before it judges (the first ones are noise)", min=1),
+        ],
+    )
+    register(
         "plateau",
         "gancli.diagnostics.plateau:Plateau",
         "no evaluation metric improved for a window of evaluations (--stop-when-plateau ends the run there)",

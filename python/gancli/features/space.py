@@ -45,13 +45,21 @@ class FeatureSpace:
                 f"dataset {data.name!r}: {len(data.images)} images are too few for feature-space metrics "
                 f"(they need {2 * MIN_SIZE})"
             )
-        self.reference_images = self.images(rng.permutation(rest)[: self.size])
+        reference = rng.permutation(rest)[: self.size]
+        self.reference_images = self.images(reference)
         self.held_out_images = self.images(held_out[: self.size])
+        #: the class of each reference and held-out image, for labelled data (None otherwise): class metrics'
+        self.reference_labels, self.held_out_labels = self.labels(reference), self.labels(held_out[: self.size])
         self._floors: dict[Any, dict[str, float]] = {}
 
     def images(self, indices: np.ndarray) -> torch.Tensor:
         assert isinstance(self.data, ImageSource)
         return torch.from_numpy(self.data.images[np.sort(indices)]).float().div(127.5).sub(1.0)
+
+    def labels(self, indices: np.ndarray) -> torch.Tensor | None:
+        """The classes of the images at ``indices`` in the order ``images`` takes them; None for unlabelled data."""
+        targets = getattr(self.data, "targets", None)
+        return None if targets is None else torch.from_numpy(targets[np.sort(indices)])
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         features = self.extractor.embed(images).double()

@@ -62,6 +62,18 @@ def register_metrics(register: Any) -> None:
         "Fréchet distance of the samples to real images in the --features space (torchmetrics), and the real floor",
     )
     register(
+        "class-fidelity",
+        "gancli.metrics.fidelity:class_fidelity",
+        "conditional runs: share of samples the --features classifier (digits-cnn) assigns to the class asked "
+        "for, overall, worst class and each class, beside held-out real images' own",
+    )
+    register(
+        "class-fd",
+        "gancli.metrics.fidelity:intra_class_fd",
+        "conditional runs: Fréchet distance of each class's samples to that class's real images in the --features "
+        "space, averaged over the classes (intra-class FD), beside held-out real images' own",
+    )
+    register(
         "kid",
         "gancli.metrics.feature:kernel_distance",
         "kernel distance (unbiased MMD², cubic kernel; torchmetrics) in the --features space, and the real floor",

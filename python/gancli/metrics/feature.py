@@ -41,9 +41,24 @@ class FeatureMetric(ABC):
         return {**values, **{f"{name}_real": value for name, value in floor.items()}}
 
 
+class ClassMetric(ABC):
+    """Scores a conditional run's samples against the classes they were asked for, in the run's feature space:
+    created for every run, scored only for ``--conditional`` ones."""
+
+    def applies_to(self, data: DataSource) -> bool:
+        return data.is_image and data.classes is not None
+
+    @abstractmethod
+    def score(self, space: FeatureSpace, samples: torch.Tensor, asked: torch.Tensor) -> dict[str, float]:
+        """{name: value} for ``samples`` (N, C, H, W) in [-1, 1], sample i asked for class ``asked[i]``; with
+        each figure the held-out real images' own (``NAME_real``) where there is one. {} where the space cannot
+        tell (an extractor that is no classifier)."""
+
+
 def is_metric(obj: Any) -> bool:
-    """What a metric's factory must return: a Metric, or a FeatureMetric scored in the run's feature space."""
-    return isinstance(obj, Metric | FeatureMetric)
+    """What a metric's factory must return: a Metric, or a FeatureMetric or ClassMetric scored in the run's
+    feature space."""
+    return isinstance(obj, Metric | FeatureMetric | ClassMetric)
 
 
 class GivenFeatures(nn.Module):

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from gancli.errors import GancliError
 from gancli.nets.spec import (  # noqa: F401  (documented import path for plugins)
     AUTOENCODER,
+    CONDITIONAL,
     MINIBATCH_STD,
     NO_BATCHNORM,
     REQUIRED_BY,
@@ -32,15 +34,17 @@ def check_networks(reg: Registration, spec: ArchSpec, generator: nn.Module, disc
     G makes samples of the data's shape, D gives one score per (packed) sample. Returns D's scores, on which the
     loss is checked in turn; a failure names the plugin."""
     z = torch.zeros(2 * max(1, spec.d_input_shape[0] // spec.data_shape[0]), spec.latent_dim)
+    labels = (torch.arange(len(z)) % spec.classes,) if spec.classes else ()
     try:
         with torch.no_grad():
             generator.eval()
             discriminator.eval()
-            fake = generator(z)
+            fake = generator(z, *labels)
             packed = fake.reshape(-1, *spec.d_input_shape)
-            scores = discriminator(packed)
+            scores = discriminator(packed, *labels)
     except Exception as exc:
-        raise reg.error(f"architecture {reg.name!r} failed on {spec}: {exc}") from exc
+        called = " (a --conditional run calls G(z, labels) and D(x, labels))" if spec.classes else ""
+        raise reg.error(f"architecture {reg.name!r} failed on {spec}{called}: {exc}") from exc
     finally:
         generator.train()
         discriminator.train()
@@ -72,6 +76,83 @@ class ReconstructionEnergy(nn.Module):
         return ((self.autoencoder(x) - x) ** 2).flatten(1).mean(dim=1)
 
 
+def refuse_conditional_energy(arch: str, spec: ArchSpec) -> None:
+    """An EBGAN cost network scores a reconstruction, with no place for the class: refused, naming both."""
+    if spec.classes and AUTOENCODER in spec.requirements:
+        raise GancliError(f"architecture {arch!r}: --conditional and an auto-encoder cost network (ebgan) don't mix")
+
+
+# --- class-conditional layers (--conditional) ---------------------------------------------------------------
+
+
+class ClassConditional(nn.Module):
+    """A layer that reads the class: ``forward(x, labels)``; ``ClassSequential`` hands the labels to it."""
+
+
+class ConditionalBatchNorm(ClassConditional):
+    """BatchNorm whose scale and shift are learned per class (conditional BatchNorm: de Vries et al. 2017; the
+    class-conditional G of Miyato & Koyama 2018 and BigGAN): statistics shared, γ_y and β_y looked up by the
+    label, starting at 1 and 0 so the layer starts as plain BatchNorm."""
+
+    def __init__(self, channels: int, classes: int, dims: int = 2) -> None:
+        super().__init__()
+        self.norm = (nn.BatchNorm2d if dims == 2 else nn.BatchNorm1d)(channels, affine=False)
+        self.scale = nn.Embedding(classes, channels)
+        self.shift = nn.Embedding(classes, channels)
+        nn.init.ones_(self.scale.weight)
+        nn.init.zeros_(self.shift.weight)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        extra = (1,) * (x.dim() - 2)
+        scale = self.scale(labels).reshape(*labels.shape, -1, *extra)
+        shift = self.shift(labels).reshape(*labels.shape, -1, *extra)
+        return self.norm(x) * scale + shift
+
+
+class ClassSequential(nn.Sequential):
+    """A Sequential that passes the labels to each class-conditional layer in it."""
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        for layer in self:
+            x = layer(x, labels) if isinstance(layer, ClassConditional) else layer(x)
+        return x
+
+
+def batchnorm(channels: int, classes: int) -> nn.Module:
+    """A 2-D BatchNorm, conditional on the class when there are ``classes``."""
+    return ConditionalBatchNorm(channels, classes) if classes else nn.BatchNorm2d(channels)
+
+
+class Projection(nn.Module):
+    """The projection discriminator (Miyato & Koyama 2018): D(x, y) = ψ(φ(x)) + ⟨e_y, φ(x)⟩, the unconditional
+    score ``head`` gives on the body's output plus the inner product of a learned embedding of the class with the
+    features φ, that output summed over its spatial positions (the paper's global sum pooling) when it has any."""
+
+    def __init__(self, body: nn.Module, head: nn.Module, features: int, classes: int) -> None:
+        super().__init__()
+        self.body, self.head = body, head
+        self.embed = nn.Embedding(classes, features)
+        nn.init.normal_(self.embed.weight, 0.0, 0.02)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        h = self.body(x)
+        pooled = h.sum(dim=tuple(range(2, h.dim()))) if h.dim() > 2 else h
+        return self.head(h).reshape(-1) + (self.embed(labels) * pooled).sum(dim=1)
+
+
+class OneHotInput(nn.Module):
+    """A network that reads its input with the class appended as a one-hot vector (the conditional GAN of Mirza &
+    Osindero 2014): for fully connected G and D, whose first layer then learns an embedding of the class."""
+
+    def __init__(self, net: nn.Module, classes: int) -> None:
+        super().__init__()
+        self.net, self.classes = net, classes
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        one_hot = nn.functional.one_hot(labels, self.classes).to(x.dtype)
+        return self.net(torch.cat([x.flatten(1), one_hot], dim=1))
+
+
 def dcgan_init(module: nn.Module) -> None:
     """The DCGAN initialisation (Radford et al. 2016): weights N(0, 0.02), BatchNorm scales N(1, 0.02)."""
     for m in module.modules():
@@ -79,7 +160,7 @@ def dcgan_init(module: nn.Module) -> None:
             nn.init.normal_(m.weight, 0.0, 0.02)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d | nn.BatchNorm1d):
+        elif isinstance(m, nn.BatchNorm2d | nn.BatchNorm1d) and m.affine:  # a conditional one's scales start at 1
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
 

@@ -10,7 +10,9 @@ Requirements: ``no_batchnorm`` drops D's BatchNorm without a replacement (the WG
 Gulrajani et al. 2017, section 4: the penalty is per sample); ``minibatch_std`` adds the batch's spread
 as one more channel before D's last convolution; ``autoencoder`` makes D the EBGAN cost network (Zhao et
 al. 2017): D's convolutions encode to 4×4, G-like transposed convolutions decode, and D returns the
-per-sample reconstruction error.
+per-sample reconstruction error; ``conditional`` (``--conditional``) makes every BatchNorm of G conditional on
+the class and gives D a projection head on its last features (Miyato & Koyama 2018); an EBGAN cost network takes
+no class.
 """
 
 from __future__ import annotations
@@ -23,21 +25,26 @@ from torch import nn
 
 from gancli.nets.common import (
     AUTOENCODER,
+    CONDITIONAL,
     MINIBATCH_STD,
     NO_BATCHNORM,
     ArchSpec,
+    ClassSequential,
     MinibatchStd,
+    Projection,
     ReconstructionEnergy,
+    batchnorm,
     check_requirements,
     dcgan_init,
+    refuse_conditional_energy,
 )
 from gancli.nets.convolutional import image_levels, level_widths
 
 
-def up(c_in: int, c_out: int, batchnorm: bool) -> list[nn.Module]:
-    """Double the resolution: transposed conv 4×4 stride 2, BatchNorm, ReLU."""
-    norm = [nn.BatchNorm2d(c_out)] if batchnorm else []
-    return [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=not batchnorm), *norm, nn.ReLU()]
+def up(c_in: int, c_out: int, normed: bool, classes: int = 0) -> list[nn.Module]:
+    """Double the resolution: transposed conv 4×4 stride 2, BatchNorm (conditional with ``classes``), ReLU."""
+    norm = [batchnorm(c_out, classes)] if normed else []
+    return [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=not normed), *norm, nn.ReLU()]
 
 
 def down(c_in: int, c_out: int, batchnorm: bool) -> list[nn.Module]:
@@ -46,10 +53,10 @@ def down(c_in: int, c_out: int, batchnorm: bool) -> list[nn.Module]:
     return [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=not batchnorm), *norm, nn.LeakyReLU(0.2)]
 
 
-def decoder(widths: list[int], c_in: int, c_out: int, batchnorm: bool) -> list[nn.Module]:
+def decoder(widths: list[int], c_in: int, c_out: int, normed: bool, classes: int = 0) -> list[nn.Module]:
     """From ``c_in`` channels at 4×4 (3×3) up through ``widths`` (image side first) to ``c_out`` at full size."""
     top_down = [c_in, *widths[-2::-1]]
-    layers = [layer for a, b in pairwise(top_down) for layer in up(a, b, batchnorm)]
+    layers = [layer for a, b in pairwise(top_down) for layer in up(a, b, normed, classes)]
     return [*layers, nn.ConvTranspose2d(top_down[-1], c_out, 4, 2, 1)]
 
 
@@ -59,17 +66,18 @@ def encoder(widths: list[int], c_in: int, batchnorm: bool) -> list[nn.Module]:
     return layers + [layer for a, b in pairwise(widths) for layer in down(a, b, batchnorm)]
 
 
-class Generator(nn.Sequential):
-    def __init__(self, spec: ArchSpec, widths: list[int], corner: int) -> None:
-        top = widths[-1]
-        super().__init__(
-            nn.Unflatten(1, (spec.latent_dim, 1, 1)),
-            nn.ConvTranspose2d(spec.latent_dim, top, corner, 1, 0, bias=False),
-            nn.BatchNorm2d(top),
-            nn.ReLU(),
-            *decoder(widths, top, spec.data_shape[0], batchnorm=True),
-            nn.Tanh(),
-        )
+def generator(spec: ArchSpec, widths: list[int], corner: int) -> nn.Module:
+    """G; with classes, its BatchNorms conditional and its forward ``(z, labels)``."""
+    top = widths[-1]
+    layers = [
+        nn.Unflatten(1, (spec.latent_dim, 1, 1)),
+        nn.ConvTranspose2d(spec.latent_dim, top, corner, 1, 0, bias=False),
+        batchnorm(top, spec.classes),
+        nn.ReLU(),
+        *decoder(widths, top, spec.data_shape[0], True, spec.classes),
+        nn.Tanh(),
+    ]
+    return ClassSequential(*layers) if spec.classes else nn.Sequential(*layers)
 
 
 def discriminator(spec: ArchSpec, widths: list[int], corner: int) -> nn.Module:
@@ -82,14 +90,18 @@ def discriminator(spec: ArchSpec, widths: list[int], corner: int) -> nn.Module:
         top += 1
     if AUTOENCODER in spec.requirements:
         return ReconstructionEnergy(nn.Sequential(*layers, *decoder(widths, top, channels, batchnorm)))
-    return nn.Sequential(*layers, nn.Conv2d(top, 1, corner, 1, 0), nn.Flatten(0))
+    head = nn.Sequential(nn.Conv2d(top, 1, corner, 1, 0), nn.Flatten(0))
+    if spec.classes:
+        return Projection(nn.Sequential(*layers), head, top, spec.classes)
+    return nn.Sequential(*layers, *head)
 
 
 def build(spec: ArchSpec, options: Mapping[str, Any]) -> tuple[nn.Module, nn.Module]:
-    check_requirements("dcgan", spec, {NO_BATCHNORM, AUTOENCODER, MINIBATCH_STD})
+    check_requirements("dcgan", spec, {NO_BATCHNORM, AUTOENCODER, MINIBATCH_STD, CONDITIONAL})
+    refuse_conditional_energy("dcgan", spec)
     levels, corner = image_levels("dcgan", spec)
-    generator = Generator(spec, level_widths(options["g_width"], levels), corner)
+    gen = generator(spec, level_widths(options["g_width"], levels), corner)
     disc = discriminator(spec, level_widths(options["d_width"], levels), corner)
-    dcgan_init(generator)
+    dcgan_init(gen)
     dcgan_init(disc)
-    return generator, disc
+    return gen, disc

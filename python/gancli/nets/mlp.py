@@ -1,4 +1,8 @@
-"""Fully connected G and D: for 2-D mixtures and small images."""
+"""Fully connected G and D: for 2-D mixtures and small images.
+
+``conditional`` (``--conditional``): G reads the class as a one-hot vector beside z (Mirza & Osindero 2014), and D
+has a projection head on its last hidden layer (Miyato & Koyama 2018); an EBGAN cost network takes no class.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +14,17 @@ from torch import nn
 
 from gancli.nets.common import (
     AUTOENCODER,
+    CONDITIONAL,
     MINIBATCH_STD,
     NO_BATCHNORM,
     ArchSpec,
     MinibatchStd,
+    OneHotInput,
+    Projection,
     ReconstructionEnergy,
     check_requirements,
     numel,
+    refuse_conditional_energy,
 )
 
 
@@ -35,7 +43,7 @@ class Generator(nn.Sequential):
         out = [nn.Linear(hidden, numel(spec.data_shape)), nn.Unflatten(1, spec.data_shape)]
         if spec.is_image:
             out.append(nn.Tanh())
-        super().__init__(*stack([spec.latent_dim] + [hidden] * layers, nn.ReLU, batchnorm), *out)
+        super().__init__(*stack([spec.latent_dim + spec.classes] + [hidden] * layers, nn.ReLU, batchnorm), *out)
 
 
 def discriminator(spec: ArchSpec, hidden: int, layers: int) -> nn.Module:
@@ -55,13 +63,17 @@ def discriminator(spec: ArchSpec, hidden: int, layers: int) -> nn.Module:
     if MINIBATCH_STD in spec.requirements:
         layers.append(MinibatchStd())
         width += 1
+    if spec.classes:
+        return Projection(nn.Sequential(*layers), nn.Linear(width, 1), width, spec.classes)
     return nn.Sequential(*layers, nn.Linear(width, 1))
 
 
 def build(spec: ArchSpec, options: Mapping[str, Any]) -> tuple[nn.Module, nn.Module]:
-    check_requirements("mlp", spec, {NO_BATCHNORM, AUTOENCODER, MINIBATCH_STD})
+    check_requirements("mlp", spec, {NO_BATCHNORM, AUTOENCODER, MINIBATCH_STD, CONDITIONAL})
+    refuse_conditional_energy("mlp", spec)
     hidden, layers = options["hidden"], options["layers"]
+    generator = Generator(spec, hidden, layers, options["batchnorm"])
     return (
-        Generator(spec, hidden, layers, options["batchnorm"]),
+        OneHotInput(generator, spec.classes) if spec.classes else generator,
         discriminator(spec, options["d_hidden"] or hidden, layers),
     )

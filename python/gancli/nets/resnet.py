@@ -11,7 +11,9 @@ with gain √2 inside the residual branches and 1 elsewhere, as in the SNGAN cod
 
 Requirements: ``minibatch_std`` adds the batch's spread as one more channel before D's last block;
 ``autoencoder`` makes D the EBGAN cost network: D's blocks encode to 4×4, G-like upsampling blocks decode
-(BatchNorm unless ``no_batchnorm``), and D returns the per-sample reconstruction error.
+(BatchNorm unless ``no_batchnorm``), and D returns the per-sample reconstruction error; ``conditional``
+(``--conditional``) makes G's BatchNorms conditional on the class and adds a projection to D's score (the
+class-conditional SNGAN of Miyato & Koyama 2018).
 """
 
 from __future__ import annotations
@@ -26,12 +28,17 @@ from torch import nn
 
 from gancli.nets.common import (
     AUTOENCODER,
+    CONDITIONAL,
     MINIBATCH_STD,
     NO_BATCHNORM,
     ArchSpec,
+    ClassConditional,
+    ClassSequential,
     MinibatchStd,
     ReconstructionEnergy,
+    batchnorm,
     check_requirements,
+    refuse_conditional_energy,
 )
 from gancli.nets.convolutional import image_levels, level_widths
 
@@ -43,8 +50,8 @@ def conv(c_in: int, c_out: int, kernel: int, gain: float = 1.0) -> nn.Conv2d:
     return layer
 
 
-def norm(channels: int, batchnorm: bool) -> nn.Module:
-    return nn.BatchNorm2d(channels) if batchnorm else nn.Identity()
+def norm(channels: int, normed: bool, classes: int = 0) -> nn.Module:
+    return batchnorm(channels, classes) if normed else nn.Identity()
 
 
 def shortcut(c_in: int, c_out: int) -> nn.Module:
@@ -56,19 +63,35 @@ class UpBlock(nn.Module):
 
     def __init__(self, c_in: int, c_out: int, batchnorm: bool) -> None:
         super().__init__()
-        self.residual = nn.Sequential(
-            norm(c_in, batchnorm),
+        self.residual = nn.Sequential(*self.layers(c_in, c_out, batchnorm))
+        self.shortcut = nn.Sequential(nn.Upsample(scale_factor=2), shortcut(c_in, c_out))
+
+    @staticmethod
+    def layers(c_in: int, c_out: int, normed: bool, classes: int = 0) -> list[nn.Module]:
+        return [
+            norm(c_in, normed, classes),
             nn.ReLU(),
             nn.Upsample(scale_factor=2),
             conv(c_in, c_out, 3, math.sqrt(2)),
-            norm(c_out, batchnorm),
+            norm(c_out, normed, classes),
             nn.ReLU(),
             conv(c_out, c_out, 3, math.sqrt(2)),
-        )
-        self.shortcut = nn.Sequential(nn.Upsample(scale_factor=2), shortcut(c_in, c_out))
+        ]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.residual(x) + self.shortcut(x)
+
+
+class ConditionalUpBlock(ClassConditional):
+    """``UpBlock`` with its BatchNorms conditional on the class."""
+
+    def __init__(self, c_in: int, c_out: int, classes: int) -> None:
+        super().__init__()
+        self.residual = ClassSequential(*UpBlock.layers(c_in, c_out, True, classes))
+        self.shortcut = nn.Sequential(nn.Upsample(scale_factor=2), shortcut(c_in, c_out))
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.residual(x, labels) + self.shortcut(x)
 
 
 class DownBlock(nn.Module):
@@ -91,43 +114,55 @@ class DownBlock(nn.Module):
         return self.residual(x) + self.shortcut(x)
 
 
-def upsampling(widths: list[int], c_in: int, batchnorm: bool) -> list[nn.Module]:
+def upsampling(widths: list[int], c_in: int, batchnorm: bool, classes: int = 0) -> list[nn.Module]:
     """From ``c_in`` channels at 4×4 (3×3) to ``widths[0]`` at full size: each resolution as wide as D's
     ``widths`` (image side first) at half of it, so the widths mirror D's."""
     top_down = [c_in, *widths[-2::-1], widths[0]]
+    if classes:
+        return [ConditionalUpBlock(a, b, classes) for a, b in pairwise(top_down)]
     return [UpBlock(a, b, batchnorm) for a, b in pairwise(top_down)]
 
 
-def to_image(width: int, channels: int, batchnorm: bool) -> list[nn.Module]:
-    return [norm(width, batchnorm), nn.ReLU(), conv(width, channels, 3)]
+def to_image(width: int, channels: int, batchnorm: bool, classes: int = 0) -> list[nn.Module]:
+    return [norm(width, batchnorm, classes), nn.ReLU(), conv(width, channels, 3)]
 
 
-class Generator(nn.Sequential):
-    def __init__(self, spec: ArchSpec, widths: list[int], corner: int) -> None:
-        top = widths[-1]
-        project = nn.Linear(spec.latent_dim, top * corner * corner)
-        nn.init.xavier_uniform_(project.weight)
-        nn.init.zeros_(project.bias)
-        super().__init__(
-            project,
-            nn.Unflatten(1, (top, corner, corner)),
-            *upsampling(widths, top, batchnorm=True),
-            *to_image(widths[0], spec.data_shape[0], batchnorm=True),
-            nn.Tanh(),
-        )
+def generator(spec: ArchSpec, widths: list[int], corner: int) -> nn.Module:
+    """G; with classes, its BatchNorms conditional and its forward ``(z, labels)``."""
+    top = widths[-1]
+    project = nn.Linear(spec.latent_dim, top * corner * corner)
+    nn.init.xavier_uniform_(project.weight)
+    nn.init.zeros_(project.bias)
+    layers = [
+        project,
+        nn.Unflatten(1, (top, corner, corner)),
+        *upsampling(widths, top, True, spec.classes),
+        *to_image(widths[0], spec.data_shape[0], True, spec.classes),
+        nn.Tanh(),
+    ]
+    return ClassSequential(*layers) if spec.classes else nn.Sequential(*layers)
 
 
 class Discriminator(nn.Module):
-    def __init__(self, blocks: list[nn.Module], width: int) -> None:
+    """Blocks, ReLU, global sum pooling and a linear score; with ``classes``, plus the projection of the pooled
+    features on the class's embedding (Miyato & Koyama 2018)."""
+
+    def __init__(self, blocks: list[nn.Module], width: int, classes: int = 0) -> None:
         super().__init__()
         self.blocks = nn.Sequential(*blocks)
         self.score = nn.Linear(width, 1)
         nn.init.xavier_uniform_(self.score.weight)
         nn.init.zeros_(self.score.bias)
+        self.embed = nn.Embedding(classes, width) if classes else None
+        if self.embed is not None:
+            nn.init.xavier_uniform_(self.embed.weight)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         features = torch.relu(self.blocks(x)).sum(dim=(2, 3))
-        return self.score(features).squeeze(1)
+        score = self.score(features).squeeze(1)
+        if self.embed is None or labels is None:
+            return score
+        return score + (self.embed(labels) * features).sum(dim=1)
 
 
 def discriminator(spec: ArchSpec, widths: list[int]) -> nn.Module:
@@ -142,13 +177,14 @@ def discriminator(spec: ArchSpec, widths: list[int]) -> nn.Module:
         batchnorm = NO_BATCHNORM not in spec.requirements
         decode = [*upsampling(widths, top, batchnorm), *to_image(widths[0], channels, batchnorm)]
         return ReconstructionEnergy(nn.Sequential(*blocks, *decode))
-    return Discriminator([*blocks, DownBlock(top, widths[-1], downsample=False)], widths[-1])
+    return Discriminator([*blocks, DownBlock(top, widths[-1], downsample=False)], widths[-1], spec.classes)
 
 
 def build(spec: ArchSpec, options: Mapping[str, Any]) -> tuple[nn.Module, nn.Module]:
-    check_requirements("resnet", spec, {NO_BATCHNORM, AUTOENCODER, MINIBATCH_STD})
+    check_requirements("resnet", spec, {NO_BATCHNORM, AUTOENCODER, MINIBATCH_STD, CONDITIONAL})
+    refuse_conditional_energy("resnet", spec)
     levels, corner = image_levels("resnet", spec)
     return (
-        Generator(spec, level_widths(options["g_width"], levels), corner),
+        generator(spec, level_widths(options["g_width"], levels), corner),
         discriminator(spec, level_widths(options["d_width"], levels)),
     )

@@ -13,7 +13,9 @@ from gancli.errors import GancliError
 NO_BATCHNORM = "no_batchnorm"  # the critic must treat samples independently (gradient penalties)
 AUTOENCODER = "autoencoder"  # D is an auto-encoder returning its reconstruction energy (EBGAN)
 MINIBATCH_STD = "minibatch_std"  # D sees the spread of its minibatch (Karras et al. 2018)
-REQUIREMENTS = (NO_BATCHNORM, AUTOENCODER, MINIBATCH_STD)
+#: G and D take the class (--conditional): G(z, labels) and D(x, labels), ``ArchSpec.classes`` of them
+CONDITIONAL = "conditional"
+REQUIREMENTS = (NO_BATCHNORM, AUTOENCODER, MINIBATCH_STD, CONDITIONAL)
 
 #: the channels an image (C, H, W) may have, gray or RGB: what the data, G, the grids and --channels take
 CHANNELS = (1, 3)
@@ -23,6 +25,7 @@ REQUIRED_BY = {
     MINIBATCH_STD: "asked for by --minibatch-std or the dataset's recommendation; --no-minibatch-std turns it off",
     NO_BATCHNORM: "the loss needs a critic without BatchNorm",
     AUTOENCODER: "the loss needs an auto-encoder cost network",
+    CONDITIONAL: "asked for by --conditional: G and D must take the class",
 }
 
 
@@ -31,13 +34,15 @@ class ArchSpec:
     """The shapes and demands an architecture builds G and D for.
 
     ``d_input_shape`` differs from ``data_shape`` when D judges packed samples (PacGAN): m samples stacked
-    along the first axis.
+    along the first axis. ``classes`` > 0 (with the ``conditional`` requirement) asks for class-conditional
+    networks: G(z, labels) and D(x, labels), ``labels`` an int64 (B,) tensor of indices below ``classes``.
     """
 
     data_shape: tuple[int, ...]
     latent_dim: int
     d_input_shape: tuple[int, ...]
     requirements: frozenset[str] = frozenset()
+    classes: int = 0
 
     @property
     def is_image(self) -> bool:

@@ -31,7 +31,7 @@ CONTRACTS: dict[str, tuple[str, str]] = {
     "update": ("gancli.optim.rules:is_update_rule", "an update rule, an object with a step(game) method"),
     "architecture": ("gancli.nets.common:is_network_pair", "a (generator, discriminator) pair of torch.nn.Module"),
     "dataset": ("gancli.data.base:is_data_source", "a gancli.api.DataSource"),
-    "metric": ("gancli.metrics.feature:is_metric", "a gancli.api.Metric or gancli.api.FeatureMetric"),
+    "metric": ("gancli.metrics.feature:is_metric", "a gancli.api.Metric, FeatureMetric or ClassMetric"),
     "features": ("gancli.features.base:is_feature_extractor", "a gancli.api.FeatureExtractor"),
     "diagnostic": ("gancli.diagnostics.base:is_diagnostic", "a gancli.api.Diagnostic"),
 }

@@ -236,15 +236,45 @@ def data_fingerprint(session: Session) -> dict[str, Any]:
     return record
 
 
+def recorded_classes(meta: dict[str, Any], origin: Any) -> tuple[str, ...] | None:
+    """The class names a checkpoint's run was conditioned on (None for an unconditional run)."""
+    classes = meta.get("classes")
+    if classes is None:
+        return None
+    if not (isinstance(classes, list) and classes and all(isinstance(name, str) for name in classes)):
+        raise GancliError(f"checkpoint {origin} is damaged: its classes entry {classes!r}")
+    return tuple(classes)
+
+
+def classes_text(classes: tuple[str, ...] | None) -> str:
+    """``10 classes (0, 1, …, 9)``: class names as the messages about them say them."""
+    if classes is None:
+        return "no classes"
+    shown = ", ".join(classes) if len(classes) <= 6 else f"{', '.join(classes[:3])}, …, {classes[-1]}"
+    return f"{len(classes)} classes ({shown})"
+
+
+def check_classes(session: Session, json_path: Path, meta: dict[str, Any]) -> None:
+    """Refuse data whose classes differ from those the checkpoint's run was conditioned on, naming both: G and D
+    learned an embedding for each class, by its index."""
+    then, now = recorded_classes(meta, json_path), session.classes
+    if then != now:
+        raise GancliError(
+            f"checkpoint {json_path}: the run was conditioned on {classes_text(then)}, but --data "
+            f"{session.config.data} now has {classes_text(now)}; a conditional run goes on with the classes it learned"
+        )
+
+
 def check_data(session: Session, json_path: Path, meta: dict[str, Any], allow_change: bool) -> str | None:
     """Refuse to resume from ``json_path`` on data other than what it trained on, naming the data and both
     fingerprints; with ``allow_change`` (``--allow-data-change``) other examples of the same shape are taken,
     and the difference is returned for a warning. A checkpoint from before content digests compares count
-    and shape only."""
+    and shape only. Other classes than a conditional run's are refused whatever the flag (``check_classes``)."""
     recorded, now = meta.get("data"), data_fingerprint(session)
     if not isinstance(recorded, dict):
         raise GancliError(f"checkpoint {json_path} is damaged: its data record is {recorded!r}")
     data = session.config.data
+    check_classes(session, json_path, meta)
     if recorded.get("shape") != now["shape"]:
         shape = recorded.get("shape")
         then = tuple(shape) if isinstance(shape, list) else shape
@@ -290,6 +320,7 @@ def save(session: Session, directory: Path) -> Path:
         "g_updates": game.g_updates,
         "rng_data": session.rng.bit_generator.state,
         "data": data_fingerprint(session),
+        **({"classes": list(session.classes)} if session.classes else {}),
         "opt_g": flatten_optimizer("opt_g", game.opt_g.state_dict(), tensors),
         "opt_d": flatten_optimizer("opt_d", game.opt_d.state_dict(), tensors),
     }

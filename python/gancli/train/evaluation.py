@@ -3,11 +3,12 @@
 Metrics the configuration does not name run only where they apply (``applies_to``); a metric named explicitly
 always runs. Feature-space metrics (``FeatureMetric``) are scored in the space of the run's ``--features``
 extractor, built once: its real reference and held-out images are embedded a single time, and each call embeds
-its samples once for all of them. During training a metric (or the extractor) that fails is reported with its
-plugin's name and package and dropped for the rest of the run, so a broken metric never costs a run its
-training or its checkpoints; ``gancli eval`` (``strict``) stops on it instead. A metric the user asked for (named
-in ``metrics``, or with options set) that cannot be created stops a new run before it starts
-(``check_requested``).
+its samples once for all of them. Class metrics (``ClassMetric``) score a conditional run's samples, which ask for
+every class in turn, in the same space; they do not apply to an unconditional run. During training a metric (or
+the extractor) that fails is reported with its plugin's name and package and dropped for the rest of the run, so a
+broken metric never costs a run its training or its checkpoints; ``gancli eval`` (``strict``) stops on it instead.
+A metric the user asked for (named in ``metrics``, or with options set) that cannot be created stops a new run
+before it starts (``check_requested``).
 
 One protocol scores a checkpoint wherever it is scored, in the run's own evaluations and in ``gancli eval``: the
 run's ``--eval-samples`` samples against the feature space's fixed real sets, from the noise of the run's seed +
@@ -27,13 +28,14 @@ from gancli.errors import PluginError
 from gancli.features.space import FeatureSpace
 from gancli.metrics import REAL_SUFFIX
 from gancli.metrics.base import Metric
-from gancli.metrics.feature import FeatureMetric
+from gancli.metrics.feature import ClassMetric, FeatureMetric
 from gancli.plugins.registry import Registration
 
 if TYPE_CHECKING:
     from gancli.train.session import Session
 
 T = TypeVar("T")
+AnyMetric = Metric | FeatureMetric | ClassMetric
 #: a run's evaluation noise comes from its seed + 3 (its data draws from the seed, its latents from seed + 1, its
 #: sample images from seed + 2)
 EVAL_SEED_OFFSET = 3
@@ -72,7 +74,7 @@ class Evaluation:
         self.session = session
         self.strict = strict
         self.warn = warn
-        self._metrics: list[tuple[Registration, Metric | FeatureMetric]] | None = None
+        self._metrics: list[tuple[Registration, AnyMetric]] | None = None
         self._space: FeatureSpace | None = None
         #: each figure of the last call: how many generated and real images it scored (real: None when the metric
         #: does not say); a real floor (NAME_real) scores held-out real images against as many reference ones
@@ -81,19 +83,21 @@ class Evaluation:
         self.spread: dict[str, float] = {}
 
     @property
-    def metrics(self) -> list[tuple[Registration, Metric | FeatureMetric]]:
+    def metrics(self) -> list[tuple[Registration, AnyMetric]]:
         """The metrics this run is scored by, created on first use."""
         if self._metrics is None:
             config = self.session.config
             self._metrics = []
             for reg in self.session.resolved.metrics:
                 try:
-                    metric: Metric | FeatureMetric = reg.create(options=config.options.get(reg.name, {}))
+                    metric: AnyMetric = reg.create(options=config.options.get(reg.name, {}))
                 except PluginError as error:
                     if self.strict:
                         raise
                     self.warn(f"warning: {error}; it is left out of this run")
                     continue
+                if isinstance(metric, ClassMetric) and self.session.classes is None:
+                    continue  # samples of an unconditional run were asked for no class
                 if config.metrics is not None or metric.applies_to(self.session.data):
                     self._metrics.append((reg, metric))
         return self._metrics
@@ -164,6 +168,12 @@ class Evaluation:
                         fake_features = self.extracting(space.embed, fake)
                     values = metric.score(space, fake_features)
                     scored: tuple[int, int | None] = (space.size, space.size)
+                elif isinstance(metric, ClassMetric):
+                    space = self.space
+                    fake = self.generate(samples, space.size, seed)
+                    (asked,) = self.session.class_inputs(len(fake))
+                    values = metric.score(space, fake, asked)
+                    scored = (space.size, space.size)
                 else:
                     batch = self.generate(samples, metric.samples_needed, seed)
                     values = metric.compute(batch, self.session.data)
@@ -172,7 +182,7 @@ class Evaluation:
                 if self.strict:
                     raise
                 self.warn(f"warning: {error}; the feature-space metrics are left out for the rest of this run")
-                self._metrics = [(r, m) for r, m in self.metrics if not isinstance(m, FeatureMetric)]
+                self._metrics = [(r, m) for r, m in self.metrics if not isinstance(m, FeatureMetric | ClassMetric)]
                 continue
             except PluginError as error:
                 if self.strict:

@@ -3,6 +3,10 @@
 Update rules (``gancli.optim.rules`` and plugins) only call the methods here, so alternating, simultaneous,
 consensus and extragradient updates all go through the same loss code, penalties and bookkeeping, and the
 training loop never special-cases a rule.
+
+In a ``--conditional`` run the batches, latents and fakes are ``Labelled`` (samples with their classes): the
+classes travel with them from ``sample_real``/``sample_latent`` through ``G`` to every pass of D, so an update
+rule handles them as it handles tensors, unchanged.
 """
 
 from __future__ import annotations
@@ -15,12 +19,32 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from gancli.data.base import Labelled
 from gancli.errors import GancliError
 from gancli.losses import Loss
 from gancli.losses.base import input_gradient_norms
 from gancli.train.diffaugment import ADA_INTERVAL, Augmenter
 
 Grads = Sequence[torch.Tensor]
+#: what the Game's samples are: tensors, or in a conditional run samples with their classes
+Batch = torch.Tensor | Labelled
+
+
+def samples_of(batch: Batch) -> torch.Tensor:
+    """The samples of a batch, without their classes."""
+    return batch.x if isinstance(batch, Labelled) else batch
+
+
+class LabelledGenerator(nn.Module):
+    """A conditional G as the Game runs it: a Labelled latent (noise, classes) in, the samples with the same
+    classes out, so that the fakes carry their classes to D."""
+
+    def __init__(self, generator: nn.Module) -> None:
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, z: Labelled) -> Labelled:
+        return Labelled(self.generator(z.x, z.y), z.y)
 
 
 @dataclass(frozen=True)
@@ -45,18 +69,22 @@ class Game:
         loss: Loss,
         opt_g: torch.optim.Optimizer,
         opt_d: torch.optim.Optimizer,
-        sample_real: Callable[[], torch.Tensor],
-        sample_latent: Callable[[], torch.Tensor],
+        sample_real: Callable[[], Batch],
+        sample_latent: Callable[[], Batch],
         settings: GameSettings = GameSettings(),
         average: Callable[[Grads], list[torch.Tensor]] | None = None,
         scalers: tuple[torch.amp.GradScaler | None, torch.amp.GradScaler | None] = (None, None),
         augment: Augmenter | None = None,
+        conditional: bool = False,
     ) -> None:
-        self.G, self.D, self.loss = generator, discriminator, loss
+        """``conditional``: ``generator`` and ``discriminator`` take the class (G(z, y), D(x, y)), and
+        ``sample_real``/``sample_latent`` give ``Labelled`` batches."""
+        self.G = LabelledGenerator(generator) if conditional else generator
+        self.D, self.loss = discriminator, loss
         #: --diffaugment: what every batch goes through before D sees it
         self.augment = augment
         #: the networks as built: what ``G``/``D`` run after ``compile`` wherever a pass is differentiated twice
-        self.eager = (generator, discriminator)
+        self.eager = (self.G, discriminator)
         self._average = average  # the mean over the processes of a distributed run; None on one process
         #: D's and G's loss scalers under --precision fp16 (small gradients survive in half precision)
         self.scaler_d, self.scaler_g = scalers
@@ -101,10 +129,13 @@ class Game:
 
     # --- the losses -------------------------------------------------------------------------------------
 
-    def discriminate(self, x: torch.Tensor) -> torch.Tensor:
+    def discriminate(self, x: Batch) -> torch.Tensor:
         """D's scores, with ``pack`` samples stacked along the channel axis (PacGAN, Lin et al. 2018). Every pass
         of D goes through here, so ``--diffaugment`` reaches them all: real and fake, G's step, R1's and a loss
-        penalty's inputs, under every update rule."""
+        penalty's inputs, under every update rule; samples with classes are scored for their classes."""
+        if isinstance(x, Labelled):
+            samples = x.x if self.augment is None else self.augment(x.x)
+            return self.D(samples, x.y).reshape(-1)
         if self.augment is not None:
             x = self.augment(x)
         m = self.settings.pack
@@ -112,7 +143,7 @@ class Game:
             x = x.reshape(x.shape[0] // m, m * x.shape[1], *x.shape[2:])
         return self.D(x).reshape(-1)
 
-    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    def d_loss(self, real: Batch, fake: Batch) -> torch.Tensor:
         """D's loss on a real and a fake batch, with the loss's own penalty and the R1 penalty.
 
         On a step that takes R1, D's pass over the real batch serves both the loss and the penalty (its
@@ -122,7 +153,7 @@ class Game:
         every = self.settings.r1_every
         r1_now = self.settings.r1 > 0 and self.d_updates % every == 0
         if r1_now:
-            real = real.detach().requires_grad_(True)
+            real = requiring_grad(real)
             # the fake pass eager too: a compiled pass moving BatchNorm's running statistics in place between the
             # real pass and R1's gradient made that gradient fail (seen with --compile --precision bf16)
             with self.twice_differentiable():
@@ -136,12 +167,12 @@ class Game:
         if self.augment is not None:
             self.augment.observe(d_real)
         with self.twice_differentiable():
-            penalty = self.loss.penalty(self.discriminate, real, fake)
+            penalty = self.loss.penalty(*self.penalty_inputs(real, fake))
         if penalty is not None:
             self.stats["penalty"] = penalty.detach()
             total = total + penalty
         if r1_now:
-            r1 = 0.5 * self.settings.r1 * every * (input_gradient_norms(d_real, real) ** 2).mean()
+            r1 = 0.5 * self.settings.r1 * every * (input_gradient_norms(d_real, samples_of(real)) ** 2).mean()
             self.stats["r1"] = r1.detach()
             total = total + r1
         if self.recording:
@@ -151,7 +182,17 @@ class Game:
                 self.stats["ada_p"], self.stats["ada_r"] = self.augment.p, self.augment.r
         return scaled(total, self.scaler_d)
 
-    def g_loss(self, fake: torch.Tensor, real: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
+    def penalty_inputs(
+        self, real: Batch, fake: Batch
+    ) -> tuple[Callable[[torch.Tensor], torch.Tensor], torch.Tensor, torch.Tensor]:
+        """What a loss's penalty takes: D as a function of samples, real and fake samples. With classes, D scores
+        every input for the real batch's classes (a gradient penalty's interpolates lie between a real sample and
+        a fake, and are judged as the real one's class)."""
+        if isinstance(real, Labelled):
+            return (lambda x: self.discriminate(Labelled(x, real.y))), real.x, samples_of(fake)
+        return self.discriminate, real, samples_of(fake)
+
+    def g_loss(self, fake: Batch, real: Batch, z: Batch | None = None) -> torch.Tensor:
         """G's loss on a fake batch, with the diversity term.
 
         D scores ``real`` only for a loss that declares ``g_loss_needs_real`` (the relativistic ones): for
@@ -168,10 +209,10 @@ class Game:
         if self.recording:
             self.stats["d_fake_g"] = self.loss.readout(d_fake)
         if self.settings.diversity > 0 and z is not None:
-            total = total + self.settings.diversity * mode_seeking_penalty(fake, z)
+            total = total + self.settings.diversity * mode_seeking_penalty(samples_of(fake), samples_of(z))
         return scaled(total, self.scaler_g)
 
-    def generate(self, z: torch.Tensor | None = None) -> torch.Tensor:
+    def generate(self, z: Batch | None = None) -> Batch:
         return self.G(self.sample_latent() if z is None else z)
 
     # --- the updates -------------------------------------------------------------------------------------
@@ -212,7 +253,7 @@ class Game:
             self.ema_moved = True
 
     def gradient_field(
-        self, real: torch.Tensor, z: torch.Tensor, create_graph: bool = False
+        self, real: Batch, z: Batch, create_graph: bool = False
     ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """The simultaneous gradient field v = (∇_D L_D, ∇_G L_G) at one batch, for joint update rules.
 
@@ -232,6 +273,13 @@ class Game:
     def set_grads(self, d_grads: Grads, g_grads: Grads) -> None:
         for p, g in zip(self.d_params + self.g_params, [*d_grads, *g_grads], strict=True):
             p.grad = g.detach()
+
+
+def requiring_grad(batch: Batch) -> Batch:
+    """The batch's samples as a leaf that requires grad (for a penalty on D's gradient at them), classes kept."""
+    if isinstance(batch, Labelled):
+        return Labelled(batch.x.detach().requires_grad_(True), batch.y)
+    return batch.detach().requires_grad_(True)
 
 
 def scaled(loss: torch.Tensor, scaler: torch.amp.GradScaler | None) -> torch.Tensor:
@@ -291,8 +339,8 @@ def update_ema(average: nn.Module, model: nn.Module, decay: float) -> None:
 
 
 @torch.no_grad()
-def standing_statistics(model: nn.Module, noise: torch.Tensor) -> None:
-    """Set each BatchNorm's running statistics to those of ``model`` itself on the batch ``noise`` (BigGAN's
+def standing_statistics(model: nn.Module, *inputs: torch.Tensor) -> None:
+    """Set each BatchNorm's running statistics to those of ``model`` itself on one batch of ``inputs`` (BigGAN's
     "standing statistics"). The moving average of G is a network no step trained: the live G's statistics, measured on
     other weights, put its samples off the data (FD 2,117 against 58 for the live G on the digits)."""
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
@@ -305,7 +353,7 @@ def standing_statistics(model: nn.Module, noise: torch.Tensor) -> None:
         m.momentum = None  # the statistics of this batch alone, no blend with the old ones
     model.train()
     try:
-        model(noise)
+        model(*inputs)
     finally:
         for m, momentum in zip(norms, momenta, strict=True):
             m.momentum = momentum

@@ -182,6 +182,7 @@ def open_run(
     if data is None and recorded is not None and not recorded.is_image:
         recorded = None
     session = Session.build(resolved, data=recorded)
+    checkpoint.check_classes(session, json_path, meta)
     checkpoint.load(session, json_path, meta, tensors, training=False)
     return session, run
 

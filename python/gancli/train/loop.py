@@ -29,7 +29,7 @@ from gancli.io import on_stop_signals
 from gancli.metrics.base import improves
 from gancli.optim.rules import first_step
 from gancli.plugins.manager import get_plugins
-from gancli.render import samples_png
+from gancli.render import run_samples_png
 from gancli.train import checkpoint, distributed, schedule
 from gancli.train.evaluation import Evaluation
 from gancli.train.rundir import RunDir, append_record, read_jsonl
@@ -220,8 +220,7 @@ def train_steps(session: Session, run: RunDir, show_progress: bool) -> dict[str,
                         if observers and problem is None:
                             observers.logged(record)
                     if main and problem is None and should(step, config.sample_every, config.steps):
-                        samples = session.generate(64, config.seed + SAMPLE_SEED_OFFSET)
-                        png = samples_png(samples, session.data)
+                        png = run_samples_png(session, config.seed + SAMPLE_SEED_OFFSET)
                         run.write_sample(step, png)
                         if observers:
                             observers.sampled(step, png)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gancli.data.base import DataSource, ImageSource
+from gancli.data.base import DataSource, ImageSource, Labelled
 from gancli.errors import GancliError
 from gancli.train.device_augment import augment_on_device
 
@@ -26,12 +26,26 @@ class ResidentImages:
     def __init__(self, source: ImageSource, device: torch.device) -> None:
         self.source = source
         self.images = torch.from_numpy(np.ascontiguousarray(source.images)).to(device)
+        targets = source.targets
+        self.targets = None if targets is None else torch.from_numpy(targets).to(device)
 
     def batch(self, size: int, rng: np.random.Generator) -> torch.Tensor:
+        return self.images_at(self.indices(size, rng), rng)
+
+    def labelled_batch(self, size: int, rng: np.random.Generator) -> Labelled:
+        """Images and their ``targets``, drawn as ``ImageSource.labelled_batch`` draws them."""
+        index = self.indices(size, rng)
+        assert self.targets is not None, "hold_on_device holds labelled images with their targets"
+        return Labelled(self.images_at(index, rng), self.targets[index])
+
+    def indices(self, size: int, rng: np.random.Generator) -> torch.Tensor:
         index = torch.from_numpy(self.source.draw_indices(size, rng))
         if self.images.is_cuda:  # from pinned memory the copy does not wait for the GPU (bench_gpu.py found it did)
             index = index.pin_memory()
-        images = self.images[index.to(self.images.device, non_blocking=True)]
+        return index.to(self.images.device, non_blocking=True)
+
+    def images_at(self, index: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+        images = self.images[index]
         if self.source.augment:  # its seed drawn after the indices, as the host path draws the kernels'
             images = augment_on_device(images, self.source.augment, int(rng.integers(0, 2**63 - 1)))
         return images.float().div_(127.5).sub_(1.0)
@@ -43,9 +57,14 @@ def hold_on_device(data: DataSource, device: torch.device, requested: bool | Non
     device's free memory."""
     if requested is False:
         return None
-    if not isinstance(data, ImageSource):
+    # a dataset labelling its images its own way (classes without targets) labels them on the host
+    if not isinstance(data, ImageSource) or (data.classes is not None and data.targets is None):
         if requested:
-            raise GancliError(f"--data-on-device: dataset {data.name!r} is not held as an image array; leave it out")
+            if not isinstance(data, ImageSource):
+                reason = f"dataset {data.name!r} is not held as an image array"
+            else:
+                reason = f"dataset {data.name!r} labels its images on the host"
+            raise GancliError(f"--data-on-device: {reason}; leave it out")
         return None
     if requested is None and (
         device.type != "cuda" or data.images.nbytes > SHARE_OF_FREE_MEMORY * torch.cuda.mem_get_info(device)[0]

@@ -16,14 +16,15 @@ import torch
 from torch import nn
 
 from gancli.config import Resolved, RunConfig
-from gancli.data.base import DataRequest, DataSource, check_data
+from gancli.data.base import DataRequest, DataSource, Labelled, check_data, check_labelled_data
 from gancli.errors import GancliError
 from gancli.losses.base import Loss, check_loss
 from gancli.nets.common import apply_spectral_norm, check_networks
-from gancli.nets.spec import CHANNELS, MINIBATCH_STD, ArchSpec
+from gancli.nets.spec import CHANNELS, CONDITIONAL, MINIBATCH_STD, ArchSpec
+from gancli.train.checkpoint import recorded_classes
 from gancli.train.diffaugment import Augmenter
 from gancli.train.distributed import SINGLE, Ranks, local_device
-from gancli.train.game import Game, GameSettings, standing_statistics
+from gancli.train.game import Batch, Game, GameSettings, standing_statistics
 from gancli.train.prefetch import Prefetcher
 from gancli.train.resident import hold_on_device
 
@@ -76,22 +77,30 @@ class Session:
             reg = chosen[kind]
             return reg.create(*args, options=config.options.get(reg.name, {}))
 
-        request = DataRequest(config.image_size, config.channels, config.augment, config.skip_bad, config.background)
+        request = DataRequest(
+            config.image_size, config.channels, config.augment, config.skip_bad, config.background, config.conditional
+        )
         if data is None:
             data = create("dataset", config.data, request)
             check_data(chosen["dataset"], data)
+            classes = check_labelled_data(chosen["dataset"], data) if config.conditional else 0
+        else:
+            classes = len(data.classes or ()) if config.conditional else 0
         record_shape(config, data)
         loss: Loss = create("loss")
 
         requirements = set(loss.requirements)
         if config.minibatch_std:
             requirements.add(MINIBATCH_STD)
+        if classes:
+            requirements.add(CONDITIONAL)
         shape = tuple(data.shape)
         spec = ArchSpec(
             data_shape=shape,
             latent_dim=config.latent_dim,
             d_input_shape=(shape[0] * config.pack, *shape[1:]),
             requirements=frozenset(requirements),
+            classes=classes,
         )
         generator, discriminator = create("architecture", spec)
         scores = check_networks(chosen["architecture"], spec, generator, discriminator)
@@ -121,21 +130,32 @@ class Session:
         resident = hold_on_device(data, device, config.data_on_device)
         pinned = device.type == "cuda" and resident is None
 
-        def draw_real() -> torch.Tensor:
-            batch = ranks.shard((resident or data).batch(config.batch_size, rng))
+        def host_tensor(batch: torch.Tensor) -> torch.Tensor:
+            batch = ranks.shard(batch)
             batch = batch.contiguous(memory_format=memory) if batch.dim() == 4 else batch
             return batch.pin_memory() if pinned else batch
+
+        def draw_real() -> Batch:
+            if classes:
+                return Labelled(*map(host_tensor, (resident or data).labelled_batch(config.batch_size, rng)))
+            return host_tensor((resident or data).batch(config.batch_size, rng))
 
         loader = None
         if resident is None and ((config.prefetch is None and pinned) or config.prefetch):
             loader = Prefetcher(draw_real, rng)
         next_real = loader or draw_real
 
-        def sample_real() -> torch.Tensor:
-            return next_real().to(device, non_blocking=pinned)
+        def sample_real() -> Batch:
+            batch = next_real()
+            if classes:
+                return Labelled(*(t.to(device, non_blocking=pinned) for t in batch))
+            return batch.to(device, non_blocking=pinned)
 
-        def sample_latent() -> torch.Tensor:
+        def sample_latent() -> Batch:
             noise = torch.randn(config.batch_size, config.latent_dim, generator=latent_generator)
+            if classes:  # fakes ask for every class alike
+                asked = torch.randint(classes, (config.batch_size,), generator=latent_generator)
+                return Labelled(ranks.shard(noise).to(device), ranks.shard(asked).to(device))
             return ranks.shard(noise).to(device)
 
         scalers = (None, None)
@@ -161,6 +181,7 @@ class Session:
             ranks.average if ranks.is_distributed else None,
             scalers,
             Augmenter.of(config, loss, data, device, ranks),
+            conditional=bool(classes),
         )
         if config.compile:
             game.compile(config.compile_mode)
@@ -169,6 +190,34 @@ class Session:
         )
 
     # --- sampling -----------------------------------------------------------------------------------------
+
+    @property
+    def classes(self) -> tuple[str, ...] | None:
+        """The class names G is conditioned on; None for an unconditional run."""
+        return self.data.classes if self.config.conditional else None
+
+    def class_inputs(self, count: int, labels: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
+        """What G takes beside the noise for ``count`` samples: the classes asked for (``labels``, by default every
+        class in turn: sample i asks for class i mod K) in a conditional run, nothing otherwise."""
+        if self.classes is None:
+            return ()
+        return (torch.arange(count) % len(self.classes) if labels is None else labels,)
+
+    def class_index(self, text: str) -> int:
+        """The class ``--class TEXT`` asks for: the class so named, else the class of that index; refused naming
+        the flag for an unconditional run and for a class the run does not have."""
+        classes = self.classes
+        if classes is None:
+            raise GancliError(
+                f"--class {text}: this run ({self.config.data}) was trained without --conditional; it draws no "
+                "class on request"
+            )
+        if text in classes:
+            return classes.index(text)
+        if text.isdigit() and int(text) < len(classes):
+            return int(text)
+        shown = ", ".join(classes) if len(classes) <= 12 else f"{', '.join(classes[:6])}, …, {classes[-1]}"
+        raise GancliError(f"--class {text}: not a class of this run; its {len(classes)} classes: {shown}")
 
     @property
     def sampler(self) -> nn.Module:
@@ -183,23 +232,28 @@ class Session:
             noise = torch.randn(
                 self.config.batch_size, self.config.latent_dim, generator=torch.Generator().manual_seed(0)
             )
-            standing_statistics(average, noise.to(self.device))
+            inputs = (noise, *self.class_inputs(len(noise)))
+            standing_statistics(average, *(t.to(self.device) for t in inputs))
             self.game.ema_moved = False
         return average
 
-    def generate(self, n: int, seed: int, batch: int = 1024) -> torch.Tensor:
-        """``n`` samples from fixed noise (same seed → same samples), in eval mode, on the CPU."""
+    def generate(self, n: int, seed: int, batch: int = 1024, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """``n`` samples from fixed noise (same seed → same samples), in eval mode, on the CPU; in a conditional
+        run of the classes ``labels`` (by default every class in turn, ``class_inputs``)."""
         noise = torch.randn(n, self.config.latent_dim, generator=torch.Generator().manual_seed(seed))
-        return self.generate_from(noise, batch)
+        return self.generate_from(noise, batch, labels)
 
     @torch.no_grad()
-    def generate_from(self, noise: torch.Tensor, batch: int = 1024) -> torch.Tensor:
-        """The samples of ``noise`` (n, latent_dim), in eval mode, on the CPU."""
+    def generate_from(self, noise: torch.Tensor, batch: int = 1024, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The samples of ``noise`` (n, latent_dim), in eval mode, on the CPU; in a conditional run of the classes
+        ``labels`` (by default every class in turn)."""
+        inputs = (noise, *self.class_inputs(len(noise), labels))
         model = self.sampler
         was_training = model.training
         model.eval()
         try:
-            out = [model(chunk.to(self.device)).float().cpu() for chunk in noise.split(batch)]
+            chunks = zip(*(t.split(batch) for t in inputs), strict=True)
+            out = [model(*(t.to(self.device) for t in chunk)).float().cpu() for chunk in chunks]
         finally:
             model.train(was_training)
         return torch.cat(out)
@@ -209,8 +263,10 @@ class RecordedData(DataSource):
     """The data of a run as its checkpoint recorded it (how many examples, of which shape), for commands that
     sample from the networks without needing the data itself, which may be gone or slow to open."""
 
-    def __init__(self, name: str, examples: int, shape: tuple[int, ...]) -> None:
-        self.name, self.examples, self.shape = name, examples, shape
+    def __init__(
+        self, name: str, examples: int, shape: tuple[int, ...], classes: tuple[str, ...] | None = None
+    ) -> None:
+        self.name, self.examples, self.shape, self.classes = name, examples, shape, classes
         self.is_image = len(shape) == 3
 
     @classmethod
@@ -220,7 +276,7 @@ class RecordedData(DataSource):
             examples, shape = int(recorded["examples"]), tuple(int(n) for n in recorded["shape"])
         except (TypeError, KeyError, ValueError):
             raise GancliError(f"checkpoint {origin} is damaged: its data entry {recorded!r}") from None
-        return cls(name, examples, shape)
+        return cls(name, examples, shape, recorded_classes(meta, origin))
 
     def __len__(self) -> int:
         return self.examples
