@@ -35,7 +35,7 @@ EXPECTED_BUILTINS = {
     "dataset": {"ring8", "grid25"},
     "metric": {"modes"},
     "features": {"random-cnn"},
-    "diagnostic": {"vanishing-gradients", "mode-collapse", "divergence", "oscillation", "plateau"},
+    "diagnostic": {"vanishing-gradients", "mode-collapse", "divergence", "oscillation", "d-overfitting", "plateau"},
 }
 
 RING8_MLP = {"data": "ring8", "arch": "mlp"}

@@ -421,6 +421,13 @@ def grid(
     checkpoint: CheckpointOpt = None,
     compression: Annotated[str, typer.Option(help="PNG compression: fast, default or best.")] = "fast",
     animate: Annotated[bool, typer.Option(help="Write an animated PNG of the run's sample images instead.")] = False,
+    neighbours: Annotated[
+        bool,
+        typer.Option(
+            help="Each sample followed by its nearest training image in the run's feature space (copies show as "
+            "pairs alike; --nrow rounded up to even)."
+        ),
+    ] = False,
     force: ForceOpt = False,
 ) -> None:
     """Render samples of a trained generator to a PNG grid (images) or scatter (2-D data)."""
@@ -429,6 +436,8 @@ def grid(
     check_sampling(n, seed)
     if not 1 <= nrow <= MAX_SAMPLES:
         raise GancliError(f"--nrow must be between 1 and {MAX_SAMPLES:,}, got {nrow}")
+    if animate and neighbours:
+        raise GancliError("--animate and --neighbours: choose one")
     run = existing_runs([run_path] if run_path is not None else None)[0]
     target = output or run.path / ("progress.png" if animate else "grid.png")
     replace = force or output is None
@@ -446,10 +455,28 @@ def grid(
     from gancli.train.lifecycle import open_run
 
     session, _ = open_run(run.path, checkpoint, data=False)  # an image grid needs only the networks
-    if not session.data.is_image:  # a scatter draws the samples over the real points
+    if not session.data.is_image or neighbours:  # a scatter draws the samples over the real points
         session, _ = open_run(run.path, checkpoint)
-    png = samples_png(session.generate(n, seed), session.data, nrow=nrow, compression=compression)
+    samples = session.generate(n, seed)
+    if neighbours:
+        samples, nrow = beside_nearest(session, samples), nrow + nrow % 2
+    png = samples_png(samples, session.data, nrow=nrow, compression=compression)
     wrote(write_output(target, png, replace), f"({n} samples from step {session.step})")
+
+
+def beside_nearest(session: Any, samples: Any) -> Any:
+    """``samples`` with each one's nearest training image after it, in the run's feature space (as memorisation
+    measures it in ``gancli eval``)."""
+    import torch
+
+    from gancli.train.evaluation import Evaluation
+
+    if not session.data.is_image:
+        raise GancliError(f"--neighbours shows images; dataset {session.config.data!r} holds points")
+    evaluation = Evaluation(session, strict=True)
+    space = evaluation.space
+    _, indices = evaluation.extracting(lambda: space.nearest(space.embed(samples)))
+    return torch.stack([samples, space.pixels(indices.numpy())], dim=1).flatten(0, 1)
 
 
 @app.command()
@@ -505,7 +532,7 @@ def evaluate(
     check_sampling(1, seed)
     overrides = {"features": features, "eval_samples": eval_samples}
     session, run = open_run(run_path, checkpoint, overrides={k: v for k, v in overrides.items() if v is not None})
-    evaluation = Evaluation(session, strict=True)
+    evaluation = Evaluation(session, strict=True, offline=True)
     rows = []
     for step in run.checkpoint_steps() if every else [None]:
         if step is not None:
@@ -574,6 +601,12 @@ def feature_space_note(space: FeatureSpace) -> str:
         "sample size. ÷ real: the figure over its floor; fd and kid at 1× are as close to the data as real images "
         "are (lower is better), precision and recall at 1× as high."
     )
+    if "training" in vars(space):  # memorisation embedded every training image
+        note += (
+            f" nn_distance: each sample's distance to its nearest of the {len(space.training):,} training images; its "
+            "real data, each held-out image's to its nearest other one. Far below 1×: G copies training images "
+            "(gancli grid --neighbours shows them side by side)."
+        )
     if n < space.asked:
         note += (
             f" --eval-samples {space.asked:,} asked for more: {space.available:,} of the {len(space.data):,} images "

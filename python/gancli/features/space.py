@@ -5,6 +5,9 @@ Two disjoint sets of real images are drawn once: the *reference* that samples ar
 images score; a generator cannot be expected to do better). Both have ``size`` images, as many as the samples
 scored, since FD and precision/recall depend on the sample size. An extractor trained on some of the data
 (``digits-cnn`` on the MNIST digits) gives the held-out set from the images it never saw.
+
+Memorisation is judged against every training image (``training``, embedded on first use): a sample's nearest
+training image (``nearest``) beside a held-out real image's nearest *other* training image.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from gancli.errors import GancliError
 from gancli.features.base import FeatureExtractor
 
 MIN_SIZE = 50
+EMBED_CHUNK = 1024  # images converted to floats and embedded at once when the whole training set is embedded
 
 
 class FeatureSpace:
@@ -46,12 +50,19 @@ class FeatureSpace:
                 f"(they need {2 * MIN_SIZE})"
             )
         self.reference_images = self.images(rng.permutation(rest)[: self.size])
-        self.held_out_images = self.images(held_out[: self.size])
+        #: the held-out images' indices in the data, sorted as ``held_out_images`` are
+        self.held_out_indices = np.sort(held_out[: self.size])
+        self.held_out_images = self.images(self.held_out_indices)
         self._floors: dict[Any, dict[str, float]] = {}
 
     def images(self, indices: np.ndarray) -> torch.Tensor:
+        """The images at ``indices``, in the order of the data (memory read forwards), in [-1, 1]."""
+        return self.pixels(np.sort(indices))
+
+    def pixels(self, indices: np.ndarray) -> torch.Tensor:
+        """The images at ``indices``, in that order, in [-1, 1]."""
         assert isinstance(self.data, ImageSource)
-        return torch.from_numpy(self.data.images[np.sort(indices)]).float().div(127.5).sub(1.0)
+        return torch.from_numpy(self.data.images[indices]).float().div(127.5).sub(1.0)
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         features = self.extractor.embed(images).double()
@@ -64,6 +75,23 @@ class FeatureSpace:
         if metric not in self._floors:  # keyed by the object (held), never by an id a new object may reuse
             self._floors[metric] = metric.compare(self.held_out, self.reference)
         return self._floors[metric]
+
+    def nearest(self, features: torch.Tensor, exclude: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each feature vector's distance to its nearest training image and that image's index in the data; with
+        ``exclude`` (one data index per vector), each vector's own image is left out: a training image's nearest
+        *other* one, where a new image from the data would find its nearest."""
+        distances = torch.cdist(features, self.training)
+        if exclude is not None:
+            distances[torch.arange(len(features)), torch.from_numpy(exclude)] = float("inf")
+        nearest = distances.min(dim=1)
+        return nearest.values, nearest.indices
+
+    @cached_property
+    def training(self) -> torch.Tensor:
+        """Every image of the data embedded, in the data's order (the run trains on all of them)."""
+        assert isinstance(self.data, ImageSource)
+        chunks = np.array_split(np.arange(len(self.data.images)), max(1, len(self.data.images) // EMBED_CHUNK))
+        return torch.cat([self.embed(self.pixels(chunk)) for chunk in chunks])
 
     @cached_property
     def reference(self) -> torch.Tensor:

@@ -1,9 +1,10 @@
 """Evaluating a run: the metric plugins, created once, scored on samples from fixed noise.
 
-Metrics the configuration does not name run only where they apply (``applies_to``); a metric named explicitly
-always runs. Feature-space metrics (``FeatureMetric``) are scored in the space of the run's ``--features``
-extractor, built once: its real reference and held-out images are embedded a single time, and each call embeds
-its samples once for all of them. During training a metric (or the extractor) that fails is reported with its
+Metrics the configuration does not name run only where they apply (``applies_to``), and those that are not
+``live`` (memorisation) only in ``gancli eval`` (``offline``); a metric named explicitly always runs.
+Feature-space metrics (``FeatureMetric``) are scored in the space of the run's ``--features`` extractor, built
+once: its real reference and held-out images are embedded a single time, and each call embeds its samples once
+for all of them. During training a metric (or the extractor) that fails is reported with its
 plugin's name and package and dropped for the rest of the run, so a broken metric never costs a run its
 training or its checkpoints; ``gancli eval`` (``strict``) stops on it instead. A metric the user asked for (named
 in ``metrics``, or with options set) that cannot be created stops a new run before it starts
@@ -45,9 +46,12 @@ def check_requested(session: Session) -> None:
 
 
 class Evaluation:
-    def __init__(self, session: Session, strict: bool, warn: Callable[[str], None] = print) -> None:
+    def __init__(
+        self, session: Session, strict: bool, warn: Callable[[str], None] = print, offline: bool = False
+    ) -> None:
         self.session = session
         self.strict = strict
+        self.offline = offline
         self.warn = warn
         self._metrics: list[tuple[Registration, Metric | FeatureMetric]] | None = None
         self._space: FeatureSpace | None = None
@@ -69,7 +73,8 @@ class Evaluation:
                         raise
                     self.warn(f"warning: {error}; it is left out of this run")
                     continue
-                if config.metrics is not None or metric.applies_to(self.session.data):
+                chosen = config.metrics is not None
+                if chosen or (metric.applies_to(self.session.data) and (metric.live or self.offline)):
                     self._metrics.append((reg, metric))
         return self._metrics
 

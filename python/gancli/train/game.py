@@ -140,6 +140,8 @@ class Game:
         if self.recording:
             self.stats["d_real"] = self.loss.readout(d_real)
             self.stats["d_fake"] = self.loss.readout(d_fake)
+            if self.loss.boundary is not None:  # r = E[sign D(x)] (Karras et al. 2020): near 1, D memorises
+                self.stats["sign_real"] = torch.sign(d_real.detach().float() - self.loss.boundary).mean()
             if self.augment is not None and self.augment.ada is not None:
                 self.stats["ada_p"], self.stats["ada_r"] = self.augment.p, self.augment.r
         return scaled(total, self.scaler_d)
