@@ -23,7 +23,9 @@ from gancli.errors import GancliError
 from gancli.features.base import FeatureExtractor
 
 MIN_SIZE = 50
-EMBED_CHUNK = 1024  # images converted to floats and embedded at once when the whole training set is embedded
+#: images converted to floats and embedded at once when the whole training set is embedded; samples whose
+#: distances to every training image are held at once
+EMBED_CHUNK = 1024
 
 
 class FeatureSpace:
@@ -80,11 +82,16 @@ class FeatureSpace:
         """Each feature vector's distance to its nearest training image and that image's index in the data; with
         ``exclude`` (one data index per vector), each vector's own image is left out: a training image's nearest
         *other* one, where a new image from the data would find its nearest."""
-        distances = torch.cdist(features, self.training)
-        if exclude is not None:
-            distances[torch.arange(len(features)), torch.from_numpy(exclude)] = float("inf")
-        nearest = distances.min(dim=1)
-        return nearest.values, nearest.indices
+        values, indices = [], []
+        for start in range(0, len(features), EMBED_CHUNK):  # a chunk's distances to all: 1,024 × N float64 at most
+            distances = torch.cdist(features[start : start + EMBED_CHUNK], self.training)
+            if exclude is not None:
+                own = torch.from_numpy(exclude[start : start + EMBED_CHUNK])
+                distances[torch.arange(len(distances)), own] = float("inf")
+            nearest = distances.min(dim=1)
+            values.append(nearest.values)
+            indices.append(nearest.indices)
+        return torch.cat(values), torch.cat(indices)
 
     @cached_property
     def training(self) -> torch.Tensor:

@@ -1,8 +1,8 @@
 """GAN losses: the built-in loss plugin, and the interface every loss implements (``Loss``).
 
 The losses are registered by reference ("module:attribute"), so listing them imports no torch; each family
-lives in its own module: ``classic`` (minimax, non-saturating, least squares, hinge, relativistic pairing), ``wasserstein``
-(clipping, gradient penalty) and ``energy`` (EBGAN).
+lives in its own module: ``classic`` (minimax, non-saturating, least squares, hinge, relativistic pairing),
+``wasserstein`` (clipping, gradient penalty) and ``energy`` (EBGAN).
 """
 
 from __future__ import annotations
