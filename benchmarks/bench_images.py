@@ -4,10 +4,10 @@ Both sides train on one folder of images (default: the Oxygen icon theme's 48×4
 some of them broken symbolic links) at ``--image-size``, over ``--background``, for ``--steps`` steps of batch
 ``--batch``, from the same starting weights:
 
-- gancli: ``gancli train --data FOLDER --skip-bad`` with the digits' recipe (lr 5e-4, lazy R1 γ 1 every 16th D
-  step, G's moving average 0.998) on DCGAN networks of width 64: ``gancli.train.lifecycle.start``, then, timed,
-  ``gancli.train.loop.train`` (a record every 10 steps, a sample image and a checkpoint at the end). Its images are
-  decoded by the Rust kernels, unreadable files counted and named.
+- gancli: ``gancli train --data FOLDER --skip-bad`` with the recipe the ``images`` dataset recommends (lr 5e-4,
+  lazy R1 γ 1 every 16th D step, G's moving average 0.998) on DCGAN networks of width 64:
+  ``gancli.train.lifecycle.start``, then, timed, ``gancli.train.loop.train`` (a record every 10 steps, a sample
+  image and a checkpoint at the end). Its images are decoded by the Rust kernels, unreadable files counted and named.
 - plain: the loop of bench_train.py (``HandWritten``: pytorch/examples ``dcgan/main.py``'s step, binary
   cross-entropy on D's logits, Adam 2e-4 β1 0.5, the same networks copied before gancli's first step) on images a
   user loads with Pillow: each file gancli kept opened, composited over the same background (a plain
@@ -20,7 +20,8 @@ side's FD, precision and recall on ``--eval-samples`` images beside the real flo
 same reference). Each side's grid of 64 samples is written to ``--out``.
 
     python benchmarks/bench_images.py [--data FOLDER] [--image-size 32] [--steps 2000] [--batch 64]
-                                      [--eval-samples 500] [--background black] [--threads 1] [--out DIR]
+                                      [--eval-samples 500] [--background black] [--threads 1] [--device cpu]
+                                      [--out DIR]
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import numpy as np
 import torch
 from bench_train import HandWritten, start_run
 from gancli import kernels
-from gancli.data import DEFAULT_BUDGET
+from gancli.data import IMAGES_SETTINGS
 from gancli.features.space import FeatureSpace
 from gancli.plugins.manager import get_plugins
 from gancli.train import loop
@@ -47,13 +48,8 @@ from load import load_report
 from PIL import Image
 
 ICONS = "/usr/share/icons/oxygen/base/48x48"
-#: the recipe `gancli train` recommends (the digits'), as flags
-RECIPE = [
-    f"--lr={DEFAULT_BUDGET['lr']}",
-    f"--r1={DEFAULT_BUDGET['r1']}",
-    f"--r1-every={DEFAULT_BUDGET['r1_every']}",
-    f"--ema={DEFAULT_BUDGET['ema']}",
-]
+#: the recipe `gancli train --data FOLDER` recommends, as flags (bench_train.start_run sets the bare ones)
+RECIPE = [f"--{key.replace('_', '-')}={value}" for key, value in IMAGES_SETTINGS.items()]
 SAMPLE_SEED = 1
 
 
@@ -83,10 +79,12 @@ def scores(space: FeatureSpace, samples: torch.Tensor) -> dict[str, float]:
     return result
 
 
-def timed(train: Callable[[], object]) -> float:
-    """Seconds ``train()`` takes."""
+def timed(train: Callable[[], object], device: str) -> float:
+    """Seconds ``train()`` takes, the device's queued work included."""
     start = time.perf_counter()
     train()
+    if device == "cuda":
+        torch.cuda.synchronize()
     return time.perf_counter() - start
 
 
@@ -99,6 +97,7 @@ def main() -> None:
     parser.add_argument("--eval-samples", type=int, default=500, help="images each figure scores (default 500)")
     parser.add_argument("--background", default="black", help="under transparent pixels (default black)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--device", default="cpu", help="where both sides train: cpu or cuda (default cpu)")
     parser.add_argument("--out", type=Path, default=Path("bench_images"), help="where the grids go")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -119,22 +118,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         flags = ["--data", args.data, "--image-size", str(args.image_size), "--background", args.background]
         flags += ["--skip-bad", "--eval-samples", str(args.eval_samples), *RECIPE]
-        session, run = start_run(Path(tmp) / "gancli", args.steps, "cpu", args.batch, flags)
-        images = torch.from_numpy(plain_pixels).float().div_(127.5).sub_(1.0)
+        session, run = start_run(Path(tmp) / "gancli", args.steps, args.device, args.batch, flags)
+        images = torch.from_numpy(plain_pixels).float().div_(127.5).sub_(1.0).to(args.device)
         plain = HandWritten(
             copy.deepcopy(session.generator), copy.deepcopy(session.discriminator), images, session.config.latent_dim
         )
         seconds = {
-            "gancli": timed(lambda: loop.train(session, run, show_progress=False)),
-            "plain": timed(lambda: plain.train(args.steps, args.batch)),
+            "gancli": timed(lambda: loop.train(session, run, show_progress=False), args.device),
+            "plain": timed(lambda: plain.train(args.steps, args.batch), args.device),
         }
         noise = torch.randn(args.eval_samples, session.config.latent_dim, generator=torch.Generator().manual_seed(0))
         with torch.no_grad():  # the plain script samples in training mode (batch statistics), as it trains
-            plain_samples = torch.cat([plain.G(chunk) for chunk in noise.split(1024)])
+            plain_samples = torch.cat([plain.G(chunk.to(args.device)).cpu() for chunk in noise.split(1024)])
         samples = {"gancli": session.generate(args.eval_samples, SAMPLE_SEED), "plain": plain_samples}
         space = Evaluation(session, strict=True).space
 
-    print(load_report(load_before, f"torch {torch.__version__}, {args.threads} thread(s), cpu"))
+    print(load_report(load_before, f"torch {torch.__version__}, {args.threads} thread(s), {args.device}"))
     kinds = ", ".join(sorted({why.partition(":")[0] for _, why in decoded.skipped})) or "none"
     print(
         f"{args.data}: {len(files):,} image files, {len(kept):,} decoded at 3x{args.image_size}x{args.image_size} "
@@ -143,7 +142,9 @@ def main() -> None:
         f"{difference.max()} at most)"
     )
     print(f"{args.steps} steps of batch {args.batch} each, from the same weights; figures on {space.size} images:")
-    recipe = f"lr {DEFAULT_BUDGET['lr']:g}, lazy R1 every {DEFAULT_BUDGET['r1_every']}, EMA {DEFAULT_BUDGET['ema']:g}"
+    recipe = (
+        f"lr {IMAGES_SETTINGS['lr']:g}, lazy R1 every {IMAGES_SETTINGS['r1_every']}, EMA {IMAGES_SETTINGS['ema']:g}"
+    )
     names = {"gancli": f"gancli, the recipe ({recipe})", "plain": "plain PyTorch DCGAN (BCE, Adam 2e-4 b1 0.5)"}
     for side, name in names.items():
         figures = scores(space, samples[side])

@@ -181,3 +181,61 @@ def test_inception_features_come_from_the_users_weights_file(inception_weights: 
     (tmp_path / "code.pth").write_bytes(b"\x80\x04cos\nsystem\n.")  # a pickle that would run code
     with pytest.raises(GancliError, match="not a file of tensors"):
         inception(f"inception:{tmp_path / 'code.pth'}", {})
+
+
+class Copier(torch.nn.Module):
+    """A generator that copies training images: each latent picks one of ``images`` (N, C, H, W) in [-1, 1],
+    plus ``noise`` uniform in ±noise."""
+
+    def __init__(self, images: torch.Tensor, noise: float = 0.0) -> None:
+        super().__init__()
+        self.images, self.noise = images, noise
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        picked = self.images[(z[:, 0].abs() * 1e6).long() % len(self.images)]
+        jitter = torch.rand(picked.shape, generator=torch.Generator().manual_seed(0)) * 2 - 1
+        return (picked + self.noise * jitter).clamp(-1, 1)
+
+
+def test_memorisation_sets_a_copying_generator_far_below_held_out_real_images(gancli, tmp_path: Path) -> None:
+    """The figure of a G that copies training images, of one that copies them with a little noise, and of an
+    untrained one, each beside held-out real images' own distance to their nearest other training image."""
+    from gancli.api import open_run
+    from gancli.cli import beside_nearest
+    from gancli.train.evaluation import Evaluation
+
+    ok(gancli("train", *TINY_DIGITS, "--ema", "0", "--out", "run"))
+    session, _ = open_run(tmp_path / "run")
+    assert "nn_distance" not in json.loads((tmp_path / "run" / "eval.jsonl").read_text().splitlines()[-1])
+    evaluation = Evaluation(session, strict=True, offline=True)
+    untrained = evaluation(0)
+    training = torch.from_numpy(session.data.images[:500]).float().div(127.5).sub(1.0)
+    session.generator = Copier(training)
+    copied = evaluation(0)
+    session.generator = Copier(training, noise=0.1)
+    near = evaluation(0)
+    floor = copied["nn_distance_real"]
+    assert floor > 0 and untrained["nn_distance_real"] == near["nn_distance_real"] == floor
+    assert untrained["nn_distance"] > 1.5 * floor  # 20 steps: far from every image
+    assert copied["nn_distance"] < 1e-3 * floor and copied["near_copies"] == 1.0
+    assert near["nn_distance"] < 0.5 * floor and near["near_copies"] > 0.5
+    assert untrained["near_copies"] == 0.0 and 0.03 < copied["near_copies_real"] < 0.07
+    session.generator = Copier(training)
+    pairs = beside_nearest(session, session.generate(6, 0))
+    assert pairs.shape == (12, *session.data.shape) and torch.equal(pairs[0::2], pairs[1::2])
+
+
+def test_eval_and_grid_show_memorisation(gancli, tmp_path: Path) -> None:
+    ok(gancli("train", *TINY_DIGITS, "--out", "run"))
+    table = ok(gancli("eval", "run", "--eval-samples", "200"))
+    row = next(line for line in table.splitlines() if "│ nn_distance " in line)
+    generated, real = (float(cell) for cell in row.split("│")[2:4])
+    assert generated > real > 0 and row.split("│")[5].strip() == "200 generated vs 200 real"
+    assert "nearest of the 5,000 training images" in " ".join(table.split())
+    ok(gancli("grid", "run", "--neighbours", "--n", "5", "--nrow", "3", "-o", "pairs.png"))
+    ok(gancli("grid", "run", "--n", "10", "--nrow", "4", "-o", "plain.png"))
+    from gancli import kernels
+
+    grid, plain = (kernels.decode_image((tmp_path / f"{n}.png").read_bytes(), name=n) for n in ("pairs", "plain"))
+    assert grid.shape == plain.shape  # 10 pictures, 4 to a row: --nrow 3 rounded up to even
+    one_line_error(gancli("grid", "run", "--neighbours", "--animate"), "--animate and --neighbours")

@@ -48,8 +48,9 @@ def counted_reads() -> Iterator[list[str]]:
         {"loss": "wgan-gp", "update": "consensus", "r1": 0.0},  # a gradient penalty, the joint field
         {"loss": "hinge", "update": "extragradient", "pack": 2},
         {"diffaugment": "color,translation,cutout", "ada": True, "ada_kimg": 1},  # p moves on the device
+        {"loss": "rpgan", "r1": 1.0, "r2": 1.0, "r1_every": 2},  # R3GAN: relativistic pairs, R1 and R2 lazily
     ],
-    ids=["recipe", "wgan", "wgan-gp-consensus", "hinge-extragradient", "diffaugment-ada"],
+    ids=["recipe", "wgan", "wgan-gp-consensus", "hinge-extragradient", "diffaugment-ada", "rpgan-r1-r2"],
 )
 def test_steps_between_logging_points_read_nothing_back(tmp_path: Path, monkeypatch, flags: dict) -> None:
     monkeypatch.setenv("GANCLI_CACHE", str(tmp_path / "cache"))

@@ -729,3 +729,16 @@ def test_an_image_dataset_s_fingerprint_is_the_xxh3_of_its_pixels_read_in_place(
     wide[..., ::2] = images
     assert ImageSource("view", wide[..., ::2]).fingerprint() == data.fingerprint()
     assert GaussianMixture("ring8", ring(8, 1.0), 0.01).fingerprint() is None
+
+
+def test_a_folder_gets_the_recipe_the_images_dataset_recommends(tmp_path: Path, gancli) -> None:
+    """README "Your own images": the digits' learning rate, lazy R1 and G's moving average, shown with where they
+    came from by --dry-run; any flag overrides them."""
+    root = tmp_path / "icons"
+    root.mkdir()
+    for i in range(3):
+        solid((10 * i, 20, 30), size=(12, 12)).save(root / f"{i}.png")
+    shown = ok(gancli("train", "--data", "icons", "--lr", "3e-4", "--dry-run"))
+    for name, value in (("r1", "1"), ("r1_every", "16"), ("ema", "0.998")):
+        assert re.search(rf"^{name}\s+{value}\s+recommended by dataset images", shown, re.M), name
+    assert re.search(r"^lr\s+0.0003\s+--lr", shown, re.M)

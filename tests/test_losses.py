@@ -4,7 +4,7 @@ import math
 
 import pytest
 import torch
-from gancli.losses.classic import Hinge, LeastSquares, Minimax, NonSaturating
+from gancli.losses.classic import Hinge, LeastSquares, Minimax, NonSaturating, RelativisticPairing
 from gancli.losses.energy import EnergyBased
 from gancli.losses.wasserstein import GradientPenalty, WeightClipping
 from torch import nn
@@ -72,6 +72,18 @@ def test_hinge():
     expected_d = mean(max(0, 1 - r) for r in REAL.tolist()) + mean(max(0, 1 + f) for f in FAKE.tolist())
     assert loss.d_loss(REAL, FAKE).item() == pytest.approx(expected_d)
     assert loss.g_loss(FAKE, REAL).item() == pytest.approx(-mean(FAKE.tolist()))
+
+
+def test_relativistic_pairing_scores_each_real_against_its_paired_fake():
+    # pairs (0, -1) and (2, 1): D's gaps f - r are -1 and -1, so L_D = softplus(-1) = log(1 + e^-1) for both;
+    # G's gaps r - f are 1 and 1: L_G = log(1 + e)
+    loss = RelativisticPairing()
+    assert loss.d_loss(REAL, FAKE).item() == pytest.approx(math.log(1 + math.exp(-1)))
+    assert loss.g_loss(FAKE, REAL).item() == pytest.approx(math.log(1 + math.e))
+    swapped = torch.tensor([1.0, -1.0])  # pairs (0, 1) and (2, -1): gaps 1 and -3
+    assert loss.d_loss(REAL, swapped).item() == pytest.approx(mean([math.log(1 + math.e), math.log(1 + math.exp(-3))]))
+    assert loss.boundary is None and loss.g_loss_needs_real
+    assert loss.d_loss(REAL + 5, FAKE + 5).item() == pytest.approx(loss.d_loss(REAL, FAKE).item())  # level is free
 
 
 def test_wasserstein_critic_and_generator():

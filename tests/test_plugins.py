@@ -35,7 +35,15 @@ EXPECTED_BUILTINS = {
     "dataset": {"ring8", "grid25"},
     "metric": {"modes", "class-fidelity", "class-fd"},
     "features": {"random-cnn"},
-    "diagnostic": {"vanishing-gradients", "mode-collapse", "divergence", "oscillation", "plateau", "class-ignored"},
+    "diagnostic": {
+        "vanishing-gradients",
+        "mode-collapse",
+        "divergence",
+        "oscillation",
+        "d-overfitting",
+        "plateau",
+        "class-ignored",
+    },
 }
 
 RING8_MLP = {"data": "ring8", "arch": "mlp"}

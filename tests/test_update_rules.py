@@ -195,6 +195,27 @@ def test_lazy_r1_is_every_nth_d_step_weighted_n_times():
     assert added == pytest.approx([4 * 25.0, 0, 0, 0, 4 * 25.0, 0, 0, 0])  # on average the same 25 per step
 
 
+def test_r2_penalty_on_generated_images_lazily_beside_r1():
+    """γ/2·‖∇D‖² at the fakes (25 for D(x) = (3, 4)·x), on R1's lazy steps, weighted as R1 is; and D's gradient
+    gains γ·w from it, as from R1."""
+    game = linear_critic_game(GameSettings(r1=2.0, r2=6.0, r1_every=2))
+    real, fake = torch.randn(4, 2), torch.randn(4, 2)
+    total = game.d_loss(real, fake)
+    assert game.stats["r2"].item() == pytest.approx(0.5 * 6.0 * 2 * 25.0)
+    assert total.item() == pytest.approx(game.stats["loss_d"].item() + 2 * 25.0 + 6 * 25.0)
+    total.backward()
+    w = torch.tensor([3.0, 4.0])
+    assert torch.allclose(game.D.weight.grad[0], (fake - real).mean(0) + 2 * (2.0 + 6.0) * w, atol=1e-4)
+    game.d_updates, game.stats = 1, {}
+    game.d_loss(real, fake)
+    assert "r2" not in game.stats and "r1" not in game.stats
+    game.d_updates = 0  # a fake in G's graph (joint rules) keeps it for the loss: the penalty takes its own pass
+    in_graph = fake.clone().requires_grad_(True)
+    game.d_loss(real, in_graph * 1.0).backward()
+    assert game.stats["r2"].item() == pytest.approx(0.5 * 6.0 * 2 * 25.0)
+    assert torch.allclose(in_graph.grad, torch.tensor([3.0, 4.0]).expand(4, 2) / 4)  # WGAN's E[D(fake)] reaches G
+
+
 def test_mode_seeking_penalty_rewards_distinct_samples_for_distinct_latents():
     z = torch.tensor([[0.0], [1.0]])
     collapsed = torch.tensor([[0.5], [0.5]])

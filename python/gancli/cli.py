@@ -446,6 +446,13 @@ def grid(
         bool, typer.Option("--by-class", help="One row of --nrow samples per class, labelled (conditional runs).")
     ] = False,
     classes: ClassOpt = None,
+    neighbours: Annotated[
+        bool,
+        typer.Option(
+            help="Each sample followed by its nearest training image in the run's feature space (copies show as "
+            "pairs alike; --nrow rounded up to even)."
+        ),
+    ] = False,
     force: ForceOpt = False,
 ) -> None:
     """Render samples of a trained generator to a PNG grid (images) or scatter (2-D data)."""
@@ -456,6 +463,8 @@ def grid(
         raise GancliError("--animate shows the run's own sample images: leave out --class")
     if not 1 <= nrow <= MAX_SAMPLES:
         raise GancliError(f"--nrow must be between 1 and {MAX_SAMPLES:,}, got {nrow}")
+    if animate and neighbours:
+        raise GancliError("--animate and --neighbours: choose one")
     run = existing_runs([run_path] if run_path is not None else None)[0]
     target = output or run.path / ("progress.png" if animate else "grid.png")
     replace = force or output is None
@@ -474,11 +483,16 @@ def grid(
     from gancli.render import samples_png
     from gancli.train.lifecycle import open_run
 
-    session, _ = open_run(run.path, checkpoint, data=None)  # the data only for a scatter, drawn over its points
+    # the data only for a scatter, drawn over its points, or for the training images beside --neighbours
+    session, _ = open_run(run.path, checkpoint, data=True if neighbours else None)
     if by_class:
+        if neighbours:
+            raise GancliError("--by-class and --neighbours: choose one")
         wrote(write_output(target, class_grid(session, classes, nrow, seed), replace), f"(from step {session.step})")
         return
     samples = session.generate(n, seed, labels=asked_classes(session, classes, n))
+    if neighbours:
+        samples, nrow = beside_nearest(session, samples), nrow + nrow % 2
     png = samples_png(samples, session.data, nrow=nrow, compression=compression)
     wrote(write_output(target, png, replace), f"({n} samples from step {session.step})")
 
@@ -509,6 +523,21 @@ def class_grid(session: Any, given: list[str] | None, per_row: int, seed: int) -
     if len(rows) > MAX_GRID_CLASSES:
         raise GancliError(f"--by-class: {len(rows)} classes; choose at most {MAX_GRID_CLASSES} rows with --class")
     return by_class_png(session, rows, per_row, seed)
+
+
+def beside_nearest(session: Any, samples: Any) -> Any:
+    """``samples`` with each one's nearest training image after it, in the run's feature space (as memorisation
+    measures it in ``gancli eval``)."""
+    import torch
+
+    from gancli.train.evaluation import Evaluation
+
+    if not session.data.is_image:
+        raise GancliError(f"--neighbours shows images; dataset {session.config.data!r} holds points")
+    evaluation = Evaluation(session, strict=True)
+    space = evaluation.space
+    _, indices = evaluation.extracting(lambda: space.nearest(space.embed(samples)))
+    return torch.stack([samples, space.pixels(indices.numpy())], dim=1).flatten(0, 1)
 
 
 @app.command()
@@ -659,7 +688,7 @@ def evaluate(
         FLAG_RANGES["eval_draws"].check(draws, "--draws")
     overrides = {"features": features, "eval_samples": eval_samples, "eval_draws": draws}
     session, run = open_run(run_path, checkpoint, overrides={k: v for k, v in overrides.items() if v is not None})
-    evaluation = Evaluation(session, strict=True)
+    evaluation = Evaluation(session, strict=True, offline=True)
     rows = []
     for step in run.checkpoint_steps() if every else [None]:
         if step is not None:
@@ -730,6 +759,12 @@ def feature_space_note(space: FeatureSpace) -> str:
         "sample size. ÷ real: the figure over its floor; fd and kid at 1× are as close to the data as real images "
         "are (lower is better), precision and recall at 1× as high."
     )
+    if "training" in vars(space):  # memorisation embedded every training image
+        note += (
+            f" nn_distance: each sample's distance to its nearest of the {len(space.training):,} training images; its "
+            "real data, each held-out image's to its nearest other one. Far below 1×: G copies training images "
+            "(gancli grid --neighbours shows them side by side)."
+        )
     if n < space.asked:
         note += (
             f" --eval-samples {space.asked:,} asked for more: {space.available:,} of the {len(space.data):,} images "

@@ -134,8 +134,9 @@ class RunConfig:
     pack: int = field(default=1, metadata=count("PacGAN: D judges m samples jointly.", REMEDIES, MAX_BATCH))
     r1: float = field(default=0.0, metadata=weight("γ of the R1 penalty on real data.", REMEDIES))
     r1_every: int = field(
-        default=1, metadata=count("R1 on every N-th D step, weighted N× (lazy regularisation).", REMEDIES)
+        default=1, metadata=count("R1 (and R2) on every N-th D step, weighted N× (lazy regularisation).", REMEDIES)
     )
+    r2: float = field(default=0.0, metadata=weight("γ of the R2 penalty on generated images (R3GAN).", REMEDIES))
     diversity: float = field(default=0.0, metadata=weight("Weight of the mode-seeking penalty on G.", REMEDIES))
     diffaugment: str = field(
         default="",

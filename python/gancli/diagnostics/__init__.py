@@ -109,6 +109,15 @@ def register_diagnostics(register: Any) -> None:
         ],
     )
     register(
+        "d-overfitting",
+        "gancli.diagnostics.overfitting:Overfitting",
+        "D memorises the training images: r = E[sign D(x)] on real batches stays near 1 (images; not Wasserstein)",
+        options=[
+            Option("r", float, 0.99, "mean r over the window (50 records) at or above which D overfits", **UNIT),
+            Option("after", int, 500, "steps before which r says nothing (G still draws noise)", min=0),
+        ],
+    )
+    register(
         "plateau",
         "gancli.diagnostics.plateau:Plateau",
         "no evaluation metric improved for a window of evaluations (--stop-when-plateau ends the run there)",

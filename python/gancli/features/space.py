@@ -5,6 +5,9 @@ Two disjoint sets of real images are drawn once: the *reference* that samples ar
 images score; a generator cannot be expected to do better). Both have ``size`` images, as many as the samples
 scored, since FD and precision/recall depend on the sample size. An extractor trained on some of the data
 (``digits-cnn`` on the MNIST digits) gives the held-out set from the images it never saw.
+
+Memorisation is judged against every training image (``training``, embedded on first use): a sample's nearest
+training image (``nearest``) beside a held-out real image's nearest *other* training image.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from gancli.errors import GancliError
 from gancli.features.base import FeatureExtractor
 
 MIN_SIZE = 50
+#: images converted to floats and embedded at once when the whole training set is embedded; samples whose
+#: distances to every training image are held at once
+EMBED_CHUNK = 1024
 
 
 class FeatureSpace:
@@ -47,14 +53,21 @@ class FeatureSpace:
             )
         reference = rng.permutation(rest)[: self.size]
         self.reference_images = self.images(reference)
-        self.held_out_images = self.images(held_out[: self.size])
+        #: the held-out images' indices in the data, sorted as ``held_out_images`` are
+        self.held_out_indices = np.sort(held_out[: self.size])
+        self.held_out_images = self.images(self.held_out_indices)
         #: the class of each reference and held-out image, for labelled data (None otherwise): class metrics'
-        self.reference_labels, self.held_out_labels = self.labels(reference), self.labels(held_out[: self.size])
+        self.reference_labels, self.held_out_labels = self.labels(reference), self.labels(self.held_out_indices)
         self._floors: dict[Any, dict[str, float]] = {}
 
     def images(self, indices: np.ndarray) -> torch.Tensor:
+        """The images at ``indices``, in the order of the data (memory read forwards), in [-1, 1]."""
+        return self.pixels(np.sort(indices))
+
+    def pixels(self, indices: np.ndarray) -> torch.Tensor:
+        """The images at ``indices``, in that order, in [-1, 1]."""
         assert isinstance(self.data, ImageSource)
-        return torch.from_numpy(self.data.images[np.sort(indices)]).float().div(127.5).sub(1.0)
+        return torch.from_numpy(self.data.images[indices]).float().div(127.5).sub(1.0)
 
     def labels(self, indices: np.ndarray) -> torch.Tensor | None:
         """The classes of the images at ``indices`` in the order ``images`` takes them; None for unlabelled data."""
@@ -72,6 +85,28 @@ class FeatureSpace:
         if metric not in self._floors:  # keyed by the object (held), never by an id a new object may reuse
             self._floors[metric] = metric.compare(self.held_out, self.reference)
         return self._floors[metric]
+
+    def nearest(self, features: torch.Tensor, exclude: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each feature vector's distance to its nearest training image and that image's index in the data; with
+        ``exclude`` (one data index per vector), each vector's own image is left out: a training image's nearest
+        *other* one, where a new image from the data would find its nearest."""
+        values, indices = [], []
+        for start in range(0, len(features), EMBED_CHUNK):  # a chunk's distances to all: 1,024 × N float64 at most
+            distances = torch.cdist(features[start : start + EMBED_CHUNK], self.training)
+            if exclude is not None:
+                own = torch.from_numpy(exclude[start : start + EMBED_CHUNK])
+                distances[torch.arange(len(distances)), own] = float("inf")
+            nearest = distances.min(dim=1)
+            values.append(nearest.values)
+            indices.append(nearest.indices)
+        return torch.cat(values), torch.cat(indices)
+
+    @cached_property
+    def training(self) -> torch.Tensor:
+        """Every image of the data embedded, in the data's order (the run trains on all of them)."""
+        assert isinstance(self.data, ImageSource)
+        chunks = np.array_split(np.arange(len(self.data.images)), max(1, len(self.data.images) // EMBED_CHUNK))
+        return torch.cat([self.embed(self.pixels(chunk)) for chunk in chunks])
 
     @cached_property
     def reference(self) -> torch.Tensor:

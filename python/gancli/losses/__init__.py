@@ -1,8 +1,8 @@
 """GAN losses: the built-in loss plugin, and the interface every loss implements (``Loss``).
 
 The losses are registered by reference ("module:attribute"), so listing them imports no torch; each family
-lives in its own module: ``classic`` (minimax, non-saturating, least squares, hinge), ``wasserstein``
-(clipping, gradient penalty) and ``energy`` (EBGAN).
+lives in its own module: ``classic`` (minimax, non-saturating, least squares, hinge, relativistic pairing),
+``wasserstein`` (clipping, gradient penalty) and ``energy`` (EBGAN).
 """
 
 from __future__ import annotations
@@ -45,6 +45,13 @@ def register_losses(register: Any) -> None:
         "lsgan",
         without_options("gancli.losses.classic:LeastSquares"),
         "least-squares GAN (Mao et al. 2017)",
+        recommends=DCGAN_SETTINGS,
+    )
+    register(
+        "rpgan",
+        without_options("gancli.losses.classic:RelativisticPairing"),
+        "relativistic pairing (Huang et al. 2024, R3GAN): softplus of the score gap of a real and a generated image; "
+        "with --r1 and --r2",
         recommends=DCGAN_SETTINGS,
     )
     register(

@@ -52,3 +52,21 @@ class Hinge(Loss):
 
     def g_loss(self, d_fake: torch.Tensor, d_real: torch.Tensor | None) -> torch.Tensor:
         return -d_fake.mean()
+
+
+class RelativisticPairing(Loss):
+    """RpGAN (Huang et al. 2024, R3GAN; Jolicoeur-Martineau 2018): D scores each real image against one generated
+    image, L_D = E[softplus(D(G(z)) − D(x))] and L_G = E[softplus(D(x) − D(G(z)))], pairs taken by position in the
+    batches. Only differences of scores count, so G is pulled towards every real image it is paired with, which
+    R3GAN shows avoids the mode dropping of the classic loss; with R1 and R2 (``--r1 γ --r2 γ``) it converges
+    locally. The scores' level is free, as a critic's: no boundary for ``--ada``, D(x) read as the mean score."""
+
+    g_loss_needs_real = True
+    boundary = None
+
+    def d_loss(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
+        return F.softplus(d_fake - d_real).mean()
+
+    def g_loss(self, d_fake: torch.Tensor, d_real: torch.Tensor | None) -> torch.Tensor:
+        assert d_real is not None
+        return F.softplus(d_real - d_fake).mean()

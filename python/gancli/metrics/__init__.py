@@ -85,3 +85,12 @@ def register_metrics(register: Any) -> None:
         "precision, recall, density and coverage (k-nearest-neighbour supports) in the --features space",
         options=[Option("k", int, 5, "neighbours that set each image's ball", min=1)],
     )
+    register(
+        "memorisation",
+        "gancli.metrics.feature:memorisation",
+        "gancli eval only: samples' distance to their nearest training image beside held-out real images' "
+        "(far below: G copies)",
+        options=[
+            Option("share", float, 0.05, "near copies: nearer than all but this share of real images are", **SHARE)
+        ],
+    )

@@ -15,6 +15,8 @@ class Metric(ABC):
 
     #: how many generated samples ``compute`` wants
     samples_needed: int = 2500
+    #: whether training's evaluations score it unless the run names its metrics; False: only ``gancli eval``
+    live: bool = True
 
     def applies_to(self, data: DataSource) -> bool:
         """Whether this metric means anything for ``data`` (metrics not chosen explicitly run only then)."""

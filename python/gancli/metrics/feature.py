@@ -27,6 +27,9 @@ KID_SUBSETS = 100
 class FeatureMetric(ABC):
     """Scores generated samples by their features, in the space the run's ``--features`` extractor defines."""
 
+    #: whether training's evaluations score it unless the run names its metrics; False: only ``gancli eval``
+    live: bool = True
+
     def applies_to(self, data: DataSource) -> bool:
         return data.is_image
 
@@ -44,6 +47,9 @@ class FeatureMetric(ABC):
 class ClassMetric(ABC):
     """Scores a conditional run's samples against the classes they were asked for, in the run's feature space:
     created for every run, scored only for ``--conditional`` ones."""
+
+    #: whether training's evaluations score it unless the run names its metrics; False: only ``gancli eval``
+    live: bool = True
 
     def applies_to(self, data: DataSource) -> bool:
         return data.is_image and data.classes is not None
@@ -135,6 +141,48 @@ class Manifold(FeatureMetric):
         }
 
 
+class Memorisation(FeatureMetric):
+    """Whether G copies its training images: each sample's distance to its nearest training image (the median,
+    ``nn_distance``) beside a held-out real image's distance to its nearest *other* training image
+    (``nn_distance_real``). A G that copies scores far below real; one that draws new images of the data scores
+    about level with it (a poor one, above). ``near_copies``: the share of samples nearer a training image than
+    95 % of the held-out real images are (their own share: 5 %).
+
+    gancli trains on every image, so no real image is new to the run: the held-out figure leaves each image out
+    of the training set it is compared with, which is where a new image of the data would find its nearest. The
+    distances are taken in the run's feature space, not in pixels: pixel distance sees only exact copies (a copy
+    moved by a pixel, or a shade lighter, is as far as another image), where features see a copy through such
+    changes, as a person would, and are the space fd and precision are scored in. Only ``gancli eval`` scores it
+    (``live`` False): it is no target to train towards, and every training image is embedded for it.
+    """
+
+    live = False
+
+    def __init__(self, share: float) -> None:
+        self.share = share
+
+    def compare(self, fake: torch.Tensor, real: torch.Tensor) -> dict[str, float]:
+        """``real`` taken as the whole training set; each real image's nearest other one, as the floor."""
+        generated = torch.cdist(fake, real).min(dim=1).values
+        own = torch.cdist(real, real).fill_diagonal_(float("inf")).min(dim=1).values
+        return self.figures(generated, own)
+
+    def score(self, space: FeatureSpace, fake: torch.Tensor) -> dict[str, float]:
+        generated, _ = space.nearest(fake)
+        held_out = space.held_out_indices
+        real, _ = space.nearest(space.training[torch.from_numpy(held_out)], exclude=held_out)
+        return self.figures(generated, real)
+
+    def figures(self, generated: torch.Tensor, real: torch.Tensor) -> dict[str, float]:
+        close = torch.quantile(real, self.share)
+        return {
+            "nn_distance": float(generated.median()),
+            "nn_distance_real": float(real.median()),
+            "near_copies": float((generated < close).double().mean()),
+            "near_copies_real": float((real < close).double().mean()),
+        }
+
+
 def frechet(options: Mapping[str, Any]) -> FeatureMetric:
     return Frechet()
 
@@ -145,3 +193,7 @@ def kernel_distance(options: Mapping[str, Any]) -> FeatureMetric:
 
 def manifold(options: Mapping[str, Any]) -> FeatureMetric:
     return Manifold(options["k"])
+
+
+def memorisation(options: Mapping[str, Any]) -> FeatureMetric:
+    return Memorisation(options["share"])

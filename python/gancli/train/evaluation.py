@@ -1,14 +1,15 @@
 """Evaluating a run: the metric plugins, created once, scored on samples from fixed noise.
 
-Metrics the configuration does not name run only where they apply (``applies_to``); a metric named explicitly
-always runs. Feature-space metrics (``FeatureMetric``) are scored in the space of the run's ``--features``
-extractor, built once: its real reference and held-out images are embedded a single time, and each call embeds
-its samples once for all of them. Class metrics (``ClassMetric``) score a conditional run's samples, which ask for
-every class in turn, in the same space; they do not apply to an unconditional run. During training a metric (or
-the extractor) that fails is reported with its plugin's name and package and dropped for the rest of the run, so a
-broken metric never costs a run its training or its checkpoints; ``gancli eval`` (``strict``) stops on it instead.
-A metric the user asked for (named in ``metrics``, or with options set) that cannot be created stops a new run
-before it starts (``check_requested``).
+Metrics the configuration does not name run only where they apply (``applies_to``), and those that are not
+``live`` (memorisation) only in ``gancli eval`` (``offline``); a metric named explicitly always runs.
+Feature-space metrics (``FeatureMetric``) are scored in the space of the run's ``--features`` extractor, built
+once: its real reference and held-out images are embedded a single time, and each call embeds its samples once
+for all of them. Class metrics (``ClassMetric``) score a conditional run's samples, which ask for every class in
+turn, in the same space; they do not apply to an unconditional run. During training a metric (or the extractor)
+that fails is reported with its plugin's name and package and dropped for the rest of the run, so a broken metric
+never costs a run its training or its checkpoints; ``gancli eval`` (``strict``) stops on it instead. A metric the
+user asked for (named in ``metrics``, or with options set) that cannot be created stops a new run before it starts
+(``check_requested``).
 
 One protocol scores a checkpoint wherever it is scored, in the run's own evaluations and in ``gancli eval``: the
 run's ``--eval-samples`` samples against the feature space's fixed real sets, from the noise of the run's seed +
@@ -70,9 +71,12 @@ def check_requested(session: Session) -> None:
 
 
 class Evaluation:
-    def __init__(self, session: Session, strict: bool, warn: Callable[[str], None] = print) -> None:
+    def __init__(
+        self, session: Session, strict: bool, warn: Callable[[str], None] = print, offline: bool = False
+    ) -> None:
         self.session = session
         self.strict = strict
+        self.offline = offline
         self.warn = warn
         self._metrics: list[tuple[Registration, AnyMetric]] | None = None
         self._space: FeatureSpace | None = None
@@ -98,7 +102,8 @@ class Evaluation:
                     continue
                 if isinstance(metric, ClassMetric) and self.session.classes is None:
                     continue  # samples of an unconditional run were asked for no class
-                if config.metrics is not None or metric.applies_to(self.session.data):
+                chosen = config.metrics is not None
+                if chosen or (metric.applies_to(self.session.data) and (metric.live or self.offline)):
                     self._metrics.append((reg, metric))
         return self._metrics
 

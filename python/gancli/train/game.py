@@ -56,9 +56,10 @@ class GameSettings:
     r1: float = 0.0  # γ of the R1 penalty γ/2·E‖∇D(x)‖² on real data
     diversity: float = 0.0  # λ of the mode-seeking penalty on G
     ema: float = 0.0  # decay of the generator's moving average (0 = off)
-    #: R1 on every N-th D step only, weighted N×: the same penalty on average at 1/N of its double backward pass
-    #: (lazy regularisation, Karras et al. 2020, StyleGAN2 §B)
+    #: R1 (and R2) on every N-th D step only, weighted N×: the same penalty on average at 1/N of its double backward
+    #: pass (lazy regularisation, Karras et al. 2020, StyleGAN2 §B)
     r1_every: int = 1
+    r2: float = 0.0  # γ of the R2 penalty γ/2·E‖∇D(x̃)‖² on generated images (R3GAN, Huang et al. 2024)
 
 
 class Game:
@@ -143,25 +144,31 @@ class Game:
             x = x.reshape(x.shape[0] // m, m * x.shape[1], *x.shape[2:])
         return self.D(x).reshape(-1)
 
-    def d_loss(self, real: Batch, fake: Batch) -> torch.Tensor:
-        """D's loss on a real and a fake batch, with the loss's own penalty and the R1 penalty.
+    def judged(self, x: Batch, penalised: bool) -> tuple[Batch, torch.Tensor]:
+        """``x`` and D's scores of it; for a gradient penalty at ``x``, ``x`` a leaf that requires grad of its own
+        (classes kept)."""
+        if penalised:
+            x = requiring_grad(x)
+        return x, self.discriminate(x)
 
-        On a step that takes R1, D's pass over the real batch serves both the loss and the penalty (its
-        gradient at the inputs, as StyleGAN2's regularisation takes it when not lazy): one forward pass of D
+    def d_loss(self, real: Batch, fake: Batch) -> torch.Tensor:
+        """D's loss on a real and a fake batch, with the loss's own penalty and the R1 and R2 penalties.
+
+        On a step that takes R1 (R2), D's pass over the real (fake) batch serves both the loss and the penalty
+        (its gradient at the inputs, as StyleGAN2's regularisation takes it when not lazy): one forward pass of D
         less than a second pass for the penalty, and the same penalty.
         """
         every = self.settings.r1_every
-        r1_now = self.settings.r1 > 0 and self.d_updates % every == 0
-        if r1_now:
-            real = requiring_grad(real)
-            # the fake pass eager too: a compiled pass moving BatchNorm's running statistics in place between the
-            # real pass and R1's gradient made that gradient fail (seen with --compile --precision bf16)
-            with self.twice_differentiable():
-                d_real = self.discriminate(real)
-                d_fake = self.discriminate(fake)
-        else:
-            d_real = self.discriminate(real)
-            d_fake = self.discriminate(fake)
+        lazy_now = self.d_updates % every == 0
+        r1_now, r2_now = self.settings.r1 > 0 and lazy_now, self.settings.r2 > 0 and lazy_now
+        # a fake still in G's graph (a joint rule's) keeps it for the loss; R2 then takes a pass of its own
+        shared = r2_now and not samples_of(fake).requires_grad
+        # a step that takes a penalty runs both passes eagerly: a compiled pass moving BatchNorm's running
+        # statistics in place between the other pass and its gradient made that gradient fail (seen with
+        # --compile --precision bf16 and R1)
+        with self.twice_differentiable() if r1_now or r2_now else contextlib.nullcontext():
+            real, d_real = self.judged(real, r1_now)
+            penalised, d_fake = self.judged(fake, shared)
         total = self.loss.d_loss(d_real, d_fake)
         self.stats["loss_d"] = total.detach()
         if self.augment is not None:
@@ -175,9 +182,20 @@ class Game:
             r1 = 0.5 * self.settings.r1 * every * (input_gradient_norms(d_real, samples_of(real)) ** 2).mean()
             self.stats["r1"] = r1.detach()
             total = total + r1
+        if r2_now:
+            if not shared:  # its own eager pass over a fake still in G's graph
+                with self.twice_differentiable():
+                    penalised, d_penalised = self.judged(fake, True)
+            else:
+                d_penalised = d_fake
+            r2 = 0.5 * self.settings.r2 * every * (input_gradient_norms(d_penalised, samples_of(penalised)) ** 2).mean()
+            self.stats["r2"] = r2.detach()
+            total = total + r2
         if self.recording:
             self.stats["d_real"] = self.loss.readout(d_real)
             self.stats["d_fake"] = self.loss.readout(d_fake)
+            if self.loss.boundary is not None:  # r = E[sign D(x)] (Karras et al. 2020): near 1, D memorises
+                self.stats["sign_real"] = torch.sign(d_real.detach().float() - self.loss.boundary).mean()
             if self.augment is not None and self.augment.ada is not None:
                 self.stats["ada_p"], self.stats["ada_r"] = self.augment.p, self.augment.r
         return scaled(total, self.scaler_d)

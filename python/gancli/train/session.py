@@ -168,6 +168,7 @@ class Session:
             diversity=config.diversity,
             ema=config.ema,
             r1_every=config.r1_every,
+            r2=config.r2,
         )
         game = Game(
             generator,
