@@ -229,7 +229,7 @@ def test_eval_and_grid_show_memorisation(gancli, tmp_path: Path) -> None:
     ok(gancli("train", *TINY_DIGITS, "--out", "run"))
     table = ok(gancli("eval", "run", "--eval-samples", "200"))
     row = next(line for line in table.splitlines() if "│ nn_distance " in line)
-    generated, real = (float(cell) for cell in row.split("│")[2:4])
+    generated, real = (float(cell.split("±")[0]) for cell in row.split("│")[2:4])  # the mean, ± its spread
     assert generated > real > 0 and row.split("│")[5].strip() == "200 generated vs 200 real"
     assert "nearest of the 5,000 training images" in " ".join(table.split())
     ok(gancli("grid", "run", "--neighbours", "--n", "5", "--nrow", "3", "-o", "pairs.png"))
