@@ -119,7 +119,7 @@ def instrumented(phases: Phases, session: Any) -> Iterator[None]:
         (loop, "health"): phases.wrap("health check", loop.health),
         (loop, "append_record"): phases.wrap("metrics.jsonl", loop.append_record),
         (loop, "save"): phases.wrap("checkpoint", loop.save),
-        (loop, "samples_png"): phases.wrap("sample image", loop.samples_png),
+        (loop, "run_samples_png"): phases.wrap("sample image", loop.run_samples_png),
         (Progress, "update"): phases.wrap("progress bar", Progress.update),
         (torch.Tensor, "backward"): phases.wrap(lambda: f"{player[0]} backward", torch.Tensor.backward),
     }
