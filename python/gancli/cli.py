@@ -1102,4 +1102,10 @@ def build_app() -> typer.Typer:
 
 
 def main() -> None:
-    build_app()()
+    try:
+        build_app()()
+    except SystemExit as exit:
+        ranked = sys.modules.get("gancli.train.distributed")  # imported by training alone: --help stays torch-free
+        if ranked is not None:
+            ranked.end_process(exit.code)
+        raise
