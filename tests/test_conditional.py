@@ -443,10 +443,11 @@ def test_the_example_conditional_plugin_trains_conditioned_through_its_entry_poi
     manager.get_plugins.cache_clear()
 
 
-def test_intra_class_fd_grows_when_samples_are_of_another_class_than_asked() -> None:
+def test_intra_class_figures_see_samples_of_another_class_and_a_narrow_class() -> None:
     """Where the space has no classifier, class-fd still tells: samples drawn like their class's real images
-    score about the real floor; the same samples asked for the next class score far worse."""
-    from gancli.metrics.fidelity import IntraClassFD
+    score about the real floor; the same samples asked for the next class score far worse, with no precision;
+    samples that each repeat a few images of the class asked for keep their precision and lose their recall."""
+    from gancli.metrics.fidelity import IntraClass
 
     rng = np.random.default_rng(0)
     targets = np.arange(2000) % 4
@@ -457,8 +458,17 @@ def test_intra_class_fd_grows_when_samples_are_of_another_class_than_asked() -> 
     asked = torch.arange(400) % 4
     fresh = (asked[:, None] * 60 + 20) + torch.from_numpy(rng.normal(0, 8, size=(400, 16)))
     samples = (fresh.clamp(0, 255).round() / 127.5 - 1).float().reshape(400, 1, 4, 4)
-    metric = IntraClassFD()
+    metric = IntraClass()
     right = metric.score(space, samples, asked)
     wrong = metric.score(space, samples, (asked + 1) % 4)
+    narrow = metric.score(
+        space, samples[asked.argsort()][torch.arange(400) // 100 * 100 + torch.arange(400) % 3], asked.sort().values
+    )
     assert right["class_fd"] < 2 * right["class_fd_real"] + 0.01
     assert wrong["class_fd"] > 20 * right["class_fd"] and wrong["class_fd_real"] == right["class_fd_real"]
+    assert (
+        right["class_precision"] >= 0.8 * right["class_precision_real"]
+        and right["class_recall"] >= 0.8 * right["class_recall_real"]
+    )
+    assert wrong["class_precision"] <= 0.05 and wrong["class_recall"] <= 0.05
+    assert narrow["class_precision"] >= 0.8 * right["class_precision"] and narrow["class_recall"] <= 0.2

@@ -70,8 +70,8 @@ def register_metrics(register: Any) -> None:
     register(
         "class-fd",
         "gancli.metrics.fidelity:intra_class_fd",
-        "conditional runs: Fréchet distance of each class's samples to that class's real images in the --features "
-        "space, averaged over the classes (intra-class FD), beside held-out real images' own",
+        "conditional runs: Fréchet distance, precision and recall of each class's samples against that class's real "
+        "images in the --features space, averaged over the classes (intra-class), beside held-out real images' own",
     )
     register(
         "kid",

@@ -11,7 +11,9 @@ class's own (``class_fidelity.NAME``); held-out real images, with their labels, 
 Where the space classifies nothing (``random-cnn``, Inception), ``class-fd`` still says whether each class's
 samples look like that class's images: the Fréchet distance between the samples asked for class c and the
 reference images of class c, averaged over the classes (``class_fd``; intra-class FD, as in BigGAN's and
-StudioGAN's evaluations), beside held-out real images' own (``class_fd_real``).
+StudioGAN's evaluations), and the precision and recall of each class's samples against its images (``class_precision``,
+``class_recall``: a class drawn well but narrowly keeps its precision and loses recall), each beside held-out real
+images' own (``class_fd_real``, …).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 import torch
 
 from gancli.features.space import FeatureSpace
-from gancli.metrics.feature import ClassMetric, Frechet
+from gancli.metrics.feature import ClassMetric, Frechet, Manifold
 
 #: up to this many classes each has its own figure; beyond, the overall and the worst
 PER_CLASS = 20
@@ -72,36 +74,46 @@ class ClassFidelity(ClassMetric):
         return {**values, **self._floors[space]}
 
 
-#: images of a class, generated and real, below which its FD is left out (a covariance of fewer is noise)
+#: images of a class, generated and real, below which its figures are left out (a covariance of fewer is noise)
 MIN_PER_CLASS = 10
+#: neighbours that set each image's ball in the per-class precision and recall (prdc's default)
+NEIGHBOURS = 5
 
 
-class IntraClassFD(ClassMetric):
+class IntraClass(ClassMetric):
+    """Each class's samples against that class's reference images: FD, precision and recall, each averaged over
+    the classes (``class_fd``, ``class_precision``, ``class_recall``) beside held-out real images' own."""
+
     def __init__(self) -> None:
-        self.frechet = Frechet()
-        self._floors: dict[FeatureSpace, float] = {}
+        self.frechet, self.manifold = Frechet(), Manifold(NEIGHBOURS)
+        self._floors: dict[FeatureSpace, dict[str, float]] = {}
 
-    def mean_fd(self, space: FeatureSpace, features: torch.Tensor, labels: torch.Tensor) -> float | None:
-        """The mean over classes of FD(features of the class, the class's reference features); None when no class
-        has MIN_PER_CLASS of each."""
+    def mean_figures(self, space: FeatureSpace, features: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+        """The per-class figures averaged over the classes; {} when no class has MIN_PER_CLASS of each."""
         reference, classes = space.reference, space.reference_labels
         assert classes is not None, "scored for labelled data only"
-        distances = [
-            self.frechet.compare(features[labels == k], reference[classes == k])["fd"]
-            for k in torch.unique(labels).tolist()
-            if min(int((labels == k).sum()), int((classes == k).sum())) >= MIN_PER_CLASS
-        ]
-        return float(np.mean(distances)) if distances else None
+        per_class = []
+        for k in torch.unique(labels).tolist():
+            fake, real = features[labels == k], reference[classes == k]
+            if min(len(fake), len(real)) < MIN_PER_CLASS:
+                continue
+            support = self.manifold.compare(fake, real)
+            figures = {"fd": self.frechet.compare(fake, real)["fd"], **support}
+            per_class.append({name: figures[name] for name in ("fd", "precision", "recall")})
+        if not per_class:
+            return {}
+        return {f"class_{name}": float(np.mean([c[name] for c in per_class])) for name in per_class[0]}
 
     def score(self, space: FeatureSpace, samples: torch.Tensor, asked: torch.Tensor) -> dict[str, float]:
         if space.reference_labels is None or space.held_out_labels is None:
             return {}
-        fd = self.mean_fd(space, space.embed(samples), asked)
-        if fd is None:
+        values = self.mean_figures(space, space.embed(samples), asked)
+        if not values:
             return {}
         if space not in self._floors:
-            self._floors[space] = self.mean_fd(space, space.held_out, space.held_out_labels) or float("nan")
-        return {"class_fd": fd, "class_fd_real": self._floors[space]}
+            floor = self.mean_figures(space, space.held_out, space.held_out_labels)
+            self._floors[space] = {f"{name}_real": floor.get(name, float("nan")) for name in values}
+        return {**values, **self._floors[space]}
 
 
 def class_fidelity(options: Mapping[str, Any]) -> ClassMetric:
@@ -109,4 +121,4 @@ def class_fidelity(options: Mapping[str, Any]) -> ClassMetric:
 
 
 def intra_class_fd(options: Mapping[str, Any]) -> ClassMetric:
-    return IntraClassFD()
+    return IntraClass()
