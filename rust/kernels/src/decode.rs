@@ -1072,6 +1072,38 @@ mod tests {
         assert!(decode_into(&good, &t, &mut out).is_ok());
     }
 
+    /// A flipped pixel byte in a stored deflate block inflates without complaint (`png` skips the
+    /// Adler-32 by default): only the chunk's CRC reports it. Skipping CRCs for speed (about 1 %
+    /// of decoding a noise PNG) would hand such a file back with wrong pixels.
+    #[test]
+    fn a_damaged_stored_block_is_reported_by_the_crc() {
+        let mut out = Vec::new();
+        let mut encoder = png::Encoder::new(&mut out, 4, 4);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_compression(png::Compression::NoCompression);
+        let mut writer = encoder.write_header().unwrap();
+        writer.write_image_data(&[1; 48]).unwrap();
+        writer.finish().unwrap();
+        let idat = out.windows(4).position(|w| w == b"IDAT").unwrap() + 4;
+        let mut damaged = out.clone();
+        // Past the zlib header (2), the stored block's header (5), the row's filter byte and red.
+        damaged[idat + 2 + 5 + 2] ^= 0x10;
+        let unchecked = {
+            let mut decoder = png::Decoder::new(Cursor::new(&damaged[..]));
+            decoder.ignore_checksums(true);
+            let mut reader = decoder.read_info().unwrap();
+            let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+            reader.next_frame(&mut buf).unwrap();
+            buf
+        };
+        assert_eq!(&unchecked[..3], &[1, 17, 1]);
+        let failure =
+            decode_pixels(&damaged, Channels::Rgb, BLACK, DEFAULT_MAX_PIXELS).unwrap_err();
+        assert_eq!(failure.kind, ErrorKind::Corrupt);
+        assert!(failure.message.contains("CRC error"), "{}", failure.message);
+        assert!(decode_pixels(&out, Channels::Rgb, BLACK, DEFAULT_MAX_PIXELS).is_ok());
+    }
+
     /// Channel-first copy of interleaved pixels.
     fn planar(data: &[u8], channels: usize) -> Vec<u8> {
         (0..channels)
