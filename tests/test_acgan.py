@@ -137,6 +137,12 @@ def test_aux_classifier_is_refused_in_one_line_without_classes_or_logits(gancli,
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("loss", ["minimax", "hinge", "rpgan"])
+def test_the_other_losses_that_admit_the_classifier_train_with_it(gancli, tmp_path: Path, loss: str) -> None:
+    ok(gancli("train", *RING, "--conditional", "--loss", loss, "--aux-classifier", "1", "--out", "run"))
+    assert aux_accuracy(tmp_path / "run", "fake")
+
+
 def test_an_architecture_that_gives_no_class_logits_is_refused_by_name(gancli, monkeypatch) -> None:
     """examples/gancli-conditional's moons-net takes the class but declares no auxiliary classifier."""
     from cli_helpers import entry_point
