@@ -90,6 +90,19 @@ def test_the_built_in_discriminators_give_class_logits_beside_the_projection_sco
         assert torch.equal(logits, acgan(x, (labels + 1) % 3)[1])  # it reads the image, not the class asked
 
 
+def test_a_discriminator_that_claims_the_classifier_but_gives_no_logits_is_refused_naming_the_plugin() -> None:
+    from gancli.errors import PluginError
+    from gancli.nets.common import check_networks
+    from gancli.plugins.registry import Registration
+
+    spec = ArchSpec((2,), 4, (2,), frozenset({CONDITIONAL}), classes=3)
+    generator, discriminator = mlp.build(spec, {"hidden": 8, "d_hidden": 0, "layers": 1, "batchnorm": False})
+    reg = Registration("architecture", "liar", "x:y", "", (), "liar-plugin", "liar-package")
+    claimed = ArchSpec((2,), 4, (2,), frozenset({CONDITIONAL, AUX_CLASSIFIER}), classes=3)
+    with pytest.raises(PluginError, match=r"'liar': with --aux-classifier D must return \(scores, class logits"):
+        check_networks(reg, claimed, generator, discriminator)  # D built without the head: scores alone
+
+
 @pytest.mark.parametrize(
     "rule",
     [Alternating(), Simultaneous(), Consensus(gamma=1.0), Extragradient()],
