@@ -15,6 +15,7 @@ from gancli.errors import GancliError, PluginError
 from gancli.lazy import lazy_attributes
 from gancli.nets.spec import (
     AUTOENCODER,
+    AUX_CLASSIFIER,
     CONDITIONAL,
     MINIBATCH_STD,
     NO_BATCHNORM,
@@ -81,6 +82,7 @@ LAZY = {
 
 __all__ = [
     "AUTOENCODER",
+    "AUX_CLASSIFIER",
     "CONDITIONAL",
     "MINIBATCH_STD",
     "NO_BATCHNORM",

@@ -131,6 +131,13 @@ class RunConfig:
             DATA,
         ),
     )
+    aux_classifier: float = field(
+        default=0.0,
+        metadata=weight(
+            "ACGAN with --conditional: weight of an auxiliary classifier's cross-entropy, D's on real data and G's on "
+            "its samples for the class asked (logit and hinge losses)."
+        ),
+    )
     pack: int = field(default=1, metadata=count("PacGAN: D judges m samples jointly.", REMEDIES, MAX_BATCH))
     r1: float = field(default=0.0, metadata=weight("γ of the R1 penalty on real data.", REMEDIES))
     r1_every: int = field(
@@ -528,6 +535,11 @@ def check_values(config: RunConfig) -> None:
     if config.conditional and config.pack > 1:
         raise GancliError(
             f"--conditional and --pack {config.pack}: a packed D would judge samples of several classes at once"
+        )
+    if config.aux_classifier and not config.conditional:
+        raise GancliError(
+            f"--aux-classifier {config.aux_classifier:g} trains D to tell each image's class: it needs --conditional "
+            "(and a labelled dataset)"
         )
     policy = diffaugment_policy(config.diffaugment)
     if config.ada and not policy:

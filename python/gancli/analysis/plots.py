@@ -26,6 +26,7 @@ RECORD_PANELS = (
     ("gradient norms", ("grad_norm_d", "grad_norm_g"), True),
     ("diversity of fixed-noise samples (the data's = 1)", ("diversity",), False),
     ("--ada: augmentation probability p, r = E[sign D(x)]", ("ada_p", "ada_r"), False),
+    ("--aux-classifier: accuracy on real batches / on G's samples as asked", ("aux_acc_real", "aux_acc_fake"), False),
 )
 STYLES = ("-", "--", ":", "-.")
 #: a metric's own spread (KID's over its subsets), drawn as a band around the figure

@@ -29,6 +29,10 @@ class Loss:
     #: it, E[sign(D(x) − boundary)], to see D overfit. None for scores without such a point (a Wasserstein
     #: critic's drift, an energy), for which --ada is refused.
     boundary: float | None = 0.0
+    #: whether ACGAN's auxiliary classifier (``--aux-classifier``) may join this loss: its cross-entropy, in nats,
+    #: weighs against a loss on logits (or hinge margins) at a fixed scale. Not for a critic (its scores' scale is
+    #: free, and WGAN's clipping would clip the classifier too) nor for an energy (an auto-encoder has no class head)
+    admits_aux_classifier: bool = False
 
     def d_loss(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -53,6 +57,8 @@ class Loss:
 
 class LogitLoss(Loss):
     """A loss whose D outputs logits, so D(x) is reported as the mean probability sigmoid(logit)."""
+
+    admits_aux_classifier = True
 
     def readout(self, scores: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(scores.detach().float()).mean()

@@ -47,6 +47,10 @@ class LeastSquares(Loss):
 class Hinge(Loss):
     """The hinge loss of SAGAN/BigGAN (Lim & Ye 2017; Miyato et al. 2018)."""
 
+    # the scores are unbounded, but the margins at ±1 hold them at a logit's scale, and the auxiliary classifier is
+    # a head of its own that the loss never reads: nothing of the hinge reaches it
+    admits_aux_classifier = True
+
     def d_loss(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
         return F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
 
@@ -63,6 +67,7 @@ class RelativisticPairing(Loss):
 
     g_loss_needs_real = True
     boundary = None
+    admits_aux_classifier = True  # a difference of two scores is a logit, of P(x real rather than G(z))
 
     def d_loss(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
         return F.softplus(d_fake - d_real).mean()

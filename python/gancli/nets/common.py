@@ -11,6 +11,7 @@ from torch import nn
 from gancli.errors import GancliError
 from gancli.nets.spec import (  # noqa: F401  (documented import path for plugins)
     AUTOENCODER,
+    AUX_CLASSIFIER,
     CONDITIONAL,
     MINIBATCH_STD,
     NO_BATCHNORM,
@@ -50,6 +51,14 @@ def check_networks(reg: Registration, spec: ArchSpec, generator: nn.Module, disc
         discriminator.train()
     if tuple(fake.shape[1:]) != spec.data_shape:
         raise reg.error(f"architecture {reg.name!r}: G makes {tuple(fake.shape[1:])}, the data is {spec.data_shape}")
+    if AUX_CLASSIFIER in spec.requirements:
+        logits_shape = (packed.shape[0], spec.classes)
+        if not (isinstance(scores, tuple | list) and len(scores) == 2 and tuple(scores[1].shape) == logits_shape):
+            raise reg.error(
+                f"architecture {reg.name!r}: with --aux-classifier D must return (scores, class logits of shape "
+                f"{logits_shape})"
+            )
+        scores = scores[0]
     if scores.numel() != packed.shape[0]:
         raise reg.error(f"architecture {reg.name!r}: D must give one score per sample")
     return scores.reshape(-1)
@@ -126,18 +135,23 @@ def batchnorm(channels: int, classes: int) -> nn.Module:
 class Projection(nn.Module):
     """The projection discriminator (Miyato & Koyama 2018): D(x, y) = ψ(φ(x)) + ⟨e_y, φ(x)⟩, the unconditional
     score ``head`` gives on the body's output plus the inner product of a learned embedding of the class with the
-    features φ, that output summed over its spatial positions (the paper's global sum pooling) when it has any."""
+    features φ, that output summed over its spatial positions (the paper's global sum pooling) when it has any.
 
-    def __init__(self, body: nn.Module, head: nn.Module, features: int, classes: int) -> None:
+    ``classify`` (``--aux-classifier``) adds ACGAN's auxiliary classifier (Odena et al. 2017), a linear layer on
+    the same pooled features, and D then returns (scores, class logits)."""
+
+    def __init__(self, body: nn.Module, head: nn.Module, features: int, classes: int, classify: bool = False) -> None:
         super().__init__()
         self.body, self.head = body, head
         self.embed = nn.Embedding(classes, features)
         nn.init.normal_(self.embed.weight, 0.0, 0.02)
+        self.classifier = nn.Linear(features, classes) if classify else None
 
-    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         h = self.body(x)
         pooled = h.sum(dim=tuple(range(2, h.dim()))) if h.dim() > 2 else h
-        return self.head(h).reshape(-1) + (self.embed(labels) * pooled).sum(dim=1)
+        scores = self.head(h).reshape(-1) + (self.embed(labels) * pooled).sum(dim=1)
+        return scores if self.classifier is None else (scores, self.classifier(pooled))
 
 
 class OneHotInput(nn.Module):

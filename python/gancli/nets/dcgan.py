@@ -11,8 +11,9 @@ Gulrajani et al. 2017, section 4: the penalty is per sample); ``minibatch_std`` 
 as one more channel before D's last convolution; ``autoencoder`` makes D the EBGAN cost network (Zhao et
 al. 2017): D's convolutions encode to 4×4, G-like transposed convolutions decode, and D returns the
 per-sample reconstruction error; ``conditional`` (``--conditional``) makes every BatchNorm of G conditional on
-the class and gives D a projection head on its last features (Miyato & Koyama 2018); an EBGAN cost network takes
-no class.
+the class and gives D a projection head on its last features (Miyato & Koyama 2018); ``aux_classifier``
+(``--aux-classifier``) adds ACGAN's class logits from those features (Odena et al. 2017); an EBGAN cost network
+takes no class.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from torch import nn
 
 from gancli.nets.common import (
     AUTOENCODER,
+    AUX_CLASSIFIER,
     CONDITIONAL,
     MINIBATCH_STD,
     NO_BATCHNORM,
@@ -92,12 +94,12 @@ def discriminator(spec: ArchSpec, widths: list[int], corner: int) -> nn.Module:
         return ReconstructionEnergy(nn.Sequential(*layers, *decoder(widths, top, channels, batchnorm)))
     head = nn.Sequential(nn.Conv2d(top, 1, corner, 1, 0), nn.Flatten(0))
     if spec.classes:
-        return Projection(nn.Sequential(*layers), head, top, spec.classes)
+        return Projection(nn.Sequential(*layers), head, top, spec.classes, AUX_CLASSIFIER in spec.requirements)
     return nn.Sequential(*layers, *head)
 
 
 def build(spec: ArchSpec, options: Mapping[str, Any]) -> tuple[nn.Module, nn.Module]:
-    check_requirements("dcgan", spec, {NO_BATCHNORM, AUTOENCODER, MINIBATCH_STD, CONDITIONAL})
+    check_requirements("dcgan", spec, {NO_BATCHNORM, AUTOENCODER, MINIBATCH_STD, CONDITIONAL, AUX_CLASSIFIER})
     refuse_conditional_energy("dcgan", spec)
     levels, corner = image_levels("dcgan", spec)
     gen = generator(spec, level_widths(options["g_width"], levels), corner)

@@ -1,7 +1,8 @@
 """Fully connected G and D: for 2-D mixtures and small images.
 
 ``conditional`` (``--conditional``): G reads the class as a one-hot vector beside z (Mirza & Osindero 2014), and D
-has a projection head on its last hidden layer (Miyato & Koyama 2018); an EBGAN cost network takes no class.
+has a projection head on its last hidden layer (Miyato & Koyama 2018); ``aux_classifier`` (``--aux-classifier``)
+adds ACGAN's class logits from that layer (Odena et al. 2017); an EBGAN cost network takes no class.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from torch import nn
 
 from gancli.nets.common import (
     AUTOENCODER,
+    AUX_CLASSIFIER,
     CONDITIONAL,
     MINIBATCH_STD,
     NO_BATCHNORM,
@@ -64,12 +66,13 @@ def discriminator(spec: ArchSpec, hidden: int, layers: int) -> nn.Module:
         layers.append(MinibatchStd())
         width += 1
     if spec.classes:
-        return Projection(nn.Sequential(*layers), nn.Linear(width, 1), width, spec.classes)
+        classify = AUX_CLASSIFIER in spec.requirements
+        return Projection(nn.Sequential(*layers), nn.Linear(width, 1), width, spec.classes, classify)
     return nn.Sequential(*layers, nn.Linear(width, 1))
 
 
 def build(spec: ArchSpec, options: Mapping[str, Any]) -> tuple[nn.Module, nn.Module]:
-    check_requirements("mlp", spec, {NO_BATCHNORM, AUTOENCODER, MINIBATCH_STD, CONDITIONAL})
+    check_requirements("mlp", spec, {NO_BATCHNORM, AUTOENCODER, MINIBATCH_STD, CONDITIONAL, AUX_CLASSIFIER})
     refuse_conditional_energy("mlp", spec)
     hidden, layers = options["hidden"], options["layers"]
     generator = Generator(spec, hidden, layers, options["batchnorm"])

@@ -13,7 +13,8 @@ Requirements: ``minibatch_std`` adds the batch's spread as one more channel befo
 ``autoencoder`` makes D the EBGAN cost network: D's blocks encode to 4×4, G-like upsampling blocks decode
 (BatchNorm unless ``no_batchnorm``), and D returns the per-sample reconstruction error; ``conditional``
 (``--conditional``) makes G's BatchNorms conditional on the class and adds a projection to D's score (the
-class-conditional SNGAN of Miyato & Koyama 2018).
+class-conditional SNGAN of Miyato & Koyama 2018); ``aux_classifier`` (``--aux-classifier``) adds ACGAN's class
+logits from the pooled features (Odena et al. 2017).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from torch import nn
 
 from gancli.nets.common import (
     AUTOENCODER,
+    AUX_CLASSIFIER,
     CONDITIONAL,
     MINIBATCH_STD,
     NO_BATCHNORM,
@@ -145,9 +147,10 @@ def generator(spec: ArchSpec, widths: list[int], corner: int) -> nn.Module:
 
 class Discriminator(nn.Module):
     """Blocks, ReLU, global sum pooling and a linear score; with ``classes``, plus the projection of the pooled
-    features on the class's embedding (Miyato & Koyama 2018)."""
+    features on the class's embedding (Miyato & Koyama 2018), and with ``classify`` (``--aux-classifier``) ACGAN's
+    class logits from a linear layer on the same features (Odena et al. 2017), returned beside the scores."""
 
-    def __init__(self, blocks: list[nn.Module], width: int, classes: int = 0) -> None:
+    def __init__(self, blocks: list[nn.Module], width: int, classes: int = 0, classify: bool = False) -> None:
         super().__init__()
         self.blocks = nn.Sequential(*blocks)
         self.score = nn.Linear(width, 1)
@@ -156,13 +159,17 @@ class Discriminator(nn.Module):
         self.embed = nn.Embedding(classes, width) if classes else None
         if self.embed is not None:
             nn.init.xavier_uniform_(self.embed.weight)
+        self.classifier = nn.Linear(width, classes) if classify else None
 
-    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         features = torch.relu(self.blocks(x)).sum(dim=(2, 3))
         score = self.score(features).squeeze(1)
         if self.embed is None or labels is None:
             return score
-        return score + (self.embed(labels) * features).sum(dim=1)
+        score = score + (self.embed(labels) * features).sum(dim=1)
+        return score if self.classifier is None else (score, self.classifier(features))
 
 
 def discriminator(spec: ArchSpec, widths: list[int]) -> nn.Module:
@@ -177,11 +184,12 @@ def discriminator(spec: ArchSpec, widths: list[int]) -> nn.Module:
         batchnorm = NO_BATCHNORM not in spec.requirements
         decode = [*upsampling(widths, top, batchnorm), *to_image(widths[0], channels, batchnorm)]
         return ReconstructionEnergy(nn.Sequential(*blocks, *decode))
-    return Discriminator([*blocks, DownBlock(top, widths[-1], downsample=False)], widths[-1], spec.classes)
+    classify = AUX_CLASSIFIER in spec.requirements
+    return Discriminator([*blocks, DownBlock(top, widths[-1], downsample=False)], widths[-1], spec.classes, classify)
 
 
 def build(spec: ArchSpec, options: Mapping[str, Any]) -> tuple[nn.Module, nn.Module]:
-    check_requirements("resnet", spec, {NO_BATCHNORM, AUTOENCODER, MINIBATCH_STD, CONDITIONAL})
+    check_requirements("resnet", spec, {NO_BATCHNORM, AUTOENCODER, MINIBATCH_STD, CONDITIONAL, AUX_CLASSIFIER})
     refuse_conditional_energy("resnet", spec)
     levels, corner = image_levels("resnet", spec)
     return (

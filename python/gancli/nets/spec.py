@@ -15,7 +15,9 @@ AUTOENCODER = "autoencoder"  # D is an auto-encoder returning its reconstruction
 MINIBATCH_STD = "minibatch_std"  # D sees the spread of its minibatch (Karras et al. 2018)
 #: G and D take the class (--conditional): G(z, labels) and D(x, labels), ``ArchSpec.classes`` of them
 CONDITIONAL = "conditional"
-REQUIREMENTS = (NO_BATCHNORM, AUTOENCODER, MINIBATCH_STD, CONDITIONAL)
+#: D also predicts the class (--aux-classifier, ACGAN): D(x, labels) returns (scores (B,), class logits (B, classes))
+AUX_CLASSIFIER = "aux_classifier"
+REQUIREMENTS = (NO_BATCHNORM, AUTOENCODER, MINIBATCH_STD, CONDITIONAL, AUX_CLASSIFIER)
 
 #: the channels an image (C, H, W) may have, gray or RGB: what the data, G, the grids and --channels take
 CHANNELS = (1, 3)
@@ -26,6 +28,7 @@ REQUIRED_BY = {
     NO_BATCHNORM: "the loss needs a critic without BatchNorm",
     AUTOENCODER: "the loss needs an auto-encoder cost network",
     CONDITIONAL: "asked for by --conditional: G and D must take the class",
+    AUX_CLASSIFIER: "asked for by --aux-classifier: D must also give class logits, (scores, logits)",
 }
 
 

@@ -15,8 +15,10 @@ import contextlib
 import copy
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from gancli.data.base import Labelled
@@ -60,6 +62,8 @@ class GameSettings:
     #: pass (lazy regularisation, Karras et al. 2020, StyleGAN2 §B)
     r1_every: int = 1
     r2: float = 0.0  # γ of the R2 penalty γ/2·E‖∇D(x̃)‖² on generated images (R3GAN, Huang et al. 2024)
+    #: w of ACGAN's auxiliary classifier (``Game.classification``); D then returns (scores, class logits)
+    aux_classifier: float = 0.0
 
 
 class Game:
@@ -131,28 +135,57 @@ class Game:
     # --- the losses -------------------------------------------------------------------------------------
 
     def discriminate(self, x: Batch) -> torch.Tensor:
-        """D's scores, with ``pack`` samples stacked along the channel axis (PacGAN, Lin et al. 2018). Every pass
-        of D goes through here, so ``--diffaugment`` reaches them all: real and fake, G's step, R1's and a loss
-        penalty's inputs, under every update rule; samples with classes are scored for their classes."""
+        """D's scores (see ``scores_and_classes``)."""
+        return self.scores_and_classes(x)[0]
+
+    def scores_and_classes(self, x: Batch) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """D's scores, with ``pack`` samples stacked along the channel axis (PacGAN, Lin et al. 2018), and under
+        ``--aux-classifier`` the class logits (B, classes) of the same pass (None otherwise). Every pass of D goes
+        through here, so ``--diffaugment`` reaches them all: real and fake, G's step, R1's and a loss penalty's
+        inputs, under every update rule; samples with classes are scored for their classes."""
         if isinstance(x, Labelled):
             samples = x.x if self.augment is None else self.augment(x.x)
-            return self.D(samples, x.y).reshape(-1)
+            judged = self.D(samples, x.y)
+            if self.settings.aux_classifier:
+                scores, class_logits = judged
+                return scores.reshape(-1), class_logits
+            return judged.reshape(-1), None
         if self.augment is not None:
             x = self.augment(x)
         m = self.settings.pack
         if m > 1:
             x = x.reshape(x.shape[0] // m, m * x.shape[1], *x.shape[2:])
-        return self.D(x).reshape(-1)
+        return self.D(x).reshape(-1), None
 
-    def judged(self, x: Batch, penalised: bool) -> tuple[Batch, torch.Tensor]:
-        """``x`` and D's scores of it; for a gradient penalty at ``x``, ``x`` a leaf that requires grad of its own
-        (classes kept)."""
+    def judged(self, x: Batch, penalised: bool) -> tuple[Batch, torch.Tensor, torch.Tensor | None]:
+        """``x``, D's scores of it and its class logits (``scores_and_classes``); for a gradient penalty at ``x``,
+        ``x`` a leaf that requires grad of its own (classes kept)."""
         if penalised:
             x = requiring_grad(x)
-        return x, self.discriminate(x)
+        return x, *self.scores_and_classes(x)
+
+    def classification(self, class_logits: torch.Tensor | None, batch: Batch, name: str) -> torch.Tensor | None:
+        """ACGAN's auxiliary classifier term (Odena et al. 2017), w·CE(logits, classes): None without
+        ``--aux-classifier``. The cross-entropy (unweighted) is logged as ``aux_loss_NAME`` and, on logged steps, the
+        share of the batch the classifier puts in its class as ``aux_acc_NAME``.
+
+        D's term is taken on real data only, G's on its samples for the class each was asked for. The paper trains D's
+        classifier on the fakes too; a classifier that learns G's samples as evidence of their class rewards G for
+        samples easy to classify rather than real, a bias that pulls the classes apart and away from the data (Gong
+        et al. 2019, TAC-GAN). Trained on real data alone, the classifier is one of the data, and its accuracy on
+        real batches says how well D knows the classes: the common fix, taken here."""
+        if class_logits is None:
+            return None
+        labels = cast(Labelled, batch).y
+        cross_entropy = F.cross_entropy(class_logits.float(), labels)
+        self.stats[f"aux_loss_{name}"] = cross_entropy.detach()
+        if self.recording:
+            self.stats[f"aux_acc_{name}"] = (class_logits.detach().argmax(dim=1) == labels).float().mean()
+        return self.settings.aux_classifier * cross_entropy
 
     def d_loss(self, real: Batch, fake: Batch) -> torch.Tensor:
-        """D's loss on a real and a fake batch, with the loss's own penalty and the R1 and R2 penalties.
+        """D's loss on a real and a fake batch, with the loss's own penalty, ACGAN's classifier term and the R1 and R2
+        penalties.
 
         On a step that takes R1 (R2), D's pass over the real (fake) batch serves both the loss and the penalty
         (its gradient at the inputs, as StyleGAN2's regularisation takes it when not lazy): one forward pass of D
@@ -167,8 +200,8 @@ class Game:
         # statistics in place between the other pass and its gradient made that gradient fail (seen with
         # --compile --precision bf16 and R1)
         with self.twice_differentiable() if r1_now or r2_now else contextlib.nullcontext():
-            real, d_real = self.judged(real, r1_now)
-            penalised, d_fake = self.judged(fake, shared)
+            real, d_real, real_classes = self.judged(real, r1_now)
+            penalised, d_fake, _ = self.judged(fake, shared)
         total = self.loss.d_loss(d_real, d_fake)
         self.stats["loss_d"] = total.detach()
         if self.augment is not None:
@@ -178,6 +211,9 @@ class Game:
         if penalty is not None:
             self.stats["penalty"] = penalty.detach()
             total = total + penalty
+        classification = self.classification(real_classes, real, "real")
+        if classification is not None:
+            total = total + classification
         if r1_now:
             r1 = 0.5 * self.settings.r1 * every * (input_gradient_norms(d_real, samples_of(real)) ** 2).mean()
             self.stats["r1"] = r1.detach()
@@ -185,7 +221,7 @@ class Game:
         if r2_now:
             if not shared:  # its own eager pass over a fake still in G's graph
                 with self.twice_differentiable():
-                    penalised, d_penalised = self.judged(fake, True)
+                    penalised, d_penalised, _ = self.judged(fake, True)
             else:
                 d_penalised = d_fake
             r2 = 0.5 * self.settings.r2 * every * (input_gradient_norms(d_penalised, samples_of(penalised)) ** 2).mean()
@@ -211,13 +247,13 @@ class Game:
         return self.discriminate, real, samples_of(fake)
 
     def g_loss(self, fake: Batch, real: Batch, z: Batch | None = None) -> torch.Tensor:
-        """G's loss on a fake batch, with the diversity term.
+        """G's loss on a fake batch, with the diversity term and ACGAN's classifier term.
 
         D scores ``real`` only for a loss that declares ``g_loss_needs_real`` (the relativistic ones): for
         any other that pass is wasted, and with BatchNorm in train mode it would move D's running statistics
         during G's step.
         """
-        d_fake = self.discriminate(fake)
+        d_fake, fake_classes = self.scores_and_classes(fake)
         d_real = None
         if self.loss.g_loss_needs_real:
             with torch.no_grad():
@@ -226,6 +262,9 @@ class Game:
         self.stats["loss_g"] = total.detach()
         if self.recording:
             self.stats["d_fake_g"] = self.loss.readout(d_fake)
+        classification = self.classification(fake_classes, fake, "fake")
+        if classification is not None:
+            total = total + classification
         if self.settings.diversity > 0 and z is not None:
             total = total + self.settings.diversity * mode_seeking_penalty(samples_of(fake), samples_of(z))
         return scaled(total, self.scaler_g)

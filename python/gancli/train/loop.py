@@ -57,6 +57,8 @@ def progress_line(record: dict[str, Any]) -> str:
     parts.append(f"D(G(z)) {record.get('d_fake', float('nan')):.3f}/{record.get('d_fake_g', float('nan')):.3f}")
     if "ada_p" in record:
         parts.append(f"p {record['ada_p']:.3f}")
+    if "aux_acc_real" in record:  # --aux-classifier: D's classifier on real batches, G's samples as asked
+        parts.append(f"class {record['aux_acc_real']:.2f}/{record.get('aux_acc_fake', float('nan')):.2f}")
     return "  ".join(parts)
 
 

@@ -20,7 +20,7 @@ from gancli.data.base import DataRequest, DataSource, Labelled, check_data, chec
 from gancli.errors import GancliError
 from gancli.losses.base import Loss, check_loss
 from gancli.nets.common import apply_spectral_norm, check_networks
-from gancli.nets.spec import CHANNELS, CONDITIONAL, MINIBATCH_STD, ArchSpec
+from gancli.nets.spec import AUX_CLASSIFIER, CHANNELS, CONDITIONAL, MINIBATCH_STD, ArchSpec
 from gancli.train.checkpoint import recorded_classes
 from gancli.train.diffaugment import Augmenter
 from gancli.train.distributed import SINGLE, Ranks, local_device
@@ -94,6 +94,14 @@ class Session:
             requirements.add(MINIBATCH_STD)
         if classes:
             requirements.add(CONDITIONAL)
+        if config.aux_classifier:
+            if not loss.admits_aux_classifier:
+                raise GancliError(
+                    f"--aux-classifier: --loss {config.loss} does not admit ACGAN's classifier (its D gives no logits "
+                    "for a cross-entropy to weigh against): use a logit or hinge loss (nonsaturating, minimax, hinge, "
+                    "rpgan)"
+                )
+            requirements.add(AUX_CLASSIFIER)
         shape = tuple(data.shape)
         spec = ArchSpec(
             data_shape=shape,
@@ -169,6 +177,7 @@ class Session:
             ema=config.ema,
             r1_every=config.r1_every,
             r2=config.r2,
+            aux_classifier=config.aux_classifier,
         )
         game = Game(
             generator,
