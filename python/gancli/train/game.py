@@ -143,19 +143,17 @@ class Game:
         ``--aux-classifier`` the class logits (B, classes) of the same pass (None otherwise). Every pass of D goes
         through here, so ``--diffaugment`` reaches them all: real and fake, G's step, R1's and a loss penalty's
         inputs, under every update rule; samples with classes are scored for their classes."""
-        if isinstance(x, Labelled):
-            samples = x.x if self.augment is None else self.augment(x.x)
-            judged = self.D(samples, x.y)
-            if self.settings.aux_classifier:
-                scores, class_logits = judged
-                return scores.reshape(-1), class_logits
-            return judged.reshape(-1), None
+        samples = samples_of(x)
         if self.augment is not None:
-            x = self.augment(x)
+            samples = self.augment(samples)
+        if isinstance(x, Labelled):
+            judged = self.D(samples, x.y)
+            scores, class_logits = judged if self.settings.aux_classifier else (judged, None)
+            return scores.reshape(-1), class_logits
         m = self.settings.pack
         if m > 1:
-            x = x.reshape(x.shape[0] // m, m * x.shape[1], *x.shape[2:])
-        return self.D(x).reshape(-1), None
+            samples = samples.reshape(samples.shape[0] // m, m * samples.shape[1], *samples.shape[2:])
+        return self.D(samples).reshape(-1), None
 
     def judged(self, x: Batch, penalised: bool) -> tuple[Batch, torch.Tensor, torch.Tensor | None]:
         """``x``, D's scores of it and its class logits (``scores_and_classes``); for a gradient penalty at ``x``,
