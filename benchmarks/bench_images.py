@@ -21,7 +21,7 @@ same reference). Each side's grid of 64 samples is written to ``--out``.
 
     python benchmarks/bench_images.py [--data FOLDER] [--image-size 32] [--steps 2000] [--batch 64]
                                       [--eval-samples 500] [--background black] [--threads 1] [--device cpu]
-                                      [--out DIR]
+                                      [--out DIR] [--gancli-flags "--diffaugment translation,color"]
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import shlex
 import tempfile
 import time
 from collections.abc import Callable
@@ -99,6 +100,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--device", default="cpu", help="where both sides train: cpu or cuda (default cpu)")
     parser.add_argument("--out", type=Path, default=Path("bench_images"), help="where the grids go")
+    parser.add_argument(
+        "--gancli-flags", default="", help='more `gancli train` flags for gancli\'s side: "--diffaugment translation"'
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     load_before = os.getloadavg()[0]
@@ -117,7 +121,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         flags = ["--data", args.data, "--image-size", str(args.image_size), "--background", args.background]
-        flags += ["--skip-bad", "--eval-samples", str(args.eval_samples), *RECIPE]
+        flags += ["--skip-bad", "--eval-samples", str(args.eval_samples), *RECIPE, *shlex.split(args.gancli_flags)]
         session, run = start_run(Path(tmp) / "gancli", args.steps, args.device, args.batch, flags)
         images = torch.from_numpy(plain_pixels).float().div_(127.5).sub_(1.0).to(args.device)
         plain = HandWritten(
@@ -145,7 +149,8 @@ def main() -> None:
     recipe = (
         f"lr {IMAGES_SETTINGS['lr']:g}, lazy R1 every {IMAGES_SETTINGS['r1_every']}, EMA {IMAGES_SETTINGS['ema']:g}"
     )
-    names = {"gancli": f"gancli, the recipe ({recipe})", "plain": "plain PyTorch DCGAN (BCE, Adam 2e-4 b1 0.5)"}
+    extra = f", {args.gancli_flags}" if args.gancli_flags else ""
+    names = {"gancli": f"gancli, the recipe ({recipe}{extra})", "plain": "plain PyTorch DCGAN (BCE, Adam 2e-4 b1 0.5)"}
     for side, name in names.items():
         figures = scores(space, samples[side])
         grid = args.out / f"{side}.png"
