@@ -347,6 +347,27 @@ def test_sample_and_grid_ask_for_classes_by_index_or_name(gancli, tmp_path: Path
     one_line_error(gancli("grid", str(conditional_digits), "--animate", "--class", "3", "-o", "p.png"), "--class")
 
 
+def test_a_by_class_grid_shares_each_column_s_noise_across_the_classes(conditional_digits) -> None:
+    """Rows differ only by the class: a G that ignores the class draws the same image down each column, and one
+    whose class embeddings differ draws different images per class from one column's noise."""
+    from gancli.render import by_class_samples
+    from gancli.train.lifecycle import open_run
+
+    session, _ = open_run(conditional_digits, None, data=None)
+    embeddings = [m for m in session.sampler.modules() if isinstance(m, nn.Embedding)]
+    with torch.no_grad():
+        for embedding in embeddings:  # every class as the first: the class no longer matters
+            embedding.weight.copy_(embedding.weight[:1].expand_as(embedding.weight))
+    samples = by_class_samples(session, [0, 3, 7], per_row=4, seed=5).reshape(3, 4, -1)
+    assert torch.equal(samples[0], samples[1]) and torch.equal(samples[0], samples[2])
+    assert all(not torch.allclose(samples[0, 0], samples[0, col]) for col in (1, 2, 3))  # a column's own noise
+    with torch.no_grad():
+        for embedding in embeddings:
+            embedding.weight.normal_(0, 1, generator=torch.Generator().manual_seed(0))
+    samples = by_class_samples(session, [0, 3, 7], per_row=4, seed=5).reshape(3, 4, -1)
+    assert not torch.allclose(samples[0], samples[1]) and not torch.allclose(samples[1], samples[2])
+
+
 def test_an_unconditional_run_refuses_class_requests(gancli, tiny_run: Path) -> None:
     one_line_error(gancli("sample", str(tiny_run), "--class", "1", "-o", "s.npy"), "--class 1", "--conditional")
     one_line_error(gancli("grid", str(tiny_run), "--by-class", "-o", "g.png"), "--by-class", "--conditional")

@@ -443,7 +443,11 @@ def grid(
     compression: Annotated[str, typer.Option(help="PNG compression: fast, default or best.")] = "fast",
     animate: Annotated[bool, typer.Option(help="Write an animated PNG of the run's sample images instead.")] = False,
     by_class: Annotated[
-        bool, typer.Option("--by-class", help="One row of --nrow samples per class, labelled (conditional runs).")
+        bool,
+        typer.Option(
+            "--by-class",
+            help="One row of --nrow samples per class, labelled; a column shares its noise (conditional runs).",
+        ),
     ] = False,
     classes: ClassOpt = None,
     neighbours: Annotated[

@@ -46,8 +46,15 @@ def run_samples_png(session: Session, seed: int) -> bytes:
 def by_class_png(session: Session, rows: list[int], per_row: int, seed: int) -> bytes:
     """A row of ``per_row`` samples of each class in ``rows`` (indices), labelled with the class names."""
     assert session.classes is not None, "the caller checked that the run is conditional"
+    return class_grid_png(by_class_samples(session, rows, per_row, seed), [session.classes[k] for k in rows])
+
+
+def by_class_samples(session: Session, rows: list[int], per_row: int, seed: int) -> torch.Tensor:
+    """``per_row`` samples of each class in ``rows``, row by row; one noise vector per column, shared by every row,
+    so that a column changes only the class and shows what G keeps of z across classes (its style)."""
+    noise = torch.randn(per_row, session.config.latent_dim, generator=torch.Generator().manual_seed(seed))
     labels = torch.tensor(rows).repeat_interleave(per_row)
-    return class_grid_png(session.generate(len(labels), seed, labels=labels), [session.classes[k] for k in rows])
+    return session.generate_from(noise.repeat(len(rows), 1), labels=labels)
 
 
 def class_grid_png(samples: torch.Tensor, names: list[str], padding: int = 2) -> bytes:
