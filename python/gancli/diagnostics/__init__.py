@@ -20,6 +20,7 @@ __all__ = ["Diagnostic", "Finding", "read_findings"]
 
 #: a threshold on a probability or a share, in [0, 1]
 UNIT: dict[str, Any] = {"min": 0, "max": 1}
+DRIFT = 0.5  # d-overfitting's drift threshold: SEE
 MAX_PAIRS_BATCH = 4096  # samples whose pairwise distances mode-collapse measures: 16 million pairs at most
 __getattr__, __dir__ = lazy_attributes(
     globals(),
@@ -111,10 +112,19 @@ def register_diagnostics(register: Any) -> None:
     register(
         "d-overfitting",
         "gancli.diagnostics.overfitting:Overfitting",
-        "D memorises the training images: r = E[sign D(x)] on real batches stays near 1 (images; not Wasserstein)",
+        "D memorises the training images: r = E[sign D(x)] on real batches stays near 1, or (--holdout) D scores "
+        "held-out images like generated ones (images; not Wasserstein)",
         options=[
             Option("r", float, 0.99, "mean r over the window (50 records) at or above which D overfits", **UNIT),
-            Option("after", int, 500, "steps before which r says nothing (G still draws noise)", min=0),
+            Option("after", int, 500, "steps before which r and drift say nothing (G still draws noise)", min=0),
+            Option(
+                "drift",
+                float,
+                DRIFT,
+                "with --holdout: mean drift over the window of D's scores on held-out images from its scores on "
+                "training images towards generated ones' (0: alike, 1: as fakes) at or above which D overfits",
+                min=0,
+            ),
         ],
     )
     register(
