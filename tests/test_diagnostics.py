@@ -284,3 +284,19 @@ def test_d_overfitting_waits_for_its_window_past_the_first_steps() -> None:
     assert finding.step == 1000 and finding.values == {"sign_real": 1.0}  # 50 records after step 500
     assert findings_of("d-overfitting", series("sign_real", [0.98] * 150)) == []
     assert findings_of("d-overfitting", sure, after=0)[0].step == 500
+
+
+def test_d_overfitting_reads_the_drift_of_held_out_scores_towards_the_fakes() -> None:
+    """drift = mean(d_train − d_held_out) / mean(d_train − d_fake) over the window, beside an r that says nothing:
+    (0.8 − 0.5) / (0.8 − 0.3) = 0.6 by hand. Half the records (d_fake 0.799) would give a mean of per-record ratios
+    of 150, the window's ratio is (0.3 + 0.3) / (0.5 + 0.001) = 1.198."""
+    doubted = series("sign_real", [0.5] * 150, d_train=0.8, d_held_out=0.5, d_fake=0.3)
+    (finding,) = findings_of("d-overfitting", doubted)
+    assert finding.step == 1000 and finding.values == {"drift": pytest.approx(0.6)}
+    assert "like generated ones: drift 0.60" in finding.message
+    assert findings_of("d-overfitting", doubted, drift=0.61) == []
+    for record in doubted[::2]:
+        record["d_fake"] = 0.799
+    assert findings_of("d-overfitting", doubted)[0].values == {"drift": pytest.approx(0.6 / 0.501)}
+    unseparated = series("sign_real", [0.5] * 150, d_train=0.4, d_held_out=0.1, d_fake=0.5)  # fakes above training
+    assert findings_of("d-overfitting", unseparated) == []

@@ -61,8 +61,8 @@ class Overfitting(Diagnostic):
             self.hint = "--ada (the transforms' probability rises until r is back at --ada-target)"
         else:
             self.hint = "a smaller --ada-kimg (p rises faster) or more images"
-        if isinstance(session.data, ImageSource):
-            self.held_out = len(session.data.held_out_indices)
+        if isinstance(session.data, ImageSource) and len(session.data.held_out_indices) >= config.pack:
+            self.held_out = len(session.data.held_out_indices)  # enough to fill a --pack group of D's
         return session.data.is_image and session.loss.boundary is not None
 
     def measure(self, session: Session) -> dict[str, float]:
