@@ -20,7 +20,6 @@ __all__ = ["Diagnostic", "Finding", "read_findings"]
 
 #: a threshold on a probability or a share, in [0, 1]
 UNIT: dict[str, Any] = {"min": 0, "max": 1}
-DRIFT = 0.5  # d-overfitting's drift threshold: SEE
 MAX_PAIRS_BATCH = 4096  # samples whose pairwise distances mode-collapse measures: 16 million pairs at most
 __getattr__, __dir__ = lazy_attributes(
     globals(),
@@ -120,7 +119,7 @@ def register_diagnostics(register: Any) -> None:
             Option(
                 "drift",
                 float,
-                DRIFT,
+                0.5,
                 "with --holdout: mean drift over the window of D's scores on held-out images from its scores on "
                 "training images towards generated ones' (0: alike, 1: as fakes) at or above which D overfits",
                 min=0,

@@ -15,8 +15,13 @@ ones. At each logging point D (in eval mode, unaugmented: ``Game.readout_of``) s
 held-out and 128 training images, logged as ``d_held_out`` and ``d_train`` on the scale of ``d_real``/``d_fake``;
 drift = (d_train − d_held_out) / (d_train − d_fake), 0 where D scores held-out images as training images, 1 where
 it scores them as generated ones, taken over the window as the ratio of the mean differences (a record in which D
-hardly separates fakes would make its own ratio explode). Its value at or above ``drift`` fires.
-MEASURED
+hardly separates fakes would make its own ratio explode). Its value at or above ``drift`` (0.5: held-out images
+scored nearer the fakes than the training images) fires. Measured at the settings above over seeds 0-2: 16 random
+images with 16 others held out drifted 1.09-1.13 (D scores new images below its fakes), the digits with 500 held
+out 0.000-0.004 (windows of 10 records: -0.03-0.05; eval mode kept the scale: d_train 0.62-0.64 beside the
+records' d_real 0.63-0.66, taken in train mode). On 200 MNIST digits with 100 held out (16 px, the digits'
+recipe, seed 0), r never passed 0.71 in a window of 50 records while the drift rose from 0.16 (steps 10-500) to
+0.85 (510-1000) and 1.15 (1010-1500): the second sign sees a D that memorises without being sure of every image.
 """
 
 from __future__ import annotations
