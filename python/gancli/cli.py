@@ -767,7 +767,7 @@ def feature_space_note(space: FeatureSpace) -> str:
     if "training" in vars(space):  # memorisation embedded every training image
         note += (
             f" nn_distance: each sample's distance to its nearest of the {len(space.training):,} training images; its "
-            "real data, each held-out image's to its nearest other one. Far below 1×: G copies training images "
+            "real data, each held-out image's to its nearest other training image. Far below 1×: G copies them "
             "(gancli grid --neighbours shows them side by side)."
         )
     if n < space.asked:
