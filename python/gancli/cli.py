@@ -378,7 +378,8 @@ def show_config(session: Any, path: Path) -> None:
     """The configuration a run trains with, printed as it starts (not under --quiet)."""
     table = config_table(session.resolved, f"gancli {__version__} · {path}")
     table.add_row("device (resolved)", str(session.device), "")
-    table.add_row("data", f"{len(session.data)} examples of shape {tuple(session.data.shape)}", "")
+    held_out = f", {session.config.holdout:,} of them held out" if session.config.holdout else ""
+    table.add_row("data", f"{len(session.data)} examples of shape {tuple(session.data.shape)}{held_out}", "")
     console.print(table)
 
 
@@ -766,13 +767,13 @@ def feature_space_note(space: FeatureSpace) -> str:
     if "training" in vars(space):  # memorisation embedded every training image
         note += (
             f" nn_distance: each sample's distance to its nearest of the {len(space.training):,} training images; its "
-            "real data, each held-out image's to its nearest other one. Far below 1×: G copies training images "
+            "real data, each held-out image's to its nearest other training image. Far below 1×: G copies them "
             "(gancli grid --neighbours shows them side by side)."
         )
     if n < space.asked:
         note += (
             f" --eval-samples {space.asked:,} asked for more: {space.available:,} of the {len(space.data):,} images "
-            "are held out (half, or those the feature extractor never saw), so each set has that many."
+            "are held out (half, those the feature extractor never saw, or --holdout's), so each set has that many."
         )
     return note
 

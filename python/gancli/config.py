@@ -123,6 +123,17 @@ class RunConfig:
         default=False,
         metadata=flag("Leave out unreadable images (broken links, corrupt files), counted and named.", DATA),
     )
+    holdout: int = field(
+        default=0,
+        metadata=flag(
+            "Images kept out of training (the same ones for every seed), so that D's scores on them can be compared "
+            "with its scores on training images (d-overfitting) and gancli eval's memorisation and real floors use "
+            "images G never saw.",
+            DATA,
+            min=0,
+            max=MAX_COUNT,
+        ),
+    )
     conditional: bool = field(
         default=False,
         metadata=flag(

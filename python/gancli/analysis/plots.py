@@ -25,6 +25,7 @@ RECORD_PANELS = (
     ("D(x) and D(G(z)) (before / after G's step)", ("d_real", "d_fake", "d_fake_g"), False),
     ("gradient norms", ("grad_norm_d", "grad_norm_g"), True),
     ("diversity of fixed-noise samples (the data's = 1)", ("diversity",), False),
+    ("--holdout: D on training / held-out images (eval mode)", ("d_train", "d_held_out"), False),
     ("--ada: augmentation probability p, r = E[sign D(x)]", ("ada_p", "ada_r"), False),
     ("--aux-classifier: accuracy on real batches / on G's samples as asked", ("aux_acc_real", "aux_acc_fake"), False),
 )

@@ -110,6 +110,9 @@ class ImageSource(DataSource):
         self.targets = None if targets is None else check_targets(name, targets, len(images), classes)
         if self.targets is not None:
             self.classes = classes or tuple(str(k) for k in range(int(self.targets.max()) + 1))
+        #: the images kept out of training (``hold_out``) and those batches are drawn from, each sorted
+        self.held_out_indices = np.zeros(0, dtype=np.int64)
+        self.training_indices = np.arange(len(images))
 
     @staticmethod
     def parse_augment(spec: str) -> AugmentSpec:
@@ -134,9 +137,16 @@ class ImageSource(DataSource):
             self._fingerprint = f"xxh3:{kernels.checksum(np.ascontiguousarray(self.images)):016x}"
         return self._fingerprint
 
+    def hold_out(self, count: int) -> None:
+        """Keep ``count`` images out of training (``--holdout``), so that D's scores on them and the real floors
+        of ``gancli eval`` come from images the run never trained on. The choice is fixed whatever the run's seed
+        (a permutation of seed 0), so every seed and a resumed run keep out the same images."""
+        order = np.random.default_rng(0).permutation(len(self.images))
+        self.held_out_indices, self.training_indices = np.sort(order[:count]), np.sort(order[count:])
+
     def draw_indices(self, size: int, rng: np.random.Generator) -> np.ndarray:
-        """The examples of the next batch, sorted (the gather then reads memory forwards)."""
-        return np.sort(rng.integers(0, len(self.images), size=size))
+        """The training examples of the next batch, sorted (the gather then reads memory forwards)."""
+        return np.sort(self.training_indices[rng.integers(0, len(self.training_indices), size=size)])
 
     def batch(self, size: int, rng: np.random.Generator) -> torch.Tensor:
         return self.images_at(self.draw_indices(size, rng), rng)
@@ -154,7 +164,17 @@ class ImageSource(DataSource):
             from gancli import kernels
 
             batch = kernels.augment(batch, self.augment, seed=int(rng.integers(0, 2**63 - 1)))
-        return torch.from_numpy(batch).float().div_(127.5).sub_(1.0)
+        return signed(batch)
+
+    def pixels(self, indices: np.ndarray) -> torch.Tensor:
+        """The images at ``indices``, in that order, in [-1, 1] as stored (no ``--augment``): what the metrics and
+        diagnostics compare with."""
+        return signed(self.images[indices])
+
+
+def signed(images: np.ndarray) -> torch.Tensor:
+    """uint8 images as floats in [-1, 1], the range G draws in."""
+    return torch.from_numpy(images).float().div_(127.5).sub_(1.0)
 
 
 def check_targets(where: str, targets: Any, count: int, classes: tuple[str, ...] | None = None) -> np.ndarray:

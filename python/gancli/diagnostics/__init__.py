@@ -111,10 +111,19 @@ def register_diagnostics(register: Any) -> None:
     register(
         "d-overfitting",
         "gancli.diagnostics.overfitting:Overfitting",
-        "D memorises the training images: r = E[sign D(x)] on real batches stays near 1 (images; not Wasserstein)",
+        "D memorises the training images: r = E[sign D(x)] on real batches stays near 1, or (--holdout) D scores "
+        "held-out images like generated ones (images; not Wasserstein)",
         options=[
             Option("r", float, 0.99, "mean r over the window (50 records) at or above which D overfits", **UNIT),
-            Option("after", int, 500, "steps before which r says nothing (G still draws noise)", min=0),
+            Option("after", int, 500, "steps before which r and drift say nothing (G still draws noise)", min=0),
+            Option(
+                "drift",
+                float,
+                0.5,
+                "with --holdout: mean drift over the window of D's scores on held-out images from its scores on "
+                "training images towards generated ones' (0: alike, 1: as fakes) at or above which D overfits",
+                min=0,
+            ),
         ],
     )
     register(

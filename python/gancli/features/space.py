@@ -4,10 +4,13 @@ Two disjoint sets of real images are drawn once: the *reference* that samples ar
 *held-out* set scored against the same reference, which gives each figure's real floor (what the data's own
 images score; a generator cannot be expected to do better). Both have ``size`` images, as many as the samples
 scored, since FD and precision/recall depend on the sample size. An extractor trained on some of the data
-(``digits-cnn`` on the MNIST digits) gives the held-out set from the images it never saw.
+(``digits-cnn`` on the MNIST digits) gives the held-out set from the images it never saw; otherwise a run's
+``--holdout`` images, which G never saw, are the held-out set (the extractor's choice wins because every figure's
+floor depends on it: features of images an extractor trained on lie closer together); else half the data.
 
-Memorisation is judged against every training image (``training``, embedded on first use): a sample's nearest
-training image (``nearest``) beside a held-out real image's nearest *other* training image.
+Memorisation is judged against every training image (``training``, embedded on first use; a ``--holdout`` image
+is none): a sample's nearest training image (``nearest``) beside a held-out real image's nearest *other* training
+image.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ class FeatureSpace:
         self.data = data
         rng = np.random.default_rng(0)
         unseen = extractor.unseen(data)
+        if unseen is None and len(data.held_out_indices):
+            unseen = data.held_out_indices
         if unseen is not None:
             held_out = rng.permutation(unseen)
             rest = np.setdiff1d(np.arange(len(data.images)), unseen)
@@ -68,7 +73,7 @@ class FeatureSpace:
     def pixels(self, indices: np.ndarray) -> torch.Tensor:
         """The images at ``indices``, in that order, in [-1, 1]."""
         assert isinstance(self.data, ImageSource)
-        return torch.from_numpy(self.data.images[indices]).float().div(127.5).sub(1.0)
+        return self.data.pixels(indices)
 
     def labels(self, indices: np.ndarray) -> torch.Tensor | None:
         """The classes of the images at ``indices`` in the order ``images`` takes them; None for unlabelled data."""
@@ -94,24 +99,29 @@ class FeatureSpace:
 
     def nearest(self, features: torch.Tensor, exclude: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Each feature vector's distance to its nearest training image and that image's index in the data; with
-        ``exclude`` (one data index per vector), each vector's own image is left out: a training image's nearest
-        *other* one, where a new image from the data would find its nearest."""
+        ``exclude`` (one data index per vector), each vector's own image is left out where it is a training image:
+        a training image's nearest *other* one, where a new image from the data would find its nearest."""
+        assert isinstance(self.data, ImageSource)
+        training = self.data.training_indices
         values, indices = [], []
         for start in range(0, len(features), EMBED_CHUNK):  # a chunk's distances to all: 1,024 × N float64 at most
             distances = torch.cdist(features[start : start + EMBED_CHUNK], self.training)
             if exclude is not None:
-                own = torch.from_numpy(exclude[start : start + EMBED_CHUNK])
-                distances[torch.arange(len(distances)), own] = float("inf")
+                own = exclude[start : start + EMBED_CHUNK]
+                place = np.minimum(np.searchsorted(training, own), len(training) - 1)
+                trained = training[place] == own
+                distances[torch.from_numpy(np.flatnonzero(trained)), torch.from_numpy(place[trained])] = float("inf")
             nearest = distances.min(dim=1)
             values.append(nearest.values)
-            indices.append(nearest.indices)
+            indices.append(torch.from_numpy(training)[nearest.indices])
         return torch.cat(values), torch.cat(indices)
 
     @cached_property
     def training(self) -> torch.Tensor:
-        """Every image of the data embedded, in the data's order (the run trains on all of them)."""
+        """Every training image of the data embedded (all but the ``--holdout`` ones), in the data's order."""
         assert isinstance(self.data, ImageSource)
-        chunks = np.array_split(np.arange(len(self.data.images)), max(1, len(self.data.images) // EMBED_CHUNK))
+        training = self.data.training_indices
+        chunks = np.array_split(training, max(1, len(training) // EMBED_CHUNK))
         return torch.cat([self.embed(self.pixels(chunk)) for chunk in chunks])
 
     @cached_property

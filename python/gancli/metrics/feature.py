@@ -148,8 +148,9 @@ class Memorisation(FeatureMetric):
     about level with it (a poor one, above). ``near_copies``: the share of samples nearer a training image than
     95 % of the held-out real images are (their own share: 5 %).
 
-    gancli trains on every image, so no real image is new to the run: the held-out figure leaves each image out
-    of the training set it is compared with, which is where a new image of the data would find its nearest. The
+    Without ``--holdout`` gancli trains on every image, so no real image is new to the run: the held-out figure
+    leaves each image out of the training set it is compared with, which is where a new image of the data would
+    find its nearest; with it, the held-out images are the ones G never saw (``FeatureSpace``). The
     distances are taken in the run's feature space, not in pixels: pixel distance sees only exact copies (a copy
     moved by a pixel, or a shade lighter, is as far as another image), where features see a copy through such
     changes, as a person would, and are the space fd and precision are scored in. Only ``gancli eval`` scores it
@@ -169,8 +170,7 @@ class Memorisation(FeatureMetric):
 
     def score(self, space: FeatureSpace, fake: torch.Tensor) -> dict[str, float]:
         generated, _ = space.nearest(fake)
-        held_out = space.held_out_indices
-        real, _ = space.nearest(space.training[torch.from_numpy(held_out)], exclude=held_out)
+        real, _ = space.nearest(space.held_out, exclude=space.held_out_indices)
         return self.figures(generated, real)
 
     def figures(self, generated: torch.Tensor, real: torch.Tensor) -> dict[str, float]:

@@ -138,13 +138,30 @@ class Game:
         """D's scores (see ``scores_and_classes``)."""
         return self.scores_and_classes(x)[0]
 
-    def scores_and_classes(self, x: Batch) -> tuple[torch.Tensor, torch.Tensor | None]:
+    @torch.no_grad()
+    def readout_of(self, x: Batch) -> float:
+        """D's readout of ``x`` (the scale of ``d_real``) for an observer between steps, leaving the run as it was:
+        D in eval mode (BatchNorm's running statistics unmoved, no dropout drawing from torch's generator), without
+        --diffaugment (its draws are the run's), through the network as built (a compiled one would compile again
+        for eval mode)."""
+        discriminator = self.eager[1]
+        was_training = discriminator.training
+        discriminator.eval()
+        try:
+            with self.twice_differentiable():  # the eager networks
+                scores = self.scores_and_classes(x, augmented=False)[0]
+        finally:
+            discriminator.train(was_training)
+        return float(self.loss.readout(scores))
+
+    def scores_and_classes(self, x: Batch, augmented: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         """D's scores, with ``pack`` samples stacked along the channel axis (PacGAN, Lin et al. 2018), and under
         ``--aux-classifier`` the class logits (B, classes) of the same pass (None otherwise). Every pass of D goes
         through here, so ``--diffaugment`` reaches them all: real and fake, G's step, R1's and a loss penalty's
-        inputs, under every update rule; samples with classes are scored for their classes."""
+        inputs, under every update rule; samples with classes are scored for their classes. ``augmented`` False
+        (``readout_of``) leaves the augmentation and its draws out."""
         samples = samples_of(x)
-        if self.augment is not None:
+        if self.augment is not None and augmented:
             samples = self.augment(samples)
         if isinstance(x, Labelled):
             judged = self.D(samples, x.y)

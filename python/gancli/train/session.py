@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from gancli.config import Resolved, RunConfig
-from gancli.data.base import DataRequest, DataSource, Labelled, check_data, check_labelled_data
+from gancli.data.base import DataRequest, DataSource, ImageSource, Labelled, check_data, check_labelled_data
 from gancli.errors import GancliError
 from gancli.losses.base import Loss, check_loss
 from gancli.nets.common import apply_spectral_norm, check_networks
@@ -83,6 +83,7 @@ class Session:
         if data is None:
             data = create("dataset", config.data, request)
             check_data(chosen["dataset"], data)
+            hold_out(config, data)
             classes = check_labelled_data(chosen["dataset"], data) if config.conditional else 0
         else:
             classes = len(data.classes or ()) if config.conditional else 0
@@ -293,6 +294,22 @@ class RecordedData(DataSource):
 
     def batch(self, size: int, rng: np.random.Generator) -> torch.Tensor:
         raise GancliError(f"--data {self.name}: this command does not open the run's data")
+
+
+def hold_out(config: RunConfig, data: DataSource) -> None:
+    """Keep ``--holdout`` images out of training; refused, naming the flag, for data that holds no images and for
+    a count that would leave none to train on."""
+    count = config.holdout
+    if not count:
+        return
+    if not isinstance(data, ImageSource):
+        raise GancliError(f"--holdout {count}: dataset {config.data!r} holds no images to keep out of training")
+    if count >= len(data.images):
+        raise GancliError(
+            f"--holdout {count}: dataset {config.data!r} holds {len(data.images):,} images; at least one must be left "
+            "to train on"
+        )
+    data.hold_out(count)
 
 
 def record_shape(config: RunConfig, data: DataSource) -> None:
