@@ -312,6 +312,12 @@ def save(session: Session, directory: Path) -> Path:
         tensors.update(module_tensors("G_ema", game.G_ema))
     if game.augment is not None:
         tensors.update({f"augment/{k}": v for k, v in game.augment.state_dict().items()})
+    # the last step's statistics, in their order: a lazy penalty (R1, R2) is logged as its latest value between
+    # the steps that take it, so the records of a resumed run need them to equal those of a run never stopped (a
+    # non-finite one, of a diverged step, is left out: the weights checkpointed are finite)
+    stats = {name: value.detach().reshape(()).cpu() for name, value in game.stats.items()}
+    stats = {name: value for name, value in stats.items() if bool(torch.isfinite(value))}
+    tensors.update({f"stats/{name}": value for name, value in stats.items()})
     meta = {
         "gancli": __version__,
         "config": session.config.to_dict(),
@@ -321,6 +327,7 @@ def save(session: Session, directory: Path) -> Path:
         "rng_data": session.rng.bit_generator.state,
         "data": data_fingerprint(session),
         **({"classes": list(session.classes)} if session.classes else {}),
+        "stats": list(stats),
         "opt_g": flatten_optimizer("opt_g", game.opt_g.state_dict(), tensors),
         "opt_d": flatten_optimizer("opt_d", game.opt_d.state_dict(), tensors),
     }
@@ -376,6 +383,7 @@ def load(
         if game.augment is not None:
             state = {k.split("/", 1)[1]: v for k, v in tensors.items() if k.startswith("augment/")}
             game.augment.load_state_dict(state)
+        game.stats = {name: tensors[f"stats/{name}"].to(session.device) for name in meta.get("stats", [])}
         if "rule" in meta and callable(getattr(session.rule, "load_state_dict", None)):
             session.rule.load_state_dict(unflatten_rule(meta["rule"], tensors))
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as exc:
