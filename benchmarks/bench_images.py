@@ -20,7 +20,7 @@ side's FD, precision and recall on ``--eval-samples`` images beside the real flo
 same reference). Each side's grid of 64 samples is written to ``--out``.
 
     python benchmarks/bench_images.py [--data FOLDER] [--image-size 32] [--steps 2000] [--batch 64]
-                                      [--eval-samples 500] [--background black] [--threads 1] [--device cpu]
+                                      [--eval-samples 500] [--background black] [--seed 0] [--threads 1] [--device cpu]
                                       [--out DIR] [--gancli-flags "--diffaugment translation,color"]
 """
 
@@ -97,6 +97,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64, help="batch size (default 64)")
     parser.add_argument("--eval-samples", type=int, default=500, help="images each figure scores (default 500)")
     parser.add_argument("--background", default="black", help="under transparent pixels (default black)")
+    parser.add_argument("--seed", type=int, default=0, help="gancli's --seed: both sides' starting weights (default 0)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--device", default="cpu", help="where both sides train: cpu or cuda (default cpu)")
     parser.add_argument("--out", type=Path, default=Path("bench_images"), help="where the grids go")
@@ -121,7 +122,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         flags = ["--data", args.data, "--image-size", str(args.image_size), "--background", args.background]
-        flags += ["--skip-bad", "--eval-samples", str(args.eval_samples), *RECIPE, *shlex.split(args.gancli_flags)]
+        flags += ["--skip-bad", "--eval-samples", str(args.eval_samples), "--seed", str(args.seed), *RECIPE]
+        flags += shlex.split(args.gancli_flags)
         session, run = start_run(Path(tmp) / "gancli", args.steps, args.device, args.batch, flags)
         images = torch.from_numpy(plain_pixels).float().div_(127.5).sub_(1.0).to(args.device)
         plain = HandWritten(
