@@ -315,8 +315,7 @@ def save(session: Session, directory: Path) -> Path:
     # the last step's statistics, in their order: a lazy penalty (R1, R2) is logged as its latest value between
     # the steps that take it, so the records of a resumed run need them to equal those of a run never stopped (a
     # non-finite one, of a diverged step, is left out: the weights checkpointed are finite)
-    stats = {name: value.detach().reshape(()).cpu() for name, value in game.stats.items()}
-    stats = {name: value for name, value in stats.items() if bool(torch.isfinite(value))}
+    stats = {name: value.detach().reshape(()).cpu() for name, value in game.stats.items() if torch.isfinite(value)}
     tensors.update({f"stats/{name}": value for name, value in stats.items()})
     meta = {
         "gancli": __version__,
