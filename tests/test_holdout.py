@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -63,11 +64,24 @@ def test_every_seed_holds_out_the_same_images() -> None:
         (["--data", "ring8", "--holdout", "5"], ["--holdout 5", "'ring8'", "holds no images"]),
         (["--data", "digits", "--set", "source=sklearn", "--holdout", "1797"], ["--holdout 1797", "1,797 images"]),
         (["--holdout", "-1"], ["--holdout"]),
+        (
+            ["--data", "digits", "--set", "source=sklearn", "--conditional", "--holdout", "1790"],
+            ["--holdout 1790", "class '", "would keep no training image", "hold out fewer"],
+        ),
     ],
 )
-def test_holdout_refusals_name_the_flag(gancli, tmp_path: Path, args: list[str], needles: list[str]) -> None:
-    one_line_error(gancli("train", *args, "--steps", "2", "--device", "cpu", "--out", "run"), *needles)
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]], ids=["train", "dry-run"])
+def test_holdout_refusals_name_the_flag(
+    gancli, tmp_path: Path, args: list[str], needles: list[str], dry_run: list[str]
+) -> None:
+    one_line_error(gancli("train", *args, *dry_run, "--steps", "2", "--device", "cpu", "--out", "run"), *needles)
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_a_dry_run_opens_the_data_and_says_what_a_run_would_train_on(gancli) -> None:
+    shown = ok(gancli("train", "--data", "digits", "--set", "source=sklearn", "--holdout", "97", "--dry-run"))
+    assert re.search(r"^image_size\s+32\s+the data's own", shown, re.M)
+    assert re.search(r"^data \(opened\)\s+1797 examples of shape \(1, 32, 32\), 97 of them held out", shown, re.M)
 
 
 def test_a_holdout_run_resumes_bit_for_bit(gancli, tmp_path: Path) -> None:

@@ -196,12 +196,16 @@ def train(
         raise GancliError(f"{name} says how --resume RUN continues; it needs --resume")
     if dry_run:
         from gancli.train import lifecycle
+        from gancli.train.session import open_data
 
         if resume is not None:
             resolved = lifecycle.plan_resume(resume, flags, config, set_ or [])
         else:
             resolved = lifecycle.plan_start(flags, config, set_ or [], out_dir)
-        out.print(config_table(resolved, f"gancli {__version__} · --dry-run: nothing is trained or written"))
+        data, _ = open_data(resolved)
+        table = config_table(resolved, f"gancli {__version__} · --dry-run: nothing is trained or written")
+        table.add_row("data (opened)", describe_data(resolved.config, data), "")
+        out.print(table)
         return
     several = (nproc is not None and nproc != 1) or (nnodes or 1) > 1 or node_rank or rdzv_endpoint
     if several and "WORLD_SIZE" not in os.environ:
@@ -302,8 +306,8 @@ def train_signature(recommended: set[str]) -> inspect.Signature:
             bool,
             typer.Option(
                 "--dry-run",
-                help="Print the resolved configuration, each value with where it came from, and exit: nothing is "
-                "trained or written.",
+                help="Print the resolved configuration, each value with where it came from, open and check the "
+                "data (its size, --holdout), and exit: nothing is trained or written.",
                 rich_help_panel=OUTPUT,
             ),
             False,
@@ -378,9 +382,14 @@ def show_config(session: Any, path: Path) -> None:
     """The configuration a run trains with, printed as it starts (not under --quiet)."""
     table = config_table(session.resolved, f"gancli {__version__} · {path}")
     table.add_row("device (resolved)", str(session.device), "")
-    held_out = f", {session.config.holdout:,} of them held out" if session.config.holdout else ""
-    table.add_row("data", f"{len(session.data)} examples of shape {tuple(session.data.shape)}{held_out}", "")
+    table.add_row("data (opened)", describe_data(session.config, session.data), "")
     console.print(table)
+
+
+def describe_data(config: Any, data: Any) -> str:
+    """What the run trains on, for the configuration table: how many examples, their shape, how many held out."""
+    held_out = f", {config.holdout:,} of them held out" if config.holdout else ""
+    return f"{len(data)} examples of shape {tuple(data.shape)}{held_out}"
 
 
 # --- read-only commands on a run ------------------------------------------------------------------------

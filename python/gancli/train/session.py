@@ -28,6 +28,9 @@ from gancli.train.game import Batch, Game, GameSettings, standing_statistics
 from gancli.train.prefetch import Prefetcher
 from gancli.train.resident import hold_on_device
 
+#: where an unset image size or channel count came from (``record_shape``)
+FILLED_BY_DATA = "the data's own"
+
 
 def pick_device(name: str) -> torch.device:
     if name == "auto":
@@ -77,17 +80,11 @@ class Session:
             reg = chosen[kind]
             return reg.create(*args, options=config.options.get(reg.name, {}))
 
-        request = DataRequest(
-            config.image_size, config.channels, config.augment, config.skip_bad, config.background, config.conditional
-        )
         if data is None:
-            data = create("dataset", config.data, request)
-            check_data(chosen["dataset"], data)
-            hold_out(config, data)
-            classes = check_labelled_data(chosen["dataset"], data) if config.conditional else 0
+            data, classes = open_data(resolved)
         else:
             classes = len(data.classes or ()) if config.conditional else 0
-        record_shape(config, data)
+            record_shape(resolved, data)
         loss: Loss = create("loss")
 
         requirements = set(loss.requirements)
@@ -296,6 +293,24 @@ class RecordedData(DataSource):
         raise GancliError(f"--data {self.name}: this command does not open the run's data")
 
 
+def open_data(resolved: Resolved) -> tuple[DataSource, int]:
+    """The run's data from its dataset plugin, checked against the contract, with ``--holdout``'s images kept out
+    and an unset size recorded; and the number of classes a ``--conditional`` run is given (0 otherwise).
+    ``train --dry-run`` calls it too, so a dry run catches what opening the data would."""
+    config, reg = resolved.config, resolved.plugins["dataset"]
+    request = DataRequest(
+        config.image_size, config.channels, config.augment, config.skip_bad, config.background, config.conditional
+    )
+    data = reg.create(config.data, request, options=config.options.get(reg.name, {}))
+    check_data(reg, data)
+    hold_out(config, data)
+    classes = check_labelled_data(reg, data) if config.conditional else 0
+    if classes:
+        keep_every_class(config, data)
+    record_shape(resolved, data)
+    return data, classes
+
+
 def hold_out(config: RunConfig, data: DataSource) -> None:
     """Keep ``--holdout`` images out of training; refused, naming the flag, for data that holds no images and for
     a count that would leave none to train on."""
@@ -312,14 +327,33 @@ def hold_out(config: RunConfig, data: DataSource) -> None:
     data.hold_out(count)
 
 
-def record_shape(config: RunConfig, data: DataSource) -> None:
+def keep_every_class(config: RunConfig, data: DataSource) -> None:
+    """A ``--conditional`` run asks G for every class, so ``--holdout`` must leave each class a training image;
+    refused naming the flag and the first class it would empty."""
+    targets = getattr(data, "targets", None)
+    if not config.holdout or not isinstance(data, ImageSource) or targets is None:
+        return
+    kept = np.bincount(targets[data.training_indices], minlength=len(data.classes or ()))
+    if (kept == 0).any():
+        empty = int(np.argmin(kept))
+        held = int((targets == empty).sum())
+        raise GancliError(
+            f"--holdout {config.holdout}: class {data.classes[empty]!r} would keep no training image (all {held:,} "
+            "of its images held out); a --conditional run needs every class: hold out fewer"
+        )
+
+
+def record_shape(resolved: Resolved, data: DataSource) -> None:
     """Fill an unset ``--image-size`` and ``--channels`` with what the data turned out to be (a folder's own size,
-    the digits' 32), so the printed configuration and RUN/config.json say what the run trained on, and a resumed
-    or re-run experiment asks for the same."""
+    the digits' 32), so the printed configuration (its source "the data's own") and RUN/config.json say what the run
+    trained on, and a resumed or re-run experiment asks for the same."""
+    config = resolved.config
     if not data.is_image or len(data.shape) != 3:
         return
     channels, height, width = data.shape
     if config.image_size is None and height == width:
         config.image_size = height
+        resolved.sources["image_size"] = FILLED_BY_DATA
     if config.channels is None and channels in CHANNELS:
         config.channels = channels
+        resolved.sources["channels"] = FILLED_BY_DATA
