@@ -419,16 +419,24 @@ def test_the_class_ignored_diagnostic_names_fidelity_near_chance_once_the_run_is
 
     from gancli.diagnostics.classes import ClassIgnored
 
-    diagnostic = ClassIgnored({"factor": 2.0, "evaluations": 2})
+    diagnostic = ClassIgnored({"factor": 2.0, "share": 0.1, "evaluations": 2})
     assert not diagnostic.applies_to(SimpleNamespace(classes=None))  # an unconditional run
     assert diagnostic.applies_to(SimpleNamespace(classes=DIGIT_CLASSES))
     ignored = {"step": 2000, "class_fidelity": 0.12, "class_fidelity_real": 0.98}
     assert diagnostic.check([], [ignored]) is None  # a first evaluation may be noise
     finding = diagnostic.check([], [{**ignored, "step": 1000}, ignored])
-    assert finding is not None and "G ignores the class" in finding.message and "12%" in finding.message
+    assert finding is not None and "G ignores the class" in finding.message
+    assert "12.0% of the time (chance 10.0%" in finding.message
     assert "--arch dcgan or resnet" in finding.hint
     assert diagnostic.check([], [ignored, {**ignored, "class_fidelity": 0.9}]) is None
     assert diagnostic.check([], [ignored, {**ignored, "class_fidelity_real": 0.15}]) is None  # nor the classifier
+    # 1,000 classes (stacked digits, step 2,000 of a conditional run): four times chance, a 235th of the real figure
+    many = ClassIgnored({"factor": 2.0, "share": 0.1, "evaluations": 2})
+    assert many.applies_to(SimpleNamespace(classes=tuple(f"{k:03d}" for k in range(1000))))
+    ignored = {"step": 2000, "class_fidelity": 0.004, "class_fidelity_real": 0.939}
+    finding = many.check([], [ignored, ignored])
+    assert finding is not None and "0.4% of the time (chance 0.1%; held-out real images 94%)" in finding.message
+    assert many.check([], [ignored, {**ignored, "class_fidelity": 0.2}]) is None  # learning the classes
 
 
 # --- a third-party conditional plugin ---------------------------------------------------------------------------

@@ -102,9 +102,11 @@ def register_diagnostics(register: Any) -> None:
     register(
         "class-ignored",
         "gancli.diagnostics.classes:ClassIgnored",
-        "conditional runs: samples of the class asked for about as often as chance (G ignores the class)",
+        "conditional runs: samples of the class asked for about as often as chance, or a small share of real "
+        "images' figure (G ignores the class)",
         options=[
             Option("factor", float, 2.0, "class fidelity at most this multiple of chance (1/classes)", min=1),
+            Option("share", float, 0.1, "or at most this share of held-out real images' fidelity", min=0, max=1),
             Option("evaluations", int, 2, "evaluations before it judges (the first ones are noise)", min=1),
         ],
     )
