@@ -470,7 +470,7 @@ def test_documented_set_usages_resolve_and_no_new_builtin_observer_can_take_thei
     assert {"examples/gancli-relativistic/README.md", "docs/plugins.md", "README.md"} <= {
         where.partition(":")[0] for where, _ in commands
     }
-    train = typer.main.get_command(cli.app).commands["train"]  # type: ignore[attr-defined]
+    train = typer.main.get_command(cli.build_app()).commands["train"]  # type: ignore[attr-defined]
     before = {}
     for where, args in commands:
         params = train.make_context("train", list(args)).params
