@@ -194,12 +194,17 @@ def check_targets(where: str, targets: Any, count: int, classes: tuple[str, ...]
         allowed = f"0 … {known - 1}" if known else "a whole number ≥ 0"
         raise GancliError(f"{where}: entry {entry}: label {values[entry].item()!r} is not a class index ({allowed})")
     labels = values.astype(np.int64)
-    counts = np.bincount(labels, minlength=known or 0)
-    if (counts == 0).any():
-        empty = int(np.argmin(counts))
+    empty = first_empty_class(labels, known or 0)
+    if empty is not None:
         name = f" {classes[empty]!r}" if classes else ""
         raise GancliError(f"{where}: class {empty}{name} has no image; every class needs at least one")
     return labels
+
+
+def first_empty_class(labels: np.ndarray, classes: int) -> int | None:
+    """The first of ``classes`` (at least; up to the largest label) that no label names, or None."""
+    counts = np.bincount(labels, minlength=classes)
+    return int(np.argmin(counts)) if (counts == 0).any() else None
 
 
 def is_data_source(obj: Any) -> bool:

@@ -16,7 +16,15 @@ import torch
 from torch import nn
 
 from gancli.config import Resolved, RunConfig
-from gancli.data.base import DataRequest, DataSource, ImageSource, Labelled, check_data, check_labelled_data
+from gancli.data.base import (
+    DataRequest,
+    DataSource,
+    ImageSource,
+    Labelled,
+    check_data,
+    check_labelled_data,
+    first_empty_class,
+)
 from gancli.errors import GancliError
 from gancli.losses.base import Loss, check_loss
 from gancli.nets.common import apply_spectral_norm, check_networks
@@ -333,9 +341,8 @@ def keep_every_class(config: RunConfig, data: DataSource) -> None:
     targets = getattr(data, "targets", None)
     if not config.holdout or not isinstance(data, ImageSource) or targets is None:
         return
-    kept = np.bincount(targets[data.training_indices], minlength=len(data.classes or ()))
-    if (kept == 0).any():
-        empty = int(np.argmin(kept))
+    empty = first_empty_class(targets[data.training_indices], len(data.classes or ()))
+    if empty is not None:
         held = int((targets == empty).sum())
         raise GancliError(
             f"--holdout {config.holdout}: class {data.classes[empty]!r} would keep no training image (all {held:,} "
