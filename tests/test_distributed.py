@@ -85,11 +85,17 @@ def test_two_processes_augment_and_adapt_p_like_one(tmp_path: Path) -> None:
 
 
 def test_a_two_process_run_resumes_exactly(tmp_path: Path) -> None:
-    args = [*TINY, "--checkpoint-every", "10", "--nproc", "2"]
+    """Weights and records: R1 taken on every 4th D step (1, 5, 9, 13, 17) is logged as its latest value, so
+    the record of step 12 holds step 9's R1 of both shards, which the resumed run restores from step 10's
+    checkpoint (each rank's own R1 once restored rank 0's on both: another mean)."""
+    args = [*TINY, "--checkpoint-every", "10", "--nproc", "2", "--r1", "1", "--r1-every", "4", "--log-every", "2"]
     gancli(tmp_path, "train", *args, "--steps", "20", "--out", "whole")
     gancli(tmp_path, "train", *args, "--steps", "10", "--out", "split")
     gancli(tmp_path, "train", "--resume", "split", "--steps", "20", "--nproc", "2", "--quiet")
     assert_close(weights(tmp_path / "whole", 20), weights(tmp_path / "split", 20), 0.0)
+    whole, split = ((tmp_path / run / "metrics.jsonl").read_text().splitlines() for run in ("whole", "split"))
+    assert [json.loads(line)["r1"] for line in whole] == [json.loads(line)["r1"] for line in split]
+    assert whole == split
 
 
 def test_a_killed_process_is_named_in_a_line_and_the_others_say_they_lost_it(tmp_path: Path) -> None:

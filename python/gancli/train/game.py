@@ -229,9 +229,10 @@ class Game:
         classification = self.classification(real_classes, real, "real")
         if classification is not None:
             total = total + classification
+        lazy: dict[str, torch.Tensor] = {}  # the lazy penalties taken on this step, for their statistics
         if r1_now:
             r1 = 0.5 * self.settings.r1 * every * (input_gradient_norms(d_real, samples_of(real)) ** 2).mean()
-            self.stats["r1"] = r1.detach()
+            lazy["r1"] = r1.detach()
             total = total + r1
         if r2_now:
             if not shared:  # its own eager pass over a fake still in G's graph
@@ -240,8 +241,11 @@ class Game:
             else:
                 d_penalised = d_fake
             r2 = 0.5 * self.settings.r2 * every * (input_gradient_norms(d_penalised, samples_of(penalised)) ** 2).mean()
-            self.stats["r2"] = r2.detach()
+            lazy["r2"] = r2.detach()
             total = total + r2
+        # logged as their latest value until the next step that takes them, and a checkpoint keeps rank 0's
+        # statistics only: averaged over the processes here, every rank holds the global batch's, resumed too
+        self.stats.update(zip(lazy, self.average(list(lazy.values())), strict=True))
         if self.recording:
             self.stats["d_real"] = self.loss.readout(d_real)
             self.stats["d_fake"] = self.loss.readout(d_fake)
