@@ -13,6 +13,7 @@ import pytest
 import torch
 from cli_helpers import ok, one_line_error
 from gancli import kernels
+from gancli.config import resolve
 from gancli.data import packed
 from gancli.data.base import DataRequest, ImageSource, Labelled
 from gancli.data.digits import DIGIT_CLASSES, open_digits
@@ -29,7 +30,9 @@ from gancli.nets import dcgan, mlp, resnet
 from gancli.nets.common import ConditionalBatchNorm, Projection
 from gancli.nets.spec import AUTOENCODER, CONDITIONAL, ArchSpec
 from gancli.optim.rules import Alternating, Consensus, Extragradient, Simultaneous
+from gancli.plugins.manager import get_plugins
 from gancli.train.game import Game, GameSettings
+from gancli.train.session import open_data
 from torch import nn
 
 LABELS = DataRequest(labels=True)
@@ -198,6 +201,61 @@ def test_conditional_training_on_unlabelled_data_names_the_data(gancli, tmp_path
     one_line_error(gancli("train", "--data", "faces.npy", "--conditional", "--steps", "1"), "faces.npy", "labels")
     write_png(tmp_path / "flat" / "a.png", 1)
     result = gancli("train", "--data", "flat", "--conditional", "--steps", "1")
+    one_line_error(result, "flat", "one subfolder per class")
+
+
+# --- drawing classes evenly (--balance-classes) -----------------------------------------------------------
+
+
+def drawn_classes(data: ImageSource, draws: int = 20_000) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return np.concatenate([data.targets[data.draw_indices(100, rng)] for _ in range(draws // 100)])
+
+
+def test_balanced_draws_pick_each_class_equally_often_and_every_image_of_a_rare_one() -> None:
+    """2 images of class 0 against 98 of class 1: about 2 % of plain draws, half of balanced ones (binomial
+    s.d. 0.35 % on 20,000 draws), each of the two images about half of those."""
+    targets = np.array([0, 0] + [1] * 98)
+    data = ImageSource("uneven", np.arange(100, dtype=np.uint8).reshape(100, 1, 1, 1), targets=targets)
+    assert 0.01 <= (drawn_classes(data) == 0).mean() <= 0.03
+    data.balance_classes()
+    classes = drawn_classes(data)
+    assert 0.48 <= (classes == 0).mean() <= 0.52
+    rng = np.random.default_rng(1)
+    rare = np.concatenate([data.draw_indices(64, rng) for _ in range(200)])
+    rare = rare[rare < 2]
+    assert 0.4 <= (rare == 0).mean() <= 0.6
+
+
+def test_balanced_draws_skip_the_held_out_images_and_a_class_left_without_any() -> None:
+    targets = np.repeat([0, 1, 2], [30, 30, 4])
+    data = ImageSource("three", np.zeros((64, 1, 2, 2), np.uint8), targets=targets)
+    data.hold_out(40)
+    held = set(data.held_out_indices.tolist())
+    data.balance_classes()
+    present = np.unique(targets[data.training_indices])
+    rng = np.random.default_rng(0)
+    drawn = np.concatenate([data.draw_indices(64, rng) for _ in range(100)])
+    assert not held & set(drawn.tolist())
+    shares = np.bincount(targets[drawn], minlength=3)[present] / len(drawn)
+    assert np.all(np.abs(shares - 1 / len(present)) <= 0.05), shares
+
+
+def test_balance_classes_reaches_the_run_s_data_and_is_refused_without_labels(gancli, tmp_path: Path) -> None:
+    root = class_folder(tmp_path / "pets")
+    for k in range(20):  # dogs: 21 light images against 2 dark cats
+        write_png(root / "dogs" / f"more{k}.png", 200 + k)
+    resolved = resolve(get_plugins().registry, {"data": "pets", "balance_classes": True, "device": "cpu"})
+    data, classes = open_data(resolved)
+    assert classes == 0 and data.classes == ("cats", "dogs")  # labels read for an unconditional run too
+    assert 0.45 <= (drawn_classes(data, 4_000) == 0).mean() <= 0.55
+    shown = ok(gancli("train", "--data", "pets", "--balance-classes", "--dry-run"))
+    assert "each of its 2 classes drawn equally often" in " ".join(shown.split())
+    one_line_error(
+        gancli("train", "--data", "ring8", "--balance-classes", "--steps", "1"), "--balance-classes", "ring8"
+    )
+    write_png(tmp_path / "flat" / "a.png", 1)
+    result = gancli("train", "--data", "flat", "--balance-classes", "--steps", "1")
     one_line_error(result, "flat", "one subfolder per class")
 
 

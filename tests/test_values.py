@@ -128,7 +128,7 @@ def test_every_flag_declares_what_it_takes() -> None:
     names = ["data", "arch", "loss", "optimizer", "update", "device", "augment", "diffaugment", "features", "keep_best"]
     names += ["background"]
     switches = ["skip_bad", "spectral_norm", "minibatch_std", "amp", "channels_last", "prefetch", "data_on_device"]
-    switches += ["sync_bn", "ada", "conditional"]
+    switches += ["sync_bn", "ada", "conditional", "balance_classes"]
     assert sorted(unbounded) == sorted([*names, *switches, "compile", "stop_when_plateau", "tensorboard"])
 
 

@@ -389,7 +389,8 @@ def show_config(session: Any, path: Path) -> None:
 def describe_data(config: Any, data: Any) -> str:
     """What the run trains on, for the configuration table: how many examples, their shape, how many held out."""
     held_out = f", {config.holdout:,} of them held out" if config.holdout else ""
-    return f"{len(data)} examples of shape {tuple(data.shape)}{held_out}"
+    balanced = f", each of its {len(data.classes)} classes drawn equally often" if config.balance_classes else ""
+    return f"{len(data)} examples of shape {tuple(data.shape)}{held_out}{balanced}"
 
 
 # --- read-only commands on a run ------------------------------------------------------------------------

@@ -134,6 +134,14 @@ class RunConfig:
             max=MAX_COUNT,
         ),
     )
+    balance_classes: bool = field(
+        default=False,
+        metadata=flag(
+            "Draw every class equally often (a class chosen uniformly, then one of its images) for labelled data "
+            "whose classes are uneven: a rare class is seen as often as a common one, its images repeated.",
+            DATA,
+        ),
+    )
     conditional: bool = field(
         default=False,
         metadata=flag(

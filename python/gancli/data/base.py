@@ -30,7 +30,7 @@ class DataRequest:
     augment: str = ""
     skip_bad: bool = False
     background: str = "black"  # under transparent pixels and around padded images: black, white or #rrggbb
-    labels: bool = False  # a --conditional run: read the class labels too (refused, naming why, without them)
+    labels: bool = False  # --conditional or --balance-classes: read the class labels too (refused without them)
 
 
 class Labelled(NamedTuple):
@@ -113,6 +113,8 @@ class ImageSource(DataSource):
         #: the images kept out of training (``hold_out``) and those batches are drawn from, each sorted
         self.held_out_indices = np.zeros(0, dtype=np.int64)
         self.training_indices = np.arange(len(images))
+        #: ``--balance-classes``: the training indices grouped by class, and each class's first place and count
+        self._by_class: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @staticmethod
     def parse_augment(spec: str) -> AugmentSpec:
@@ -144,9 +146,26 @@ class ImageSource(DataSource):
         order = np.random.default_rng(0).permutation(len(self.images))
         self.held_out_indices, self.training_indices = np.sort(order[:count]), np.sort(order[count:])
 
+    def balance_classes(self) -> None:
+        """Draw each example of a batch from a class chosen uniformly (among those with a training image), then
+        an image of that class uniformly (``--balance-classes``): a class of 2 images is seen as often as one of
+        600, its images repeated. Call after ``hold_out``, on labelled images."""
+        if self.targets is None:
+            raise ValueError(f"{self.name}: the images have no class labels to balance")
+        labels = self.targets[self.training_indices]
+        grouped = self.training_indices[np.argsort(labels, kind="stable")]
+        counts = np.bincount(labels, minlength=len(self.classes or ()))
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        present = np.flatnonzero(counts)
+        self._by_class = (grouped, starts[present], counts[present])
+
     def draw_indices(self, size: int, rng: np.random.Generator) -> np.ndarray:
         """The training examples of the next batch, sorted (the gather then reads memory forwards)."""
-        return np.sort(self.training_indices[rng.integers(0, len(self.training_indices), size=size)])
+        if self._by_class is None:
+            return np.sort(self.training_indices[rng.integers(0, len(self.training_indices), size=size)])
+        grouped, starts, counts = self._by_class
+        classes = rng.integers(0, len(counts), size=size)
+        return np.sort(grouped[starts[classes] + rng.integers(0, counts[classes])])
 
     def batch(self, size: int, rng: np.random.Generator) -> torch.Tensor:
         return self.images_at(self.draw_indices(size, rng), rng)

@@ -306,8 +306,9 @@ def open_data(resolved: Resolved) -> tuple[DataSource, int]:
     and an unset size recorded; and the number of classes a ``--conditional`` run is given (0 otherwise).
     ``train --dry-run`` calls it too, so a dry run catches what opening the data would."""
     config, reg = resolved.config, resolved.plugins["dataset"]
+    labels = config.conditional or config.balance_classes
     request = DataRequest(
-        config.image_size, config.channels, config.augment, config.skip_bad, config.background, config.conditional
+        config.image_size, config.channels, config.augment, config.skip_bad, config.background, labels
     )
     data = reg.create(config.data, request, options=config.options.get(reg.name, {}))
     check_data(reg, data)
@@ -315,8 +316,21 @@ def open_data(resolved: Resolved) -> tuple[DataSource, int]:
     classes = check_labelled_data(reg, data) if config.conditional else 0
     if classes:
         keep_every_class(config, data)
+    if config.balance_classes:
+        balance_classes(config, data)
     record_shape(resolved, data)
     return data, classes
+
+
+def balance_classes(config: RunConfig, data: DataSource) -> None:
+    """``--balance-classes``: batches drawn class by class; refused, naming the flag and the dataset, for data
+    without class labels or a dataset that draws its own batches (not held as labelled images)."""
+    if not isinstance(data, ImageSource) or getattr(data, "targets", None) is None:
+        raise GancliError(
+            f"--balance-classes: dataset {config.data!r} has no class labels to balance (labelled images: class "
+            "subfolders, dataset.json, an .npz with y, digits)"
+        )
+    data.balance_classes()
 
 
 def hold_out(config: RunConfig, data: DataSource) -> None:
