@@ -560,6 +560,28 @@ def test_broken_links_are_counted_and_named_on_every_load(tmp_path: Path, gancli
     assert cached_files() == []
 
 
+def test_files_in_formats_not_read_are_counted_on_every_load_folder_and_zip(tmp_path: Path, gancli) -> None:
+    """An icon theme's SVG and XPM icons beside its PNGs: left out, counted by extension on every load (a cached one
+    too), not silently; a README is not an image, nor a hidden file, and a PNG named .svg is read as the PNG it is."""
+    root = folder(tmp_path / "icons", count=3)
+    (root / "scalable").mkdir()
+    for name in ("a.svg", "b.svg", "scalable/c.svg", "d.xpm", "scalable/e.TIFF", ".hidden.svg"):
+        (root / name).write_text("<svg/>")
+    (root / "README").write_text("icons")
+    solid((1, 2, 3)).save(root / "png-named.svg", format="PNG")
+    line = "files in formats gancli does not read left out (3 .svg, 1 .tiff, 1 .xpm); it reads PNG"
+    for out in ("run", "run2"):  # decoded, then read from the cache
+        result = gancli("train", "--data", "icons", *TINY, "--out", out)
+        assert f"--data {root}: 5 {line}" in " ".join(result.stderr.split())
+    assert len(cached_files()) == 1
+    with zipfile.ZipFile(tmp_path / "icons.zip", "w") as archive:
+        for file in sorted(root.rglob("*")):
+            archive.write(file, file.relative_to(root).as_posix())
+    result = gancli("train", "--data", "icons.zip", *TINY, "--out", "zipped")
+    assert f"5 {line}" in " ".join(result.stderr.split())
+    assert "4 examples" in " ".join(ok(gancli("train", "--data", "icons", *TINY, "--dry-run")).split())
+
+
 # --- transparency ----------------------------------------------------------------------------------------
 
 

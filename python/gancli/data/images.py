@@ -6,8 +6,9 @@ on the same files, size, channels, fit and background reuse it instead of decodi
 files (name, size, modification time; CRC inside a zip) decodes afresh and replaces the stale entry. Without
 ``--image-size`` they are decoded at their own size, read from their headers first (``own_size``: the most common
 when they differ, at most MAX_OWN_SIZE, said in one line). A source with unreadable files (broken links included)
-is never cached, so every ``--skip-bad`` run counts and names them again. ``gancli data prepare`` writes a packed
-file explicitly, and ``--data FILE.ganpack`` trains on it directly.
+is never cached, so every ``--skip-bad`` run counts and names them again. Files in an image format the kernels
+do not decode (SVG, XPM, TIFF, …) are counted by extension on every load (``report_unread_formats``).
+``gancli data prepare`` writes a packed file explicitly, and ``--data FILE.ganpack`` trains on it directly.
 
 Labels, read only for ``--conditional`` runs (``DataRequest.labels``): a ``dataset.json`` beside the images
 (``{"labels": [["sub/file.png", 3], ...]}``, StyleGAN2-ADA's convention; in a zip, at its root) wins; else each
@@ -32,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import lzma
 import math
+import os
 import sys
 import zipfile
 import zlib
@@ -58,6 +60,11 @@ ARRAY_CHANNELS = (1, 2, 3, 4)
 """Channel counts an array may have: gray, gray + alpha, RGB, RGBA (alpha is composited over --background)."""
 SNIFF_BYTES = 32
 """Leading bytes of a zip member without an image extension read to tell whether it is an image."""
+#: image formats the kernels do not decode, counted when a folder or zip holds them (``report_unread_formats``)
+UNREAD_FORMATS = frozenset(
+    "svg svgz xpm xbm tif tiff ico icns cur heic heif avif jxl psd xcf jp2 j2k exr hdr pnm ppm pgm pbm pam tga dds "  # noqa: SIM905
+    "dng cr2 nef arw eps".split()
+)
 # Zip reading fails with BadZipFile for bad structure or CRC, zlib.error for a corrupt deflate stream,
 # EOFError when truncated, RuntimeError when encrypted, NotImplementedError for unknown compression and
 # LZMAError for an LZMA member whose filter properties are corrupt.
@@ -124,6 +131,39 @@ def folder_members(path: Path) -> tuple[list[Path], list[tuple[str, int, int]]]:
     except OSError as exc:
         raise GancliError(f"--data {path}: {exc}") from None
     return files, [(str(f), st.st_size, st.st_mtime_ns) for f, st in zip(files, stats, strict=True)]
+
+
+def folder_files(path: Path) -> Iterator[str]:
+    """Every file under a folder, relative, as ``kernels.find_images`` walks it (hidden ones and symbolically
+    linked folders left out)."""
+    for root, folders, files in os.walk(path):
+        folders[:] = [folder for folder in folders if not is_hidden(folder)]
+        base = Path(root).relative_to(path)
+        yield from ((base / name).as_posix() for name in files if not is_hidden(name))
+
+
+def zip_files(path: Path) -> Iterator[str]:
+    """Every file member of a zip, as ``zip_members`` looks at them (hidden ones and ``__MACOSX`` left out)."""
+    with zipfile.ZipFile(path) as archive:
+        names = (info.filename for info in archive.infolist())
+        yield from (name for name in names if name and not name.endswith("/") and not is_hidden(name))
+
+
+def report_unread_formats(path: Path, files: Iterable[str], taken: set[str]) -> None:
+    """Count, by extension, the files in an image format the kernels do not decode (an icon theme's SVG and XPM
+    icons), on every load: left out, but said, not silently. Other files (a README, an index) are not images."""
+    kinds = Counter(
+        suffix
+        for name in files
+        if name not in taken and (suffix := Path(name).suffix.lower().lstrip(".")) in UNREAD_FORMATS
+    )
+    if kinds:
+        listed = ", ".join(f"{count:,} .{kind}" for kind, count in sorted(kinds.items(), key=lambda k: (-k[1], k[0])))
+        print(
+            f"--data {path}: {kinds.total():,} files in formats gancli does not read left out ({listed}); it reads "
+            "PNG, JPEG, GIF, BMP and WebP",
+            file=sys.stderr,
+        )
 
 
 def zip_members(path: Path) -> list[zipfile.ZipInfo]:
@@ -286,11 +326,13 @@ def decode_source(path: Path, request: DataRequest, fit: str) -> Decoded:
         files, stamps = folder_members(path)
         names = [f.relative_to(path).as_posix() for f in files]
         decoded_names = [str(f) for f in files]
+        report_unread_formats(path, folder_files(path), set(names))
     else:
         members = zip_members(path)
         stamps = [(info.filename, info.file_size, info.CRC) for info in members]
         names = [info.filename for info in members]
         decoded_names = [f"{path}:{name}" for name in names]
+        report_unread_formats(path, zip_files(path), set(names))
     channels = request.channels or DEFAULT_CHANNELS
     prefix = cache_prefix(path, request.image_size, channels, fit, request.background)
     cached = cache_path(prefix, stamps)
