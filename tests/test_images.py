@@ -651,6 +651,8 @@ def test_mixed_sizes_take_the_most_common_and_say_so(tmp_path: Path, capsys: pyt
     said = capsys.readouterr().err
     rule = "decoded at 12×12, the most common, 12 px (2 of 3 images); --image-size N chooses"
     assert f"--data {root}: short sides from 8 to 12 px: {rule}" in said
+    assert open_data(root).shape == (3, 3, 12, 12)  # from the cache, said again
+    assert rule in capsys.readouterr().err
     assert open_data(root, "fit=pad").shape == (3, 3, 16, 16)  # long sides 16, 16, 12
     archive = tmp_path / "mixed.zip"
     with zipfile.ZipFile(archive, "w") as z:

@@ -322,11 +322,14 @@ def decode_source(path: Path, request: DataRequest, fit: str) -> Decoded:
     """
     from gancli import kernels
 
+    size = request.image_size
     if path.is_dir():
         files, stamps = folder_members(path)
         names = [f.relative_to(path).as_posix() for f in files]
         decoded_names = [str(f) for f in files]
         report_unread_formats(path, folder_files(path), set(names))
+        # the headers are read on a cache hit too (about 30 µs a file), so the size's rule is said on every load
+        size = size or own_size(path, kernels.image_sizes(files), fit)
     else:
         members = zip_members(path)
         stamps = [(info.filename, info.file_size, info.CRC) for info in members]
@@ -342,7 +345,6 @@ def decode_source(path: Path, request: DataRequest, fit: str) -> Decoded:
     background = request.background
     try:  # every file is tried, so that a refusal counts the unreadable ones
         if path.is_dir():
-            size = request.image_size or own_size(path, kernels.image_sizes(files), fit)
             decoded = kernels.decode_images(files, size, channels, fit=fit, background=background, skip_bad=True)
         else:
             check_declared_sizes(path, members)
