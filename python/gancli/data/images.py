@@ -387,11 +387,12 @@ def source_labels(path: Path, names: list[str], required: bool) -> tuple[np.ndar
             return None
         if not folders:
             raise GancliError(
-                f"--data {path}: --conditional needs class labels: one subfolder per class, or a {DATASET_JSON}"
+                f"--data {path}: --conditional and --balance-classes need class labels: one subfolder per class, "
+                f"or a {DATASET_JSON}"
             )
         raise GancliError(
             f"--data {path}: {loose[0]} lies beside the class subfolders ({len(loose)} such images): move each into "
-            "its class's subfolder, or train without --conditional"
+            "its class's subfolder, or train without --conditional or --balance-classes"
         )
     if path.is_dir():
         for folder in sorted(p.name for p in path.iterdir() if p.is_dir() and not is_hidden(p.name)):
@@ -476,7 +477,9 @@ def npz_labels(path: Path, count: int) -> tuple[np.ndarray, tuple[str, ...] | No
     try:
         with np.load(path, allow_pickle=False) as arrays:
             if "y" not in arrays.files:
-                raise GancliError(f"--data {path}: --conditional needs its labels as an array y beside x")
+                raise GancliError(
+                    f"--data {path}: --conditional and --balance-classes need the labels as an array y beside x"
+                )
             labels = arrays["y"]
             names = arrays["classes"] if "classes" in arrays.files else None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
@@ -683,8 +686,8 @@ def open_images(spec: str, request: DataRequest, options: Mapping[str, Any]) -> 
         if request.labels:
             if stored.labels is None:
                 raise GancliError(
-                    f"--data {path}: --conditional needs class labels, and this packed file holds none (prepare it "
-                    f"from class subfolders or a {DATASET_JSON})"
+                    f"--data {path}: --conditional and --balance-classes need class labels, and this packed file "
+                    f"holds none (prepare it from class subfolders or a {DATASET_JSON})"
                 )
             labels = stored.labels, stored.classes
         images = conform(stored.images, request, fit)
@@ -692,7 +695,9 @@ def open_images(spec: str, request: DataRequest, options: Mapping[str, Any]) -> 
         images = conform(load_array(path, options["array"]), request, fit)
         if request.labels:
             if suffix != ".npz":
-                raise GancliError(f"--data {path}: --conditional needs labels: an .npz holding x and y")
+                raise GancliError(
+                    f"--data {path}: --conditional and --balance-classes need labels: an .npz holding x and y"
+                )
             labels = npz_labels(path, len(images))
     else:
         decoded = decode_source(path, request, fit)
