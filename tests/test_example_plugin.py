@@ -51,28 +51,37 @@ def forget_plugins(*modules: str) -> None:
 
 
 @contextlib.contextmanager
-def pip_installed(example: Path, package: str, modules: tuple[str, ...], scratch: Path) -> Iterator[None]:
+def pip_installed(example: Path, modules: tuple[str, ...], scratch: Path) -> Iterator[None]:
     """``example`` installed with pip as a user would, from a copy in ``scratch`` (so no build files land in the
-    repository), and uninstalled again; ``modules`` are its top-level modules, forgotten both times."""
+    repository), into a folder of its own put on this process's path and its children's ``PYTHONPATH`` (where
+    entry points are found as in site-packages), so tests running beside these in other processes never see the
+    package; taken off again afterwards. ``modules`` are its top-level modules, forgotten both times."""
     pytest.importorskip("pip")
-    source = scratch / example.name
+    source, site = scratch / example.name, scratch / "site-packages"
     shutil.copytree(example, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     # setuptools already here: build without fetching it again (a user's plain `pip install` fetches it)
     isolation = ["--no-build-isolation"] if importlib.util.find_spec("setuptools") else []
-    result = pip("install", "--no-deps", "--quiet", *isolation, str(source))
+    result = pip("install", "--no-deps", "--quiet", "--target", str(site), *isolation, str(source))
     if result.returncode != 0:
         pytest.fail(f"pip install {source} failed:\n{result.stdout}\n{result.stderr}")
+    before = os.environ.get("PYTHONPATH")
+    sys.path.insert(0, str(site))
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(site), *([before] if before else [])])
     forget_plugins(*modules)
     try:
         yield
     finally:
-        pip("uninstall", "--yes", package)
+        sys.path.remove(str(site))
+        if before is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = before
         forget_plugins(*modules)
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    with pip_installed(EXAMPLE, PACKAGE, ("gancli_relativistic",), tmp_path_factory.mktemp("example")):
+    with pip_installed(EXAMPLE, ("gancli_relativistic",), tmp_path_factory.mktemp("example")):
         yield
 
 

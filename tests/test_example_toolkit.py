@@ -29,7 +29,7 @@ PACKAGE = "gancli-toolkit"
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    with pip_installed(EXAMPLE, PACKAGE, ("gancli_toolkit",), tmp_path_factory.mktemp("toolkit")):
+    with pip_installed(EXAMPLE, ("gancli_toolkit",), tmp_path_factory.mktemp("toolkit")):
         yield
 
 
