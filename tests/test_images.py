@@ -222,7 +222,7 @@ for item in sys.argv[2:]:  # PATH@CHUNK: CHUNK bytes at a time, 0 for gancli's o
     Path("/proc/self/clear_refs").write_text("5")  # the peak (VmHWM) starts again from here: the baseline
     before = kib("VmHWM")
     if path.suffix == ".zip":
-        decoded = images.decode_zip(path, images.zip_members(path), 16, 1, "crop", False).images
+        decoded = images.decode_zip(path, images.zip_members(path)[0], 16, 1, "crop", False).images
     else:
         decoded = images.load_array(path, "")
     print(decoded.nbytes, (kib("VmHWM") - before) * 1024)

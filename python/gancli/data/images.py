@@ -142,21 +142,11 @@ def folder_files(path: Path) -> Iterator[str]:
         yield from ((base / name).as_posix() for name in files if not is_hidden(name))
 
 
-def zip_files(path: Path) -> Iterator[str]:
-    """Every file member of a zip, as ``zip_members`` looks at them (hidden ones and ``__MACOSX`` left out)."""
-    with zipfile.ZipFile(path) as archive:
-        names = (info.filename for info in archive.infolist())
-        yield from (name for name in names if name and not name.endswith("/") and not is_hidden(name))
-
-
-def report_unread_formats(path: Path, files: Iterable[str], taken: set[str]) -> None:
-    """Count, by extension, the files in an image format the kernels do not decode (an icon theme's SVG and XPM
-    icons), on every load: left out, but said, not silently. Other files (a README, an index) are not images."""
-    kinds = Counter(
-        suffix
-        for name in files
-        if name not in taken and (suffix := Path(name).suffix.lower().lstrip(".")) in UNREAD_FORMATS
-    )
+def report_unread_formats(path: Path, others: Iterable[str]) -> None:
+    """Count, by extension, those of a source's files not taken as images (``others``) that are in an image format
+    the kernels do not decode (an icon theme's SVG and XPM icons), on every load: left out, but said, not silently.
+    Other files (a README, an index) are not images."""
+    kinds = Counter(suffix for name in others if (suffix := Path(name).suffix.lower().lstrip(".")) in UNREAD_FORMATS)
     if kinds:
         listed = ", ".join(f"{count:,} .{kind}" for kind, count in sorted(kinds.items(), key=lambda k: (-k[1], k[0])))
         print(
@@ -166,15 +156,15 @@ def report_unread_formats(path: Path, files: Iterable[str], taken: set[str]) -> 
         )
 
 
-def zip_members(path: Path) -> list[zipfile.ZipInfo]:
+def zip_members(path: Path) -> tuple[list[zipfile.ZipInfo], list[str]]:
     """A zip's images: members named like images or whose first bytes are one (so a cache hit decompresses
     only those bytes), as ``kernels.find_images`` picks files; directories, hidden files and ``__MACOSX``
-    are left out."""
+    are left out. Then the names of its other files (for ``report_unread_formats``)."""
     from gancli import kernels
 
     try:
         with zipfile.ZipFile(path) as archive:
-            members = []
+            members, others = [], []
             for info in archive.infolist():
                 # a nameless member is no image file, and zipfile's own is_dir() and messages fail on it
                 if not info.filename or info.filename.endswith("/") or is_hidden(info.filename):
@@ -185,7 +175,9 @@ def zip_members(path: Path) -> list[zipfile.ZipInfo]:
                 with archive.open(info) as member:
                     if kernels.image_format(member.read(SNIFF_BYTES)) is not None:
                         members.append(info)
-            return members
+                    else:
+                        others.append(info.filename)
+            return members, others
     except ZIP_ERRORS as exc:
         raise GancliError(f"--data {path}: not a readable zip ({exc})") from None
 
@@ -327,15 +319,16 @@ def decode_source(path: Path, request: DataRequest, fit: str) -> Decoded:
         files, stamps = folder_members(path)
         names = [f.relative_to(path).as_posix() for f in files]
         decoded_names = [str(f) for f in files]
-        report_unread_formats(path, folder_files(path), set(names))
+        taken = set(names)
+        report_unread_formats(path, (name for name in folder_files(path) if name not in taken))
         # the headers are read on a cache hit too (about 30 µs a file), so the size's rule is said on every load
         size = size or own_size(path, kernels.image_sizes(files), fit)
     else:
-        members = zip_members(path)
+        members, others = zip_members(path)
         stamps = [(info.filename, info.file_size, info.CRC) for info in members]
         names = [info.filename for info in members]
         decoded_names = [f"{path}:{name}" for name in names]
-        report_unread_formats(path, zip_files(path), set(names))
+        report_unread_formats(path, others)
     channels = request.channels or DEFAULT_CHANNELS
     prefix = cache_prefix(path, request.image_size, channels, fit, request.background)
     cached = cache_path(prefix, stamps)
