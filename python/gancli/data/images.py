@@ -60,6 +60,8 @@ ARRAY_CHANNELS = (1, 2, 3, 4)
 """Channel counts an array may have: gray, gray + alpha, RGB, RGBA (alpha is composited over --background)."""
 SNIFF_BYTES = 32
 """Leading bytes of a zip member without an image extension read to tell whether it is an image."""
+#: what reads labels, named when a source has none to give
+NEEDS_LABELS = "--conditional and --balance-classes need"
 #: image formats the kernels do not decode, counted when a folder or zip holds them (``report_unread_formats``)
 UNREAD_FORMATS = frozenset(
     "svg svgz xpm xbm tif tiff ico icns cur heic heif avif jxl psd xcf jp2 j2k exr hdr pnm ppm pgm pbm pam tga dds "  # noqa: SIM905
@@ -380,8 +382,7 @@ def source_labels(path: Path, names: list[str], required: bool) -> tuple[np.ndar
             return None
         if not folders:
             raise GancliError(
-                f"--data {path}: --conditional and --balance-classes need class labels: one subfolder per class, "
-                f"or a {DATASET_JSON}"
+                f"--data {path}: {NEEDS_LABELS} class labels: one subfolder per class, or a {DATASET_JSON}"
             )
         raise GancliError(
             f"--data {path}: {loose[0]} lies beside the class subfolders ({len(loose)} such images): move each into "
@@ -470,9 +471,7 @@ def npz_labels(path: Path, count: int) -> tuple[np.ndarray, tuple[str, ...] | No
     try:
         with np.load(path, allow_pickle=False) as arrays:
             if "y" not in arrays.files:
-                raise GancliError(
-                    f"--data {path}: --conditional and --balance-classes need the labels as an array y beside x"
-                )
+                raise GancliError(f"--data {path}: {NEEDS_LABELS} the labels as an array y beside x")
             labels = arrays["y"]
             names = arrays["classes"] if "classes" in arrays.files else None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
@@ -679,7 +678,7 @@ def open_images(spec: str, request: DataRequest, options: Mapping[str, Any]) -> 
         if request.labels:
             if stored.labels is None:
                 raise GancliError(
-                    f"--data {path}: --conditional and --balance-classes need class labels, and this packed file "
+                    f"--data {path}: {NEEDS_LABELS} class labels, and this packed file "
                     f"holds none (prepare it from class subfolders or a {DATASET_JSON})"
                 )
             labels = stored.labels, stored.classes
@@ -688,9 +687,7 @@ def open_images(spec: str, request: DataRequest, options: Mapping[str, Any]) -> 
         images = conform(load_array(path, options["array"]), request, fit)
         if request.labels:
             if suffix != ".npz":
-                raise GancliError(
-                    f"--data {path}: --conditional and --balance-classes need labels: an .npz holding x and y"
-                )
+                raise GancliError(f"--data {path}: {NEEDS_LABELS} labels: an .npz holding x and y")
             labels = npz_labels(path, len(images))
     else:
         decoded = decode_source(path, request, fit)
