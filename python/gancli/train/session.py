@@ -325,7 +325,7 @@ def open_data(resolved: Resolved) -> tuple[DataSource, int]:
 def balance_classes(config: RunConfig, data: DataSource) -> None:
     """``--balance-classes``: batches drawn class by class; refused, naming the flag and the dataset, for data
     without class labels or a dataset that draws its own batches (not held as labelled images)."""
-    if not isinstance(data, ImageSource) or getattr(data, "targets", None) is None:
+    if not isinstance(data, ImageSource) or data.targets is None:
         raise GancliError(
             f"--balance-classes: dataset {config.data!r} has no class labels to balance (labelled images: class "
             "subfolders, dataset.json, an .npz with y, digits)"
