@@ -129,13 +129,20 @@ def main() -> None:
         flags += ["--skip-bad", "--eval-samples", str(args.eval_samples), "--seed", str(args.seed), *RECIPE]
         flags += shlex.split(args.gancli_flags)
         session, run = start_run(Path(tmp) / "gancli", args.steps, args.device, args.batch, flags)
-        images = torch.from_numpy(plain_pixels).float().div_(127.5).sub_(1.0).to(args.device)
-        plain = HandWritten(
-            copy.deepcopy(session.generator), copy.deepcopy(session.discriminator), images, session.config.latent_dim
+        # the plain side's networks are copied before gancli's first step: the same starting weights
+        plain = (
+            None
+            if args.skip_plain
+            else HandWritten(
+                copy.deepcopy(session.generator),
+                copy.deepcopy(session.discriminator),
+                torch.from_numpy(plain_pixels).float().div_(127.5).sub_(1.0).to(args.device),
+                session.config.latent_dim,
+            )
         )
         seconds = {"gancli": timed(lambda: loop.train(session, run, show_progress=False), args.device)}
         samples = {"gancli": session.generate(args.eval_samples, SAMPLE_SEED)}
-        if not args.skip_plain:
+        if plain is not None:
             seconds["plain"] = timed(lambda: plain.train(args.steps, args.batch), args.device)
             noise_seed = torch.Generator().manual_seed(0)
             noise = torch.randn(args.eval_samples, session.config.latent_dim, generator=noise_seed)
