@@ -245,7 +245,8 @@ class Game:
             total = total + r2
         # logged as their latest value until the next step that takes them, and a checkpoint keeps rank 0's
         # statistics only: averaged over the processes here, every rank holds the global batch's, resumed too
-        self.stats.update(zip(lazy, self.average(list(lazy.values())), strict=True))
+        if lazy:
+            self.stats.update(zip(lazy, self.average(list(lazy.values())), strict=True))
         if self.recording:
             self.stats["d_real"] = self.loss.readout(d_real)
             self.stats["d_fake"] = self.loss.readout(d_fake)
