@@ -27,12 +27,14 @@ from gancli.losses.classic import NonSaturating
 from gancli.losses.wasserstein import GradientPenalty, WeightClipping
 from gancli.metrics.fidelity import ClassFidelity
 from gancli.nets import dcgan, mlp, resnet
-from gancli.nets.common import ConditionalBatchNorm, Projection
-from gancli.nets.spec import AUTOENCODER, CONDITIONAL, ArchSpec
+from gancli.nets.common import ClassEmbedding, ConditionalBatchNorm, OneHotInput, Projection
+from gancli.nets.spec import AUTOENCODER, AUX_CLASSIFIER, CONDITIONAL, ArchSpec
 from gancli.optim.rules import Alternating, Consensus, Extragradient, Simultaneous
 from gancli.plugins.manager import get_plugins
+from gancli.train import checkpoint
 from gancli.train.game import Game, GameSettings
-from gancli.train.session import open_data
+from gancli.train.rundir import RunDir
+from gancli.train.session import Session, open_data
 from torch import nn
 
 LABELS = DataRequest(labels=True)
@@ -313,6 +315,50 @@ def test_the_projection_head_adds_the_class_embedding_times_the_features_by_hand
     assert projection(features, torch.tensor([1, 0])).tolist() == [-0.5 + 6.0, 3.5 + 8.0]
 
 
+def test_a_class_of_factors_is_embedded_as_the_mean_of_its_factors_rows_by_hand() -> None:
+    table = torch.arange(60, dtype=torch.float32).reshape(30, 2)
+    embedding = ClassEmbedding((10, 10, 10), 2)
+    with torch.no_grad():
+        embedding.weight.copy_(table)
+    # 372 is R 3 (row 3), G 7 (row 10 + 7), B 2 (row 20 + 2); 9 is 0, 0, 9 (rows 0, 10, 29)
+    expected = torch.stack([(table[3] + table[17] + table[22]) / 3, (table[0] + table[10] + table[29]) / 3])
+    assert torch.equal(embedding(torch.tensor([372, 9])), expected)
+    one_hots = OneHotInput(nn.Identity(), (10, 10, 10))(torch.tensor([[0.5]]), torch.tensor([372]))
+    assert one_hots.shape == (1, 31) and one_hots[0, 0] == 0.5
+    assert one_hots[0, 1:].nonzero().flatten().tolist() == [3, 10 + 7, 20 + 2]
+    plain = ClassEmbedding(5, 2)  # one factor: an nn.Embedding, state and lookup
+    assert list(plain.state_dict()) == ["weight"] and torch.equal(plain(torch.tensor([4])), plain.weight[4:])
+    norm = ConditionalBatchNorm(3, (10, 10, 10))  # the mean of ones: it starts as plain BatchNorm
+    assert torch.equal(norm.scale(torch.tensor([372])), torch.ones(1, 3))
+
+
+@pytest.mark.parametrize(
+    ("build", "options"),
+    [
+        (dcgan.build, {"g_width": 8, "d_width": 8}),
+        (resnet.build, {"g_width": 8, "d_width": 8}),
+        (mlp.build, {"hidden": 16, "d_hidden": 0, "layers": 2, "batchnorm": True}),
+    ],
+    ids=["dcgan", "resnet", "mlp"],
+)
+def test_the_built_in_networks_embed_classes_of_factors_one_factor_at_a_time(build, options) -> None:
+    torch.manual_seed(0)
+    shape = (3, 16, 16)
+    spec = ArchSpec(shape, 4, shape, frozenset({CONDITIONAL, AUX_CLASSIFIER}), classes=1000, class_factors=(10,) * 3)
+    generator, discriminator = build(spec, options)
+    embeddings = [m for net in (generator, discriminator) for m in net.modules() if isinstance(m, nn.Embedding)]
+    assert all(m.weight.shape[0] == 30 for m in embeddings) and (embeddings or build is mlp.build)
+    z = torch.randn(4, 4)
+    with torch.no_grad():
+        for embedding in embeddings:
+            embedding.weight.normal_(0, 1)
+        generator.eval()
+        a, b = generator(z, torch.full((4,), 372)), generator(z, torch.full((4,), 379))  # the B digit alone differs
+        assert a.shape == (4, *shape) and not torch.allclose(a, b)
+        scores, logits = discriminator(a, torch.full((4,), 372))
+        assert logits.shape == (4, 1000) and not torch.allclose(scores, discriminator(a, torch.full((4,), 972))[0])
+
+
 @pytest.mark.parametrize(
     "rule",
     [Alternating(), Simultaneous(), Consensus(gamma=1.0), Extragradient()],
@@ -441,6 +487,30 @@ def test_resume_refuses_data_whose_classes_differ_naming_both(gancli, tmp_path: 
     np.savez(tmp_path / "set.npz", x=images, y=labels, classes=np.array(["cat", "fox"]))
     result = gancli("train", "--resume", "run", "--steps", "4", "--allow-data-change")
     one_line_error(result, "2 classes (cat, dog)", "2 classes (cat, fox)")
+
+
+def test_stacked_digits_train_on_factors_and_an_older_checkpoint_of_one_table_still_samples_and_resumes(
+    gancli, tmp_path: Path
+) -> None:
+    (tmp_path / "config.toml").write_text("metrics = []\n")
+    tiny = ["--data", "stacked-digits", "--conditional", "--arch", "mlp", "--set", "mlp.hidden=16", "--image-size", "8"]
+    tiny += ["--batch-size", "8", "--config", "config.toml", "-q"]
+    ok(gancli("train", *tiny, "--steps", "2", "--out", "run"))
+    run = RunDir(tmp_path / "run")
+    json_path = run.checkpoint("2")
+    assert json.loads(json_path.read_text())["class_factors"] == [10, 10, 10]
+    ok(gancli("sample", "run", "--class", "372", "--n", "2", "-o", "s.npz"))
+    # the same run as gancli before class factors saved it: one table of 1,000 classes, no class_factors entry
+    session = Session.build(resolve(get_plugins().registry, {}, run.config), class_factors=())
+    session.step = 2
+    checkpoint.save(session, run.checkpoints)
+    meta = json.loads(json_path.read_text())
+    assert meta.pop("class_factors") == []
+    json_path.write_text(json.dumps(meta))
+    ok(gancli("sample", "run", "--class", "372", "--n", "2", "-o", "older.npz"))
+    ok(gancli("train", "--resume", "run", "--steps", "4"))
+    resumed = json.loads(run.checkpoint("4").read_text())
+    assert resumed["class_factors"] == [] and resumed["classes"][372] == "372"
 
 
 # --- class fidelity ---------------------------------------------------------------------------------------------

@@ -135,6 +135,11 @@ def test_a_plugin_failing_between_steps_keeps_that_step_and_fails_grid_in_one_li
             ["--data", "two-channels", "--arch", "fragile"],
             "dataset 'two-channels': images must be (C, H, W) with 1 (gray) or 3 (RGB) channels, got shape (2, 8, 8)",
         ),
+        (
+            ["--data", "misfactored", "--conditional"],
+            "dataset 'misfactored': class_factors must be a tuple of whole numbers above 1 whose product is its 4 "
+            "classes, got (3, 2)",
+        ),
     ],
 )
 def test_a_contract_broken_on_the_dry_batch_is_refused_before_the_run_starts(

@@ -7,7 +7,7 @@ import itertools
 
 import numpy as np
 import torch
-from gancli.api import DataSource, Loss, Option, hookimpl
+from gancli.api import DataSource, Labelled, Loss, Option, hookimpl
 from torch import nn
 
 AT = [Option("at", int, 1, "the call that raises", min=1)]
@@ -114,6 +114,21 @@ class TwoChannels(DataSource):
         return torch.from_numpy(rng.uniform(-1, 1, size=(size, 2, 8, 8)).astype(np.float32))
 
 
+class Misfactored(DataSource):
+    """Four classes of points declared as factors of 3 and 2, whose product is 6."""
+
+    name, shape, classes, class_factors = "misfactored", (2,), ("a", "b", "c", "d"), (3, 2)
+
+    def __len__(self):
+        return 100
+
+    def batch(self, size, rng):
+        return torch.from_numpy(rng.normal(size=(size, 2)).astype(np.float32))
+
+    def labelled_batch(self, size, rng):
+        return Labelled(self.batch(size, rng), torch.from_numpy(rng.integers(0, 4, size=size)))
+
+
 @hookimpl
 def register_losses(register):
     register("late-loss", lambda options: LateLoss(options["at"]), "d_loss raises at call AT", options=AT)
@@ -137,3 +152,4 @@ def register_architectures(register):
 def register_datasets(register):
     register("late-data", lambda spec, request, options: LateData(options["at"]), "batch raises at call AT", options=AT)
     register("two-channels", lambda spec, request, options: TwoChannels(), "images of 2 channels")
+    register("misfactored", lambda spec, request, options: Misfactored(), "class factors that miss its classes")

@@ -4,6 +4,7 @@ for the metrics that need them."""
 
 from __future__ import annotations
 
+import math
 import numbers
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -58,6 +59,10 @@ class DataSource(ABC):
     is_image: bool = False
     #: the class names, a label indexing them; None for data without classes
     classes: tuple[str, ...] | None = None
+    #: classes made of independent factors, the label a mixed-radix number of their values, the first factor most
+    #: significant (stacked digits: (10, 10, 10), the label 100·a + 10·b + c), so that a conditional architecture
+    #: may learn each factor's values from every class sharing them; None: the classes as they are
+    class_factors: tuple[int, ...] | None = None
 
     @abstractmethod
     def __len__(self) -> int:
@@ -275,6 +280,17 @@ def check_labelled_data(reg: Registration, data: DataSource) -> int:
         )
     if not bool(((y >= 0) & (y < len(classes))).all()):
         raise reg.error(f"dataset {reg.name!r}: labelled_batch gave labels {y.tolist()} outside 0 … {len(classes) - 1}")
+    factors = data.class_factors
+    if factors is not None and not (
+        isinstance(factors, tuple)
+        and all(type(radix) is int and radix > 1 for radix in factors)
+        and math.prod(factors) == len(classes)
+    ):
+        numbers = isinstance(factors, tuple) and all(type(radix) is int for radix in factors)
+        raise reg.error(
+            f"dataset {reg.name!r}: class_factors must be a tuple of whole numbers above 1 whose product is its "
+            f"{len(classes)} classes, got {factors if numbers else describe(factors)}"
+        )
     return len(classes)
 
 

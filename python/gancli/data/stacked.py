@@ -7,7 +7,9 @@ options trains on the very same ``examples``; the digits are resized to ``--imag
 The ``stacked-modes`` metric counts the modes a generator covers, with the ``digits-cnn`` classifier.
 
 For ``--conditional`` runs the classes are the 1,000 modes, named ``"000"`` … ``"999"`` (the digits of R, G,
-B): a label says the whole triple, so asking for class ``"372"`` asks for a 3, a 7 and a 2.
+B): a label says the whole triple, so asking for class ``"372"`` asks for a 3, a 7 and a 2. The classes declare
+their three factors (``class_factors`` (10, 10, 10)): the built-in architectures learn a digit's embedding per
+channel from every class with that digit there, not each of the 1,000 from the batches that hold it.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class StackedDigits(ImageSource):
         # labelled for --conditional runs only: a small draw (--set examples) may miss a mode, which they refuse
         targets, classes = (modes, MODE_NAMES) if labelled else (None, None)
         super().__init__(name, stack(singles, picks), augment, targets, classes)
+        self.class_factors = (10,) * CHANNELS if labelled else None
         self.singles = singles
         self.single_labels = single_labels
         self.digits = digits

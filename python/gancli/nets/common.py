@@ -3,6 +3,7 @@ here, where plugins have imported them from."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -98,16 +99,48 @@ class ClassConditional(nn.Module):
     """A layer that reads the class: ``forward(x, labels)``; ``ClassSequential`` hands the labels to it."""
 
 
+def class_layout(classes: int | tuple[int, ...]) -> tuple[int, ...]:
+    """The factors of the classes a conditional layer is given: a number of classes is one factor."""
+    return (classes,) if isinstance(classes, int) else tuple(classes)
+
+
+def factor_values(labels: torch.Tensor, layout: tuple[int, ...]) -> list[torch.Tensor]:
+    """Each factor's value of each label, the label read as a mixed-radix number with ``layout``'s radices, the
+    first factor most significant: 372 in (10, 10, 10) is [3, 7, 2]; in (1000,), [372]."""
+    places = [math.prod(layout[k + 1 :]) for k in range(len(layout))]
+    return [labels // place % radix for radix, place in zip(layout, places, strict=True)]
+
+
+class ClassEmbedding(nn.Embedding):
+    """A learned vector per class. For classes made of independent factors (``classes`` (10, 10, 10): stacked
+    digits' R, G and B digits), the mean of one vector per factor's value, so that each vector learns from every
+    class that shares the value: 30 vectors for 1,000 classes, each used by about 6 samples of a batch of 64
+    where a class is in one batch of 16. With one factor, a plain lookup (the state of an ``nn.Embedding``).
+    ``weight`` holds every factor's rows, so initialising it sets the mean's start: ones give ones."""
+
+    def __init__(self, classes: int | tuple[int, ...], dim: int) -> None:
+        layout = class_layout(classes)
+        super().__init__(sum(layout), dim)
+        self.layout = layout
+        self.offsets = [sum(layout[:k]) for k in range(len(layout))]
+
+    def forward(self, labels: torch.Tensor) -> torch.Tensor:
+        if len(self.layout) == 1:
+            return super().forward(labels)
+        rows = [value + offset for value, offset in zip(factor_values(labels, self.layout), self.offsets, strict=True)]
+        return super().forward(torch.stack(rows, dim=-1)).mean(dim=-2)
+
+
 class ConditionalBatchNorm(ClassConditional):
     """BatchNorm whose scale and shift are learned per class (conditional BatchNorm: de Vries et al. 2017; the
     class-conditional G of Miyato & Koyama 2018 and BigGAN): statistics shared, γ_y and β_y looked up by the
-    label, starting at 1 and 0 so the layer starts as plain BatchNorm."""
+    label (per factor, ``ClassEmbedding``), starting at 1 and 0 so the layer starts as plain BatchNorm."""
 
-    def __init__(self, channels: int, classes: int, dims: int = 2) -> None:
+    def __init__(self, channels: int, classes: int | tuple[int, ...], dims: int = 2) -> None:
         super().__init__()
         self.norm = (nn.BatchNorm2d if dims == 2 else nn.BatchNorm1d)(channels, affine=False)
-        self.scale = nn.Embedding(classes, channels)
-        self.shift = nn.Embedding(classes, channels)
+        self.scale = ClassEmbedding(classes, channels)
+        self.shift = ClassEmbedding(classes, channels)
         nn.init.ones_(self.scale.weight)
         nn.init.zeros_(self.shift.weight)
 
@@ -127,25 +160,28 @@ class ClassSequential(nn.Sequential):
         return x
 
 
-def batchnorm(channels: int, classes: int) -> nn.Module:
-    """A 2-D BatchNorm, conditional on the class when there are ``classes``."""
+def batchnorm(channels: int, classes: int | tuple[int, ...]) -> nn.Module:
+    """A 2-D BatchNorm, conditional on the class when there are ``classes`` (a number, or ``ArchSpec.class_layout``)."""
     return ConditionalBatchNorm(channels, classes) if classes else nn.BatchNorm2d(channels)
 
 
 class Projection(nn.Module):
     """The projection discriminator (Miyato & Koyama 2018): D(x, y) = ψ(φ(x)) + ⟨e_y, φ(x)⟩, the unconditional
     score ``head`` gives on the body's output plus the inner product of a learned embedding of the class with the
-    features φ, that output summed over its spatial positions (the paper's global sum pooling) when it has any.
+    features φ, that output summed over its spatial positions (the paper's global sum pooling) when it has any;
+    the embedding is per factor (``ClassEmbedding``) for ``classes`` given as factors.
 
     ``classify`` (``--aux-classifier``) adds ACGAN's auxiliary classifier (Odena et al. 2017), a linear layer on
     the same pooled features, and D then returns (scores, class logits)."""
 
-    def __init__(self, body: nn.Module, head: nn.Module, features: int, classes: int, classify: bool = False) -> None:
+    def __init__(
+        self, body: nn.Module, head: nn.Module, features: int, classes: int | tuple[int, ...], classify: bool = False
+    ) -> None:
         super().__init__()
         self.body, self.head = body, head
-        self.embed = nn.Embedding(classes, features)
+        self.embed = ClassEmbedding(classes, features)
         nn.init.normal_(self.embed.weight, 0.0, 0.02)
-        self.classifier = nn.Linear(features, classes) if classify else None
+        self.classifier = nn.Linear(features, math.prod(class_layout(classes))) if classify else None
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         h = self.body(x)
@@ -156,15 +192,17 @@ class Projection(nn.Module):
 
 class OneHotInput(nn.Module):
     """A network that reads its input with the class appended as a one-hot vector (the conditional GAN of Mirza &
-    Osindero 2014): for fully connected G and D, whose first layer then learns an embedding of the class."""
+    Osindero 2014): for fully connected G and D, whose first layer then learns an embedding of the class; for
+    ``classes`` given as factors, one one-hot vector per factor (30 inputs for 1,000 classes)."""
 
-    def __init__(self, net: nn.Module, classes: int) -> None:
+    def __init__(self, net: nn.Module, classes: int | tuple[int, ...]) -> None:
         super().__init__()
-        self.net, self.classes = net, classes
+        self.net, self.layout = net, class_layout(classes)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        one_hot = nn.functional.one_hot(labels, self.classes).to(x.dtype)
-        return self.net(torch.cat([x.flatten(1), one_hot], dim=1))
+        values = factor_values(labels, self.layout)
+        one_hots = [nn.functional.one_hot(v, radix).to(x.dtype) for v, radix in zip(values, self.layout, strict=True)]
+        return self.net(torch.cat([x.flatten(1), *one_hots], dim=1))
 
 
 def dcgan_init(module: nn.Module) -> None:

@@ -43,9 +43,9 @@ from gancli.nets.common import (
 from gancli.nets.convolutional import image_levels, level_widths
 
 
-def up(c_in: int, c_out: int, normed: bool, classes: int = 0) -> list[nn.Module]:
-    """Double the resolution: transposed conv 4×4 stride 2, BatchNorm (conditional with ``classes``), ReLU."""
-    norm = [batchnorm(c_out, classes)] if normed else []
+def up(c_in: int, c_out: int, normed: bool, layout: tuple[int, ...] = ()) -> list[nn.Module]:
+    """Double the resolution: transposed conv 4×4 stride 2, BatchNorm (conditional with classes, ``layout``), ReLU."""
+    norm = [batchnorm(c_out, layout)] if normed else []
     return [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=not normed), *norm, nn.ReLU()]
 
 
@@ -55,10 +55,10 @@ def down(c_in: int, c_out: int, batchnorm: bool) -> list[nn.Module]:
     return [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=not batchnorm), *norm, nn.LeakyReLU(0.2)]
 
 
-def decoder(widths: list[int], c_in: int, c_out: int, normed: bool, classes: int = 0) -> list[nn.Module]:
+def decoder(widths: list[int], c_in: int, c_out: int, normed: bool, layout: tuple[int, ...] = ()) -> list[nn.Module]:
     """From ``c_in`` channels at 4×4 (3×3) up through ``widths`` (image side first) to ``c_out`` at full size."""
     top_down = [c_in, *widths[-2::-1]]
-    layers = [layer for a, b in pairwise(top_down) for layer in up(a, b, normed, classes)]
+    layers = [layer for a, b in pairwise(top_down) for layer in up(a, b, normed, layout)]
     return [*layers, nn.ConvTranspose2d(top_down[-1], c_out, 4, 2, 1)]
 
 
@@ -74,9 +74,9 @@ def generator(spec: ArchSpec, widths: list[int], corner: int) -> nn.Module:
     layers = [
         nn.Unflatten(1, (spec.latent_dim, 1, 1)),
         nn.ConvTranspose2d(spec.latent_dim, top, corner, 1, 0, bias=False),
-        batchnorm(top, spec.classes),
+        batchnorm(top, spec.class_layout),
         nn.ReLU(),
-        *decoder(widths, top, spec.data_shape[0], True, spec.classes),
+        *decoder(widths, top, spec.data_shape[0], True, spec.class_layout),
         nn.Tanh(),
     ]
     return ClassSequential(*layers) if spec.classes else nn.Sequential(*layers)
@@ -94,7 +94,7 @@ def discriminator(spec: ArchSpec, widths: list[int], corner: int) -> nn.Module:
         return ReconstructionEnergy(nn.Sequential(*layers, *decoder(widths, top, channels, batchnorm)))
     head = nn.Sequential(nn.Conv2d(top, 1, corner, 1, 0), nn.Flatten(0))
     if spec.classes:
-        return Projection(nn.Sequential(*layers), head, top, spec.classes, AUX_CLASSIFIER in spec.requirements)
+        return Projection(nn.Sequential(*layers), head, top, spec.class_layout, AUX_CLASSIFIER in spec.requirements)
     return nn.Sequential(*layers, *head)
 
 

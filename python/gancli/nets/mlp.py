@@ -45,7 +45,8 @@ class Generator(nn.Sequential):
         out = [nn.Linear(hidden, numel(spec.data_shape)), nn.Unflatten(1, spec.data_shape)]
         if spec.is_image:
             out.append(nn.Tanh())
-        super().__init__(*stack([spec.latent_dim + spec.classes] + [hidden] * layers, nn.ReLU, batchnorm), *out)
+        sizes = [spec.latent_dim + sum(spec.class_layout)] + [hidden] * layers
+        super().__init__(*stack(sizes, nn.ReLU, batchnorm), *out)
 
 
 def discriminator(spec: ArchSpec, hidden: int, layers: int) -> nn.Module:
@@ -67,7 +68,7 @@ def discriminator(spec: ArchSpec, hidden: int, layers: int) -> nn.Module:
         width += 1
     if spec.classes:
         classify = AUX_CLASSIFIER in spec.requirements
-        return Projection(nn.Sequential(*layers), nn.Linear(width, 1), width, spec.classes, classify)
+        return Projection(nn.Sequential(*layers), nn.Linear(width, 1), width, spec.class_layout, classify)
     return nn.Sequential(*layers, nn.Linear(width, 1))
 
 
@@ -77,6 +78,6 @@ def build(spec: ArchSpec, options: Mapping[str, Any]) -> tuple[nn.Module, nn.Mod
     hidden, layers = options["hidden"], options["layers"]
     generator = Generator(spec, hidden, layers, options["batchnorm"])
     return (
-        OneHotInput(generator, spec.classes) if spec.classes else generator,
+        OneHotInput(generator, spec.class_layout) if spec.classes else generator,
         discriminator(spec, options["d_hidden"] or hidden, layers),
     )

@@ -35,6 +35,7 @@ from gancli.nets.common import (
     NO_BATCHNORM,
     ArchSpec,
     ClassConditional,
+    ClassEmbedding,
     ClassSequential,
     MinibatchStd,
     ReconstructionEnergy,
@@ -52,8 +53,8 @@ def conv(c_in: int, c_out: int, kernel: int, gain: float = 1.0) -> nn.Conv2d:
     return layer
 
 
-def norm(channels: int, normed: bool, classes: int = 0) -> nn.Module:
-    return batchnorm(channels, classes) if normed else nn.Identity()
+def norm(channels: int, normed: bool, layout: tuple[int, ...] = ()) -> nn.Module:
+    return batchnorm(channels, layout) if normed else nn.Identity()
 
 
 def shortcut(c_in: int, c_out: int) -> nn.Module:
@@ -69,13 +70,13 @@ class UpBlock(nn.Module):
         self.shortcut = nn.Sequential(nn.Upsample(scale_factor=2), shortcut(c_in, c_out))
 
     @staticmethod
-    def layers(c_in: int, c_out: int, normed: bool, classes: int = 0) -> list[nn.Module]:
+    def layers(c_in: int, c_out: int, normed: bool, layout: tuple[int, ...] = ()) -> list[nn.Module]:
         return [
-            norm(c_in, normed, classes),
+            norm(c_in, normed, layout),
             nn.ReLU(),
             nn.Upsample(scale_factor=2),
             conv(c_in, c_out, 3, math.sqrt(2)),
-            norm(c_out, normed, classes),
+            norm(c_out, normed, layout),
             nn.ReLU(),
             conv(c_out, c_out, 3, math.sqrt(2)),
         ]
@@ -87,9 +88,9 @@ class UpBlock(nn.Module):
 class ConditionalUpBlock(ClassConditional):
     """``UpBlock`` with its BatchNorms conditional on the class."""
 
-    def __init__(self, c_in: int, c_out: int, classes: int) -> None:
+    def __init__(self, c_in: int, c_out: int, layout: tuple[int, ...]) -> None:
         super().__init__()
-        self.residual = ClassSequential(*UpBlock.layers(c_in, c_out, True, classes))
+        self.residual = ClassSequential(*UpBlock.layers(c_in, c_out, True, layout))
         self.shortcut = nn.Sequential(nn.Upsample(scale_factor=2), shortcut(c_in, c_out))
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -116,17 +117,17 @@ class DownBlock(nn.Module):
         return self.residual(x) + self.shortcut(x)
 
 
-def upsampling(widths: list[int], c_in: int, batchnorm: bool, classes: int = 0) -> list[nn.Module]:
+def upsampling(widths: list[int], c_in: int, batchnorm: bool, layout: tuple[int, ...] = ()) -> list[nn.Module]:
     """From ``c_in`` channels at 4×4 (3×3) to ``widths[0]`` at full size: each resolution as wide as D's
     ``widths`` (image side first) at half of it, so the widths mirror D's."""
     top_down = [c_in, *widths[-2::-1], widths[0]]
-    if classes:
-        return [ConditionalUpBlock(a, b, classes) for a, b in pairwise(top_down)]
+    if layout:
+        return [ConditionalUpBlock(a, b, layout) for a, b in pairwise(top_down)]
     return [UpBlock(a, b, batchnorm) for a, b in pairwise(top_down)]
 
 
-def to_image(width: int, channels: int, batchnorm: bool, classes: int = 0) -> list[nn.Module]:
-    return [norm(width, batchnorm, classes), nn.ReLU(), conv(width, channels, 3)]
+def to_image(width: int, channels: int, batchnorm: bool, layout: tuple[int, ...] = ()) -> list[nn.Module]:
+    return [norm(width, batchnorm, layout), nn.ReLU(), conv(width, channels, 3)]
 
 
 def generator(spec: ArchSpec, widths: list[int], corner: int) -> nn.Module:
@@ -138,28 +139,30 @@ def generator(spec: ArchSpec, widths: list[int], corner: int) -> nn.Module:
     layers = [
         project,
         nn.Unflatten(1, (top, corner, corner)),
-        *upsampling(widths, top, True, spec.classes),
-        *to_image(widths[0], spec.data_shape[0], True, spec.classes),
+        *upsampling(widths, top, True, spec.class_layout),
+        *to_image(widths[0], spec.data_shape[0], True, spec.class_layout),
         nn.Tanh(),
     ]
     return ClassSequential(*layers) if spec.classes else nn.Sequential(*layers)
 
 
 class Discriminator(nn.Module):
-    """Blocks, ReLU, global sum pooling and a linear score; with ``classes``, plus the projection of the pooled
-    features on the class's embedding (Miyato & Koyama 2018), and with ``classify`` (``--aux-classifier``) ACGAN's
-    class logits from a linear layer on the same features (Odena et al. 2017), returned beside the scores."""
+    """Blocks, ReLU, global sum pooling and a linear score; with classes (``layout``), plus the projection of the
+    pooled features on the class's embedding (Miyato & Koyama 2018), and with ``classify`` (``--aux-classifier``)
+    ACGAN's class logits from a linear layer on the same features (Odena et al. 2017), returned beside the scores."""
 
-    def __init__(self, blocks: list[nn.Module], width: int, classes: int = 0, classify: bool = False) -> None:
+    def __init__(
+        self, blocks: list[nn.Module], width: int, layout: tuple[int, ...] = (), classify: bool = False
+    ) -> None:
         super().__init__()
         self.blocks = nn.Sequential(*blocks)
         self.score = nn.Linear(width, 1)
         nn.init.xavier_uniform_(self.score.weight)
         nn.init.zeros_(self.score.bias)
-        self.embed = nn.Embedding(classes, width) if classes else None
+        self.embed = ClassEmbedding(layout, width) if layout else None
         if self.embed is not None:
             nn.init.xavier_uniform_(self.embed.weight)
-        self.classifier = nn.Linear(width, classes) if classify else None
+        self.classifier = nn.Linear(width, math.prod(layout)) if classify else None
 
     def forward(
         self, x: torch.Tensor, labels: torch.Tensor | None = None
@@ -185,7 +188,8 @@ def discriminator(spec: ArchSpec, widths: list[int]) -> nn.Module:
         decode = [*upsampling(widths, top, batchnorm), *to_image(widths[0], channels, batchnorm)]
         return ReconstructionEnergy(nn.Sequential(*blocks, *decode))
     classify = AUX_CLASSIFIER in spec.requirements
-    return Discriminator([*blocks, DownBlock(top, widths[-1], downsample=False)], widths[-1], spec.classes, classify)
+    blocks.append(DownBlock(top, widths[-1], downsample=False))
+    return Discriminator(blocks, widths[-1], spec.class_layout, classify)
 
 
 def build(spec: ArchSpec, options: Mapping[str, Any]) -> tuple[nn.Module, nn.Module]:

@@ -39,6 +39,8 @@ class ArchSpec:
     ``d_input_shape`` differs from ``data_shape`` when D judges packed samples (PacGAN): m samples stacked
     along the first axis. ``classes`` > 0 (with the ``conditional`` requirement) asks for class-conditional
     networks: G(z, labels) and D(x, labels), ``labels`` an int64 (B,) tensor of indices below ``classes``.
+    ``class_factors``, when the data declares its classes as combinations of independent factors (stacked digits:
+    (10, 10, 10), a label ``100·a + 10·b + c``), lets an architecture learn one embedding per factor's value.
     """
 
     data_shape: tuple[int, ...]
@@ -46,10 +48,17 @@ class ArchSpec:
     d_input_shape: tuple[int, ...]
     requirements: frozenset[str] = frozenset()
     classes: int = 0
+    class_factors: tuple[int, ...] = ()
 
     @property
     def is_image(self) -> bool:
         return len(self.data_shape) == 3
+
+    @property
+    def class_layout(self) -> tuple[int, ...]:
+        """The factors the built-in layers embed a class by: ``class_factors``, else the classes as one factor;
+        () for an unconditional run."""
+        return self.class_factors or ((self.classes,) if self.classes else ())
 
 
 def check_requirements(arch: str, spec: ArchSpec, supported: Iterable[str]) -> None:

@@ -9,6 +9,7 @@ one beside it, and every field is checked before use.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -246,6 +247,18 @@ def recorded_classes(meta: dict[str, Any], origin: Any) -> tuple[str, ...] | Non
     return tuple(classes)
 
 
+def recorded_class_factors(meta: dict[str, Any], origin: Any) -> tuple[int, ...] | None:
+    """The factors a checkpoint's conditional networks embed the classes by: () for one table of classes, as
+    every conditional run before factors were recorded; None for an unconditional run."""
+    if meta.get("classes") is None:
+        return None
+    factors = meta.get("class_factors", [])
+    whole = isinstance(factors, list) and all(type(radix) is int and radix > 1 for radix in factors)
+    if not (whole and (not factors or math.prod(factors) == len(meta["classes"]))):
+        raise GancliError(f"checkpoint {origin} is damaged: its class_factors entry {factors!r}")
+    return tuple(factors)
+
+
 def classes_text(classes: tuple[str, ...] | None) -> str:
     """``10 classes (0, 1, …, 9)``: class names as the messages about them say them."""
     if classes is None:
@@ -325,7 +338,7 @@ def save(session: Session, directory: Path) -> Path:
         "g_updates": game.g_updates,
         "rng_data": session.rng.bit_generator.state,
         "data": data_fingerprint(session),
-        **({"classes": list(session.classes)} if session.classes else {}),
+        **({"classes": list(session.classes), "class_factors": list(session.class_factors)} if session.classes else {}),
         "stats": list(stats),
         "opt_g": flatten_optimizer("opt_g", game.opt_g.state_dict(), tensors),
         "opt_d": flatten_optimizer("opt_d", game.opt_d.state_dict(), tensors),

@@ -118,9 +118,11 @@ def resume(
     run = RunDir.locked(path) if ranks.is_main else RunDir(path)
     try:
         found = starting_checkpoint(run, chosen)
+        factors = None
         if found is not None:
             keep_recorded_size(resolved.config, found[1])
-        session = Session.build(resolved, ranks)
+            factors = checkpoint.recorded_class_factors(found[1], found[0])
+        session = Session.build(resolved, ranks, class_factors=factors)
         if found is not None:
             json_path, meta, tensors = found
             changed = checkpoint.check_data(session, json_path, meta, allow_data_change)
@@ -181,7 +183,7 @@ def open_run(
     recorded = None if data else RecordedData.of(resolved.config.data, meta, json_path)
     if data is None and recorded is not None and not recorded.is_image:
         recorded = None
-    session = Session.build(resolved, data=recorded)
+    session = Session.build(resolved, data=recorded, class_factors=checkpoint.recorded_class_factors(meta, json_path))
     checkpoint.check_classes(session, json_path, meta)
     checkpoint.load(session, json_path, meta, tensors, training=False)
     return session, run

@@ -8,6 +8,7 @@ grid``/``sample``/``eval`` build the same session from a run's saved config and 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,15 +65,24 @@ class Session:
     #: the background loader of real batches (--prefetch), paused whenever the data generator's state is read
     loader: Prefetcher | None = None
     step: int = 0
+    #: the factors G and D embed the classes by (``ArchSpec.class_factors``), recorded in checkpoints
+    class_factors: tuple[int, ...] = ()
 
     @property
     def config(self) -> RunConfig:
         return self.resolved.config
 
     @classmethod
-    def build(cls, resolved: Resolved, ranks: Ranks = SINGLE, data: DataSource | None = None) -> Session:
+    def build(
+        cls,
+        resolved: Resolved,
+        ranks: Ranks = SINGLE,
+        data: DataSource | None = None,
+        class_factors: tuple[int, ...] | None = None,
+    ) -> Session:
         """The run's objects; on several processes (``ranks``), each rank's share of every global batch. ``data``
-        stands in for the dataset plugin's (a command that only samples does not open the data)."""
+        stands in for the dataset plugin's (a command that only samples does not open the data); ``class_factors``
+        for the data's, as a checkpoint's networks were built (``recorded_class_factors``)."""
         config, chosen = resolved.config, resolved.plugins
         device = local_device(pick_device(config.device))
         if config.batch_size % (ranks.world * config.pack):
@@ -109,12 +119,15 @@ class Session:
                 )
             requirements.add(AUX_CLASSIFIER)
         shape = tuple(data.shape)
+        if class_factors is None or (class_factors and math.prod(class_factors) != classes):
+            class_factors = data.class_factors or ()  # other classes than recorded: check_classes names both
         spec = ArchSpec(
             data_shape=shape,
             latent_dim=config.latent_dim,
             d_input_shape=(shape[0] * config.pack, *shape[1:]),
             requirements=frozenset(requirements),
             classes=classes,
+            class_factors=class_factors if classes else (),
         )
         generator, discriminator = create("architecture", spec)
         scores = check_networks(chosen["architecture"], spec, generator, discriminator)
@@ -202,7 +215,19 @@ class Session:
         if config.compile:
             game.compile(config.compile_mode)
         return cls(
-            resolved, device, data, loss, generator, discriminator, game, rule, rng, latent_generator, ranks, loader
+            resolved,
+            device,
+            data,
+            loss,
+            generator,
+            discriminator,
+            game,
+            rule,
+            rng,
+            latent_generator,
+            ranks,
+            loader,
+            class_factors=spec.class_factors,
         )
 
     # --- sampling -----------------------------------------------------------------------------------------
