@@ -495,6 +495,8 @@ def test_stacked_digits_train_on_factors_and_an_older_checkpoint_of_one_table_st
     (tmp_path / "config.toml").write_text("metrics = []\n")
     tiny = ["--data", "stacked-digits", "--conditional", "--arch", "mlp", "--set", "mlp.hidden=16", "--image-size", "8"]
     tiny += ["--batch-size", "8", "--config", "config.toml", "-q"]
+    shown = " ".join(ok(gancli("train", *tiny, "--steps", "2", "--dry-run")).split())
+    assert "conditioned on its 1,000 classes (10 × 10 × 10, embedded factor by factor)" in shown
     ok(gancli("train", *tiny, "--steps", "2", "--out", "run"))
     run = RunDir(tmp_path / "run")
     json_path = run.checkpoint("2")

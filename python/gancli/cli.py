@@ -387,10 +387,16 @@ def show_config(session: Any, path: Path) -> None:
 
 
 def describe_data(config: Any, data: Any) -> str:
-    """What the run trains on, for the configuration table: how many examples, their shape, how many held out."""
+    """What the run trains on, for the configuration table: how many examples, their shape, how many held out, the
+    classes a conditional run takes (by factor, where the data has them) and how batches draw them."""
     held_out = f", {config.holdout:,} of them held out" if config.holdout else ""
+    conditioned = ""
+    if config.conditional and data.classes:
+        factors = data.class_factors
+        by_factor = f" ({' × '.join(map(str, factors))}, embedded factor by factor)" if factors else ""
+        conditioned = f", conditioned on its {len(data.classes):,} classes{by_factor}"
     balanced = f", each of its {len(data.classes)} classes drawn equally often" if config.balance_classes else ""
-    return f"{len(data)} examples of shape {tuple(data.shape)}{held_out}{balanced}"
+    return f"{len(data)} examples of shape {tuple(data.shape)}{held_out}{conditioned}{balanced}"
 
 
 # --- read-only commands on a run ------------------------------------------------------------------------
