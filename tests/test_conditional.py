@@ -27,7 +27,7 @@ from gancli.losses.classic import NonSaturating
 from gancli.losses.wasserstein import GradientPenalty, WeightClipping
 from gancli.metrics.fidelity import ClassFidelity
 from gancli.nets import dcgan, mlp, resnet
-from gancli.nets.common import ClassEmbedding, ConditionalBatchNorm, OneHotInput, Projection
+from gancli.nets.common import ClassEmbedding, ClassLogits, ConditionalBatchNorm, OneHotInput, Projection
 from gancli.nets.spec import AUTOENCODER, AUX_CLASSIFIER, CONDITIONAL, ArchSpec
 from gancli.optim.rules import Alternating, Consensus, Extragradient, Simultaneous
 from gancli.plugins.manager import get_plugins
@@ -330,6 +330,24 @@ def test_a_class_of_factors_is_embedded_as_the_mean_of_its_factors_rows_by_hand(
     assert list(plain.state_dict()) == ["weight"] and torch.equal(plain(torch.tensor([4])), plain.weight[4:])
     norm = ConditionalBatchNorm(3, (10, 10, 10))  # the mean of ones: it starts as plain BatchNorm
     assert torch.equal(norm.scale(torch.tensor([372])), torch.ones(1, 3))
+
+
+def test_acgan_s_logits_for_classes_of_factors_are_the_sums_of_a_classifier_per_factor_by_hand() -> None:
+    head = ClassLogits(2, (10, 10, 10))
+    with torch.no_grad():
+        head.weight.copy_(torch.arange(60, dtype=torch.float32).reshape(30, 2) / 30)
+        head.bias.zero_()
+    features = torch.tensor([[1.0, -2.0], [0.5, 0.5]])
+    per_digit = features @ head.weight.T  # 30 logits: R's digits, then G's, then B's
+    logits = head(features)
+    assert logits.shape == (2, 1000)
+    assert torch.allclose(logits[:, 372], per_digit[:, 3] + per_digit[:, 17] + per_digit[:, 22])
+    # a class's cross-entropy is the sum of its three digits' own
+    asked = torch.tensor([372, 9])
+    digits = [per_digit[:, 10 * k : 10 * (k + 1)] for k in range(3)]
+    targets = [torch.tensor([3, 0]), torch.tensor([7, 0]), torch.tensor([2, 9])]
+    by_digit = sum(nn.functional.cross_entropy(d, t) for d, t in zip(digits, targets, strict=True))
+    assert torch.allclose(nn.functional.cross_entropy(logits, asked), by_digit)
 
 
 @pytest.mark.parametrize(

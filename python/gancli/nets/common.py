@@ -131,6 +131,25 @@ class ClassEmbedding(nn.Embedding):
         return super().forward(torch.stack(rows, dim=-1)).mean(dim=-2)
 
 
+class ClassLogits(nn.Linear):
+    """ACGAN's classifier head (``--aux-classifier``): class logits from D's features, a linear layer. For classes
+    made of factors, one logit per factor's value, the class's logit their sum: its softmax is then the product of
+    each factor's own (a classifier per digit of stacked digits, 30 outputs, not 1,000 learned apart), and the
+    cross-entropy of a class the sum of its factors'. The (B, classes) logits are those of any classifier."""
+
+    def __init__(self, features: int, classes: int | tuple[int, ...]) -> None:
+        layout = class_layout(classes)
+        super().__init__(features, sum(layout))
+        self.layout = layout
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        first, *others = super().forward(features).split(self.layout, dim=1)
+        joint = first
+        for part in others:  # the class a·10 + b takes a's logit plus b's: the first factor most significant
+            joint = (joint[:, :, None] + part[:, None, :]).flatten(1)
+        return joint
+
+
 class ConditionalBatchNorm(ClassConditional):
     """BatchNorm whose scale and shift are learned per class (conditional BatchNorm: de Vries et al. 2017; the
     class-conditional G of Miyato & Koyama 2018 and BigGAN): statistics shared, γ_y and β_y looked up by the
@@ -181,7 +200,7 @@ class Projection(nn.Module):
         self.body, self.head = body, head
         self.embed = ClassEmbedding(classes, features)
         nn.init.normal_(self.embed.weight, 0.0, 0.02)
-        self.classifier = nn.Linear(features, math.prod(class_layout(classes))) if classify else None
+        self.classifier = ClassLogits(features, classes) if classify else None
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         h = self.body(x)

@@ -36,6 +36,7 @@ from gancli.nets.common import (
     ArchSpec,
     ClassConditional,
     ClassEmbedding,
+    ClassLogits,
     ClassSequential,
     MinibatchStd,
     ReconstructionEnergy,
@@ -162,7 +163,7 @@ class Discriminator(nn.Module):
         self.embed = ClassEmbedding(layout, width) if layout else None
         if self.embed is not None:
             nn.init.xavier_uniform_(self.embed.weight)
-        self.classifier = nn.Linear(width, math.prod(layout)) if classify else None
+        self.classifier = ClassLogits(width, layout) if classify else None
 
     def forward(
         self, x: torch.Tensor, labels: torch.Tensor | None = None
