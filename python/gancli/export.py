@@ -3,7 +3,8 @@
 The generator exported is the one ``gancli sample`` draws from (``Session.sampler``: the moving average where
 the run kept one, its BatchNorm statistics measured), in eval mode, so the same noise gives the same samples in
 both: TorchScript (``torch.jit.load``) or ONNX (onnxruntime and every other ONNX runtime), chosen by the file's
-suffix, with the batch size left free.
+suffix, with the batch size left free. A conditional run's generator takes the class indices as a second input,
+``labels``, as ``G(z, labels)`` does in gancli.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch
 
 from gancli import __version__
 from gancli.errors import GancliError
+from gancli.train.checkpoint import classes_text
 
 if TYPE_CHECKING:
     from gancli.train.session import Session
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
 FORMATS = {".pt": "TorchScript", ".onnx": "ONNX"}
 #: samples drawn to measure the output range the note gives
 NOTE_SAMPLES = 1000
+#: the exported generator's inputs, by name: the noise, and a conditional run's class indices
+INPUTS = ("z", "labels")
 
 
 def export_format(path: Path) -> str:
@@ -38,14 +42,16 @@ def export_format(path: Path) -> str:
 
 
 def exported_generator(session: Session, suffix: str) -> bytes:
-    """The sampling generator as the bytes of a ``suffix`` file: input ``z`` (batch, latent), output ``x``."""
+    """The sampling generator as the bytes of a ``suffix`` file: inputs ``z`` (batch, latent) and, for a
+    conditional run, ``labels`` (batch,); output ``x``."""
     model = session.sampler.eval()
     z = torch.randn(4, session.config.latent_dim, generator=torch.Generator().manual_seed(0))
+    inputs = (z, *session.class_inputs(len(z)))
     buffer = io.BytesIO()
     if suffix == ".pt":
         with warnings.catch_warnings():  # torch calls TorchScript deprecated; it is still what C++ and mobile load
             warnings.simplefilter("ignore", FutureWarning)
-            torch.jit.save(torch.jit.trace(model, z), buffer)
+            torch.jit.save(torch.jit.trace(model, inputs), buffer)
         return buffer.getvalue()
     for needed in ("onnx", "onnxscript"):  # what torch's exporter imports
         try:
@@ -53,9 +59,17 @@ def exported_generator(session: Session, suffix: str) -> bytes:
         except ImportError:
             raise GancliError(f"an ONNX export needs the {needed} package: pip install 'gancli[onnx]'") from None
     batch = torch.export.Dim("batch")
-    program = torch.onnx.export(
-        model, (z,), input_names=["z"], output_names=["x"], dynamic_shapes=({0: batch},), dynamo=True, verbose=False
-    )
+    with warnings.catch_warnings():  # z and labels share the one batch axis, which torch warns it names once
+        warnings.filterwarnings("ignore", "# The axis name: batch will not be used", UserWarning)
+        program = torch.onnx.export(
+            model,
+            inputs,
+            input_names=list(INPUTS[: len(inputs)]),
+            output_names=["x"],
+            dynamic_shapes=tuple({0: batch} for _ in inputs),
+            dynamo=True,
+            verbose=False,
+        )
     return program.model_proto.SerializeToString()
 
 
@@ -74,13 +88,22 @@ def usage_note(session: Session, run: Path, output: Path, suffix: str) -> str:
         )
     else:
         layout = f"(batch, {', '.join(map(str, shape))}): points in the data's own coordinates"
-    name, latent = output.name, config.latent_dim
+    name, latent, classes = output.name, config.latent_dim, session.classes
+    if classes is None:
+        given = "none: the generator is unconditional (z is its only input)"
+        torch_args = numpy_args = asked = ""
+    else:
+        given = f"{classes_text(classes)}; labels: int64 (batch,), each sample's class index, 0 … {len(classes) - 1}"
+        torch_args = f", torch.arange(16) % {len(classes)}"
+        numpy_args = f', "labels": np.arange(16, dtype=np.int64) % {len(classes)}'
+        asked = f"\nand its classes, sample i asking for class i mod {len(classes)}\n    labels = torch.arange(n) % "
+        asked += str(len(classes))
     if suffix == ".pt":
-        load = f'import torch\ng = torch.jit.load("{name}")\nx = g(torch.randn(16, {latent}))'
+        load = f'import torch\ng = torch.jit.load("{name}")\nx = g(torch.randn(16, {latent}){torch_args})'
     else:
         load = (
             f'import numpy as np, onnxruntime\ng = onnxruntime.InferenceSession("{name}")\n'
-            f'x = g.run(["x"], {{"z": np.random.randn(16, {latent}).astype(np.float32)}})[0]'
+            f'x = g.run(["x"], {{"z": np.random.randn(16, {latent}).astype(np.float32){numpy_args}}})[0]'
         )
     indented = "\n".join("    " + line for line in load.splitlines())
     return f"""{name}: the generator of {run} at step {session.step}, exported by gancli {__version__}
@@ -89,7 +112,7 @@ format    {FORMATS[suffix]} ({suffix}); no gancli needed to load it
 weights   {averaged}, in eval mode (BatchNorm uses its stored statistics)
 network   architecture {config.arch}, trained on {config.data} with loss {config.loss}
 input     z: float32 (batch, {latent}), standard normal noise; any batch size
-classes   none: the generator is unconditional (z is its only input)
+classes   {given}
 output    x: float32 {layout}
           seen on {NOTE_SAMPLES:,} samples: [{low:.4g}, {high:.4g}]
 
@@ -97,5 +120,5 @@ load it
 {indented}
 
 the samples of `gancli sample {run} --seed S`: the noise
-    z = torch.randn(n, {latent}, generator=torch.Generator().manual_seed(S))
+    z = torch.randn(n, {latent}, generator=torch.Generator().manual_seed(S)){asked}
 """
