@@ -107,6 +107,8 @@ def class_layout(classes: int | tuple[int, ...]) -> tuple[int, ...]:
 def factor_values(labels: torch.Tensor, layout: tuple[int, ...]) -> list[torch.Tensor]:
     """Each factor's value of each label, the label read as a mixed-radix number with ``layout``'s radices, the
     first factor most significant: 372 in (10, 10, 10) is [3, 7, 2]; in (1000,), [372]."""
+    if len(layout) == 1:  # the label itself, with no kernel spent on it
+        return [labels]
     places = [math.prod(layout[k + 1 :]) for k in range(len(layout))]
     return [labels // place % radix for radix, place in zip(layout, places, strict=True)]
 
