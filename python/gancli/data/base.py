@@ -4,7 +4,6 @@ for the metrics that need them."""
 
 from __future__ import annotations
 
-import math
 import numbers
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ import numpy as np
 import torch
 
 from gancli.errors import GancliError
-from gancli.nets.spec import CHANNELS
+from gancli.nets.spec import CHANNELS, factors_fit
 from gancli.plugins.contracts import describe
 
 if TYPE_CHECKING:
@@ -281,11 +280,7 @@ def check_labelled_data(reg: Registration, data: DataSource) -> int:
     if not bool(((y >= 0) & (y < len(classes))).all()):
         raise reg.error(f"dataset {reg.name!r}: labelled_batch gave labels {y.tolist()} outside 0 … {len(classes) - 1}")
     factors = data.class_factors
-    if factors is not None and not (
-        isinstance(factors, tuple)
-        and all(type(radix) is int and radix > 1 for radix in factors)
-        and math.prod(factors) == len(classes)
-    ):
+    if factors is not None and not (isinstance(factors, tuple) and factors_fit(factors, len(classes))):
         numbers = isinstance(factors, tuple) and all(type(radix) is int for radix in factors)
         raise reg.error(
             f"dataset {reg.name!r}: class_factors must be a tuple of whole numbers above 1 whose product is its "

@@ -4,7 +4,7 @@ the networks. Plain data, no torch, so plugins can name requirements at registra
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from gancli.errors import GancliError
@@ -59,6 +59,12 @@ class ArchSpec:
         """The factors the built-in layers embed a class by: ``class_factors``, else the classes as one factor;
         () for an unconditional run."""
         return self.class_factors or ((self.classes,) if self.classes else ())
+
+
+def factors_fit(factors: Sequence[int], classes: int) -> bool:
+    """Whether ``factors`` are whole numbers above 1 whose product is ``classes``: the rule class factors follow,
+    whether a dataset declares them, a checkpoint records them or a run is built with them."""
+    return all(type(radix) is int and radix > 1 for radix in factors) and math.prod(factors) == classes
 
 
 def check_requirements(arch: str, spec: ArchSpec, supported: Iterable[str]) -> None:

@@ -9,7 +9,6 @@ one beside it, and every field is checked before use.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ from safetensors.torch import save as save_tensors
 from gancli import __version__, kernels
 from gancli.errors import GancliError
 from gancli.io import atomic_write_bytes, atomic_write_json, read_document
+from gancli.nets.spec import factors_fit
 
 if TYPE_CHECKING:
     from gancli.train.session import Session
@@ -253,8 +253,7 @@ def recorded_class_factors(meta: dict[str, Any], origin: Any) -> tuple[int, ...]
     if meta.get("classes") is None:
         return None
     factors = meta.get("class_factors", [])
-    whole = isinstance(factors, list) and all(type(radix) is int and radix > 1 for radix in factors)
-    if not (whole and (not factors or math.prod(factors) == len(meta["classes"]))):
+    if not (isinstance(factors, list) and (not factors or factors_fit(factors, len(meta["classes"])))):
         raise GancliError(f"checkpoint {origin} is damaged: its class_factors entry {factors!r}")
     return tuple(factors)
 

@@ -8,7 +8,6 @@ grid``/``sample``/``eval`` build the same session from a run's saved config and 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +28,7 @@ from gancli.data.base import (
 from gancli.errors import GancliError
 from gancli.losses.base import Loss, check_loss
 from gancli.nets.common import apply_spectral_norm, check_networks
-from gancli.nets.spec import AUX_CLASSIFIER, CHANNELS, CONDITIONAL, MINIBATCH_STD, ArchSpec
+from gancli.nets.spec import AUX_CLASSIFIER, CHANNELS, CONDITIONAL, MINIBATCH_STD, ArchSpec, factors_fit
 from gancli.train.checkpoint import recorded_classes
 from gancli.train.diffaugment import Augmenter
 from gancli.train.distributed import SINGLE, Ranks, local_device
@@ -119,7 +118,7 @@ class Session:
                 )
             requirements.add(AUX_CLASSIFIER)
         shape = tuple(data.shape)
-        if class_factors is None or (class_factors and math.prod(class_factors) != classes):
+        if class_factors is None or (class_factors and not factors_fit(class_factors, classes)):
             class_factors = data.class_factors or ()  # other classes than recorded: check_classes names both
         spec = ArchSpec(
             data_shape=shape,
