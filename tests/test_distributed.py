@@ -8,6 +8,7 @@ Each run starts two Python processes with torch (about 10 s on a quiet 2-core ma
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -158,6 +159,19 @@ def test_two_machines_train_like_one_process_across_a_resume(tmp_path: Path) -> 
     assert_close(weights(tmp_path / "one", 20), weights(tmp_path / "split", 20), 1e-4)
 
 
+def stacks_of(node: subprocess.Popen[str]) -> str:
+    """A hung node's training processes' threads, as each prints them on SIGUSR1; the node is then stopped."""
+    processes = descendants(node.pid)
+    for pid in processes:
+        if b"supervise" not in Path(f"/proc/{pid}/cmdline").read_bytes():  # torchrun's agent dies of SIGUSR1
+            os.kill(pid, signal.SIGUSR1)
+    time.sleep(5)
+    for pid in [node.pid, *processes]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return node.communicate()[1][-8000:]
+
+
 def test_when_a_machine_dies_the_other_stops_within_seconds_saying_why(tmp_path: Path) -> None:
     node0, node1 = launchers(tmp_path, *TINY, "--steps", "100000", "--out", "run")
     metrics, deadline = tmp_path / "run" / "metrics.jsonl", time.monotonic() + 120
@@ -169,7 +183,10 @@ def test_when_a_machine_dies_the_other_stops_within_seconds_saying_why(tmp_path:
     _, stderr1 = node1.communicate(timeout=60)
     assert stderr1.splitlines()[-1] == "error: process 1 of 2 was killed by SIGKILL; the others stopped", stderr1
     start = time.monotonic()
-    _, stderr = node0.communicate(timeout=120)
+    try:
+        _, stderr = node0.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"node 0 did not stop; where its processes were:\n{stacks_of(node0)}") from None
     assert time.monotonic() - start < 60 and node0.returncode != 0
     errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
     assert errors[0].startswith("error: process 0 of 2: another process of the run stopped or cannot be reached ("), (

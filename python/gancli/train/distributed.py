@@ -9,12 +9,14 @@ generators and keeps its slice, so the ranks see disjoint data (a distributed sa
 single-process run on the same global batch, to float tolerance. Rank 0 alone writes files and shows progress.
 
 When a process dies (killed, out of memory), the others' next collective fails: each says so in one line, and the
-launcher (``supervise``: torchrun without its report of tracebacks) names the process that was killed.
+launcher (``supervise``: torchrun without its report of tracebacks) names the process that was killed. A rank
+prints every thread's stack on SIGUSR1 (``kill -USR1 PID``), for a run that seems stuck.
 """
 
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import logging
 import os
 import re
@@ -62,6 +64,8 @@ class Ranks:
         try:
             yield
         except RuntimeError as exc:
+            global _broken
+            _broken = True
             raise GancliError(f"process {self.rank} of {self.world}: {lost_peer_reason(exc)}") from None
 
     def average(self, tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
@@ -136,10 +140,12 @@ def join(device: torch.device) -> Ranks:
             dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     global _joined
     _joined = True
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     return Ranks(dist.get_rank(), dist.get_world_size())
 
 
 _joined = False  # whether this process has been a rank of a run: it then ends through end_process
+_broken = False  # whether a collective failed: the group has lost a process and cannot be shut down cleanly
 
 
 def end_process(status: int | str | None) -> None:
@@ -171,7 +177,9 @@ def local_device(device: torch.device) -> torch.device:
 
 
 def leave() -> None:
-    if dist.is_initialized():
+    """Shut the process group down, unless a collective failed: shutting down a group that lost a process can
+    wait on it, and this process ends at once anyway (``end_process``)."""
+    if dist.is_initialized() and not _broken:
         dist.destroy_process_group()
 
 
