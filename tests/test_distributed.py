@@ -159,17 +159,25 @@ def test_two_machines_train_like_one_process_across_a_resume(tmp_path: Path) -> 
     assert_close(weights(tmp_path / "one", 20), weights(tmp_path / "split", 20), 1e-4)
 
 
-def stacks_of(node: subprocess.Popen[str]) -> str:
-    """A hung node's training processes' threads, as each prints them on SIGUSR1; the node is then stopped."""
-    processes = descendants(node.pid)
-    for pid in processes:
-        if b"supervise" not in Path(f"/proc/{pid}/cmdline").read_bytes():  # torchrun's agent dies of SIGUSR1
-            os.kill(pid, signal.SIGUSR1)
-    time.sleep(5)
-    for pid in [node.pid, *processes]:
+def workers(node: subprocess.Popen[str]) -> list[int]:
+    """A node's training processes (not torchrun's agent, which the launcher starts)."""
+    return [pid for pid in descendants(node.pid) if b"supervise" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def stop(node: subprocess.Popen[str]) -> str:
+    """Kill a node's launcher and every process under it; what it printed."""
+    for pid in [*descendants(node.pid), node.pid]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-    return node.communicate()[1][-8000:]
+    return node.communicate()[1]
+
+
+def stacks_of(node: subprocess.Popen[str]) -> str:
+    """A hung node's training processes' threads, as each prints them on SIGUSR1; the node is then stopped."""
+    for pid in workers(node):
+        os.kill(pid, signal.SIGUSR1)
+    time.sleep(5)
+    return stop(node)[-8000:]
 
 
 def test_when_a_machine_dies_the_other_stops_within_seconds_saying_why(tmp_path: Path) -> None:
@@ -194,6 +202,30 @@ def test_when_a_machine_dies_the_other_stops_within_seconds_saying_why(tmp_path:
     )
     assert len(errors) == 1
     assert "Traceback" not in stderr
+
+
+def test_when_a_machine_stops_answering_the_other_stops_after_the_collective_timeout(tmp_path: Path) -> None:
+    """Machine 1's training process is frozen (SIGSTOP: its connections stay open, as when a machine loses power
+    or its network): nothing tells node 0, whose process stops after --collective-timeout, in one line."""
+    node0, node1 = launchers(tmp_path, *TINY, "--steps", "100000", "--out", "run", "--collective-timeout", "20")
+    metrics, deadline = tmp_path / "run" / "metrics.jsonl", time.monotonic() + 120
+    while not (metrics.is_file() and metrics.stat().st_size > 0):
+        assert node0.poll() is None and time.monotonic() < deadline, "training did not start"
+        time.sleep(0.1)
+    start = time.monotonic()
+    for pid in workers(node1):
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        _, stderr = node0.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"node 0 did not stop; where its processes were:\n{stacks_of(node0)}") from None
+    finally:
+        stop(node1)
+    assert 15 <= time.monotonic() - start < 80 and node0.returncode != 0, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "Traceback" not in stderr, stderr
+    assert errors[0].startswith("error: process 0 of 2: another process of the run stopped or cannot be reached (")
+    assert errors[0].endswith("; --collective-timeout sets how long a process waits"), errors[0]
 
 
 def test_machine_flags_that_describe_no_run_are_refused_before_anything_starts(gancli) -> None:

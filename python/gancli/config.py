@@ -39,6 +39,10 @@ MAX_BATCH = 2**20  # beyond any accelerator's memory for any data; a typo, not a
 MAX_LATENT = 2**16
 MAX_D_STEPS = 1000  # critic steps per G step: WGAN takes 5, its first phases 100
 MAX_IMAGE_SIZE = 8192  # the decoders' pixel limit, kernels.DEFAULT_MAX_PIXELS = 8192² (a test keeps them equal)
+#: torch's own default for gloo: a process that vanishes without closing its connections (a machine that loses power
+#: or its network) is noticed after this long; one that dies on a living machine, at once
+DEFAULT_COLLECTIVE_TIMEOUT = 1800
+MAX_COLLECTIVE_TIMEOUT = 7 * 24 * 3600  # a week: beyond, a typo
 MAX_OWN_SIZE = 256  # the largest side an image folder is decoded at without --image-size (dcgan's limit)
 PRECISIONS = ("fp32", "bf16", "fp16")
 LR_SCHEDULES = ("constant", "linear", "cosine")
@@ -225,6 +229,14 @@ class RunConfig:
         ),
     )
     sync_bn: bool = field(default=False, metadata=flag("BatchNorm statistics over every process's shard (CUDA)."))
+    collective_timeout: int = field(
+        default=DEFAULT_COLLECTIVE_TIMEOUT,
+        metadata=count(
+            "With several processes: seconds one waits for the others (at the start, at each step, while process 0 "
+            "evaluates or saves) before it stops, saying another is gone or cannot be reached.",
+            most=MAX_COLLECTIVE_TIMEOUT,
+        ),
+    )
     compile: bool = field(default=False, metadata=flag("torch.compile G and D."))
     compile_mode: str = field(
         default="default",

@@ -16,6 +16,7 @@ prints every thread's stack on SIGUSR1 (``kill -USR1 PID``), for a run that seem
 from __future__ import annotations
 
 import contextlib
+import datetime
 import faulthandler
 import logging
 import os
@@ -31,6 +32,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from gancli.config import DEFAULT_COLLECTIVE_TIMEOUT
 from gancli.errors import GancliError
 
 
@@ -125,19 +127,22 @@ def lost_peer_reason(exc: RuntimeError) -> str:
     """What a failed collective says, in a line: gloo's "[/path/pair.cc:545] Read error …: Connection reset by
     peer. This is typically caused by …" becomes "another process of the run stopped (Read error …)"."""
     text = re.sub(r"^\[[^\]]*\]\s*", "", str(exc).strip()).split("\n")[0].split(". ")[0]
-    return f"another process of the run stopped or cannot be reached ({text or type(exc).__name__})"
+    hint = "; --collective-timeout sets how long a process waits" if "timed out" in text.lower() else ""
+    return f"another process of the run stopped or cannot be reached ({text or type(exc).__name__}){hint}"
 
 
-def join(device: torch.device) -> Ranks:
-    """Join the process group torchrun describes in the environment (gloo on the CPU, nccl on CUDA); one process
-    when there is none."""
+def join(device: torch.device, timeout: float = DEFAULT_COLLECTIVE_TIMEOUT) -> Ranks:
+    """Join the process group torchrun describes in the environment (gloo on the CPU, nccl on CUDA), whose
+    collectives fail after ``timeout`` seconds without the others (``--collective-timeout``); one process when
+    there is none."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return SINGLE
     ranks = Ranks(int(os.environ.get("RANK", "0")), world)
     if not dist.is_initialized():
         with ranks.collective():
-            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+            backend = "nccl" if device.type == "cuda" else "gloo"
+            dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout))
     global _joined
     _joined = True
     faulthandler.register(signal.SIGUSR1, all_threads=True)

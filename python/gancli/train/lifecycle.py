@@ -28,7 +28,7 @@ RUNS = Path("runs")
 #: what ``--resume`` may change: how long and where the run goes on, how often it reports and what it keeps,
 #: not what it is
 RESUMABLE = {"steps", "device", "sample_every", "checkpoint_every", "eval_every", "log_every", "keep", "keep_best"}
-RESUMABLE |= {"on_nan", "tensorboard", "stop_when_plateau"}
+RESUMABLE |= {"on_nan", "tensorboard", "stop_when_plateau", "collective_timeout"}
 
 
 def warn(text: str) -> None:
@@ -42,7 +42,7 @@ def start(
     process's lock, build it. The returned run holds the lock until ``run.release()`` (the training loop's end)."""
     resolved = plan_start(flags, config_file, set_items, out)
     config = resolved.config
-    ranks = distributed.join(pick_device(config.device))
+    ranks = distributed.join(pick_device(config.device), config.collective_timeout)
     if not ranks.is_main:  # rank 0 claims the directory and writes the files; the others train beside it
         path = ranks.from_main(None)
         session = Session.build(resolved, ranks)
@@ -114,7 +114,7 @@ def resume(
     from step 0. Only the settings in RESUMABLE may change, and the data only with ``allow_data_change``: data
     whose content differs from what the checkpoint trained on is refused, naming both fingerprints."""
     resolved = plan_resume(path, flags, config_file, set_items)
-    ranks = distributed.join(pick_device(resolved.config.device))
+    ranks = distributed.join(pick_device(resolved.config.device), resolved.config.collective_timeout)
     run = RunDir.locked(path) if ranks.is_main else RunDir(path)
     try:
         found = starting_checkpoint(run, chosen)
