@@ -207,7 +207,7 @@ def test_when_a_machine_dies_the_other_stops_within_seconds_saying_why(tmp_path:
 def test_when_a_machine_stops_answering_the_other_stops_after_the_collective_timeout(tmp_path: Path) -> None:
     """Machine 1's training process is frozen (SIGSTOP: its connections stay open, as when a machine loses power
     or its network): nothing tells node 0, whose process stops after --collective-timeout, in one line."""
-    node0, node1 = launchers(tmp_path, *TINY, "--steps", "100000", "--out", "run", "--collective-timeout", "20")
+    node0, node1 = launchers(tmp_path, *TINY, "--steps", "100000", "--out", "run", "--collective-timeout", "30")
     metrics, deadline = tmp_path / "run" / "metrics.jsonl", time.monotonic() + 120
     while not (metrics.is_file() and metrics.stat().st_size > 0):
         assert node0.poll() is None and time.monotonic() < deadline, "training did not start"
@@ -221,7 +221,7 @@ def test_when_a_machine_stops_answering_the_other_stops_after_the_collective_tim
         raise AssertionError(f"node 0 did not stop; where its processes were:\n{stacks_of(node0)}") from None
     finally:
         stop(node1)
-    assert 15 <= time.monotonic() - start < 80 and node0.returncode != 0, stderr
+    assert 25 <= time.monotonic() - start < 90 and node0.returncode != 0, stderr
     errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and "Traceback" not in stderr, stderr
     assert errors[0].startswith("error: process 0 of 2: another process of the run stopped or cannot be reached (")
