@@ -82,8 +82,9 @@ DEFAULT_BUDGET = {
 #: precision 0.80 against 0.66; the side-by-side run against a plain PyTorch loop is in README ("Your own images") and
 #: benchmarks/bench_images.py. Measured on that one collection at one size: the recipe does not yet vary with the image
 #: count, size or channels. At 4,000 steps its FD above the real floor was 0.49×, 0.70× and 0.44× the loop's (seeds
-#: 0-2); --diffaugment translation,color,cutout ended worse there and on 500 icons (one seed each), so it is not part of
-#: the recipe, nor is --loss rpgan --r2 1 (R3GAN's loss: above the floor 2.3x the recipe's distance on seed 0)
+#: 0-2); --diffaugment translation,color,cutout ended worse there and on 500 icons (one seed each), and --ada with it
+#: on 500 icons was better on one seed of three, worse on one (above the floor 0.90x, 2.35x, 0.45x), so neither is
+#: part of the recipe, nor is --loss rpgan --r2 1 (R3GAN's loss: above the floor 2.3x the recipe's distance on seed 0)
 IMAGES_SETTINGS = {key: DEFAULT_BUDGET[key] for key in ("lr", "r1", "r1_every", "ema")}
 
 #: `gancli train --data stacked-digits`: every mode at KL 0.046 ± 0.001 to uniform on seeds 0-2 (each at most
