@@ -66,8 +66,6 @@ class Ranks:
         try:
             yield
         except RuntimeError as exc:
-            global _broken
-            _broken = True
             raise GancliError(f"process {self.rank} of {self.world}: {lost_peer_reason(exc)}") from None
 
     def average(self, tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
@@ -150,7 +148,6 @@ def join(device: torch.device, timeout: float = DEFAULT_COLLECTIVE_TIMEOUT) -> R
 
 
 _joined = False  # whether this process has been a rank of a run: it then ends through end_process
-_broken = False  # whether a collective failed: the group has lost a process and cannot be shut down cleanly
 
 
 def end_process(status: int | str | None) -> None:
@@ -182,9 +179,7 @@ def local_device(device: torch.device) -> torch.device:
 
 
 def leave() -> None:
-    """Shut the process group down, unless a collective failed: shutting down a group that lost a process can
-    wait on it, and this process ends at once anyway (``end_process``)."""
-    if dist.is_initialized() and not _broken:
+    if dist.is_initialized():
         dist.destroy_process_group()
 
 
