@@ -106,10 +106,7 @@ def test_a_killed_process_is_named_in_a_line_and_the_others_say_they_lost_it(tmp
     env.pop("WORLD_SIZE", None)
     command = [sys.executable, "-m", "gancli", "train", *TINY, "--steps", "100000", "--nproc", "2", "--out", "run"]
     process = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
-    metrics, deadline = tmp_path / "run" / "metrics.jsonl", time.monotonic() + 120
-    while not (metrics.is_file() and metrics.stat().st_size > 0):
-        assert process.poll() is None and time.monotonic() < deadline, "training did not start"
-        time.sleep(0.1)
+    wait_for_training(tmp_path / "run", process)
     rank0 = int((tmp_path / "run" / ".lock").read_text())
     parent = Path(f"/proc/{rank0}/stat").read_text().rsplit(")", 1)[1].split()[1]
     (rank1,) = {int(pid) for pid in Path(f"/proc/{parent}/task/{parent}/children").read_text().split()} - {rank0}
@@ -159,6 +156,22 @@ def test_two_machines_train_like_one_process_across_a_resume(tmp_path: Path) -> 
     assert_close(weights(tmp_path / "one", 20), weights(tmp_path / "split", 20), 1e-4)
 
 
+def wait_for_training(run: Path, process: subprocess.Popen[str]) -> None:
+    """Until ``run``'s first metrics record is written (two minutes at most, while ``process`` lives)."""
+    metrics, deadline = run / "metrics.jsonl", time.monotonic() + 120
+    while not (metrics.is_file() and metrics.stat().st_size > 0):
+        assert process.poll() is None and time.monotonic() < deadline, "training did not start"
+        time.sleep(0.1)
+
+
+def stopped(node: subprocess.Popen[str]) -> str:
+    """What ``node`` printed once it stopped; a node still running after two minutes fails with its stacks."""
+    try:
+        return node.communicate(timeout=120)[1]
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"the node did not stop; where its processes were:\n{stacks_of(node)}") from None
+
+
 def workers(node: subprocess.Popen[str]) -> list[int]:
     """A node's training processes (not torchrun's agent, which the launcher starts)."""
     return [pid for pid in descendants(node.pid) if b"supervise" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
@@ -182,19 +195,13 @@ def stacks_of(node: subprocess.Popen[str]) -> str:
 
 def test_when_a_machine_dies_the_other_stops_within_seconds_saying_why(tmp_path: Path) -> None:
     node0, node1 = launchers(tmp_path, *TINY, "--steps", "100000", "--out", "run")
-    metrics, deadline = tmp_path / "run" / "metrics.jsonl", time.monotonic() + 120
-    while not (metrics.is_file() and metrics.stat().st_size > 0):
-        assert node0.poll() is None and time.monotonic() < deadline, "training did not start"
-        time.sleep(0.1)
-    (worker,) = [pid for pid in descendants(node1.pid) if b"gancli" in Path(f"/proc/{pid}/cmdline").read_bytes()][-1:]
+    wait_for_training(tmp_path / "run", node0)
+    (worker,) = workers(node1)
     os.kill(worker, signal.SIGKILL)  # machine 1's training process dies, as under the OOM killer
     _, stderr1 = node1.communicate(timeout=60)
     assert stderr1.splitlines()[-1] == "error: process 1 of 2 was killed by SIGKILL; the others stopped", stderr1
     start = time.monotonic()
-    try:
-        _, stderr = node0.communicate(timeout=120)
-    except subprocess.TimeoutExpired:
-        raise AssertionError(f"node 0 did not stop; where its processes were:\n{stacks_of(node0)}") from None
+    stderr = stopped(node0)
     assert time.monotonic() - start < 60 and node0.returncode != 0
     errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
     assert errors[0].startswith("error: process 0 of 2: another process of the run stopped or cannot be reached ("), (
@@ -208,17 +215,12 @@ def test_when_a_machine_stops_answering_the_other_stops_after_the_collective_tim
     """Machine 1's training process is frozen (SIGSTOP: its connections stay open, as when a machine loses power
     or its network): nothing tells node 0, whose process stops after --collective-timeout, in one line."""
     node0, node1 = launchers(tmp_path, *TINY, "--steps", "100000", "--out", "run", "--collective-timeout", "30")
-    metrics, deadline = tmp_path / "run" / "metrics.jsonl", time.monotonic() + 120
-    while not (metrics.is_file() and metrics.stat().st_size > 0):
-        assert node0.poll() is None and time.monotonic() < deadline, "training did not start"
-        time.sleep(0.1)
+    wait_for_training(tmp_path / "run", node0)
     start = time.monotonic()
     for pid in workers(node1):
         os.kill(pid, signal.SIGSTOP)
     try:
-        _, stderr = node0.communicate(timeout=120)
-    except subprocess.TimeoutExpired:
-        raise AssertionError(f"node 0 did not stop; where its processes were:\n{stacks_of(node0)}") from None
+        stderr = stopped(node0)
     finally:
         stop(node1)
     assert 25 <= time.monotonic() - start < 90 and node0.returncode != 0, stderr
