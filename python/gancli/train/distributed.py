@@ -32,7 +32,6 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from gancli.config import DEFAULT_COLLECTIVE_TIMEOUT
 from gancli.errors import GancliError
 
 
@@ -129,7 +128,7 @@ def lost_peer_reason(exc: RuntimeError) -> str:
     return f"another process of the run stopped or cannot be reached ({text or type(exc).__name__}){hint}"
 
 
-def join(device: torch.device, timeout: float = DEFAULT_COLLECTIVE_TIMEOUT) -> Ranks:
+def join(device: torch.device, timeout: float) -> Ranks:
     """Join the process group torchrun describes in the environment (gloo on the CPU, nccl on CUDA), whose
     collectives fail after ``timeout`` seconds without the others (``--collective-timeout``); one process when
     there is none."""
