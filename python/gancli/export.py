@@ -93,11 +93,11 @@ def usage_note(session: Session, run: Path, output: Path, suffix: str) -> str:
         given = "none: the generator is unconditional (z is its only input)"
         torch_args = numpy_args = asked = ""
     else:
-        given = f"{classes_text(classes)}; labels: int64 (batch,), each sample's class index, 0 … {len(classes) - 1}"
-        torch_args = f", torch.arange(16) % {len(classes)}"
-        numpy_args = f', "labels": np.arange(16, dtype=np.int64) % {len(classes)}'
-        asked = f"\nand its classes, sample i asking for class i mod {len(classes)}\n    labels = torch.arange(n) % "
-        asked += str(len(classes))
+        count = len(classes)
+        given = f"{classes_text(classes)}; labels: int64 (batch,), each sample's class index, 0 … {count - 1}"
+        torch_args = f", torch.arange(16) % {count}"
+        numpy_args = f', "labels": np.arange(16, dtype=np.int64) % {count}'
+        asked = f"\nand its classes, sample i asking for class i mod {count}\n    labels = torch.arange(n) % {count}"
     if suffix == ".pt":
         load = f'import torch\ng = torch.jit.load("{name}")\nx = g(torch.randn(16, {latent}){torch_args})'
     else:
