@@ -101,21 +101,33 @@ def test_a_two_process_run_resumes_exactly(tmp_path: Path) -> None:
 
 def test_a_killed_process_is_named_in_a_line_and_the_others_say_they_lost_it(tmp_path: Path) -> None:
     """Rank 1 is killed with SIGKILL mid-run (as the OOM killer does): rank 0's collective fails with gloo's
-    message, which holds a "[/…/pair.cc:545]" Rich would read as a closing tag. Once crashed the error printer."""
+    message, which holds a "[/…/pair.cc:545]" Rich would read as a closing tag (once crashed the error printer).
+    torchrun sends SIGTERM to rank 0 as soon as it sees rank 1 gone, which may be while rank 0 unwinds its failure
+    (that SIGTERM once ended it before it said why, on a loaded machine): here SIGTERM comes every few
+    milliseconds until rank 0 has ended, so every such moment is tried."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     env.pop("WORLD_SIZE", None)
     command = [sys.executable, "-m", "gancli", "train", *TINY, "--steps", "100000", "--nproc", "2", "--out", "run"]
     process = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
     wait_for_training(tmp_path / "run", process)
     rank0 = int((tmp_path / "run" / ".lock").read_text())
-    parent = Path(f"/proc/{rank0}/stat").read_text().rsplit(")", 1)[1].split()[1]
+    parent = stat_fields(rank0)[1]
     (rank1,) = {int(pid) for pid in Path(f"/proc/{parent}/task/{parent}/children").read_text().split()} - {rank0}
     os.kill(rank1, signal.SIGKILL)
+    deadline = time.monotonic() + 120
+    with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # rank 0 ended, and was reaped
+        while stat_fields(rank0)[0] != "Z" and time.monotonic() < deadline:  # until rank 0 ends
+            os.kill(rank0, signal.SIGTERM)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 128 + signal.SIGKILL, stderr
     report = stderr[stderr.index("error: ") :].splitlines()  # --quiet: the errors alone
     assert report[0].startswith("error: process 0 of 2: another process of the run stopped or cannot be reached (")
     assert report[1:] == ["error: process 1 of 2 was killed by SIGKILL; the others stopped"], stderr
+
+
+def stat_fields(pid: int) -> list[str]:
+    """``/proc/PID/stat`` after the command's name: the state ("Z" once it ended), the parent's pid, …"""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
 def free_port() -> int:

@@ -269,9 +269,9 @@ def write_output(path: Path, data: bytes, replace: bool) -> Output:
 
 
 @contextlib.contextmanager
-def on_stop_signals(handler: Callable[[int, Any], None]) -> Iterator[None]:
-    """``handler`` answers Ctrl-C and SIGTERM inside the block, the previous handlers after it (outside the main
-    thread, where signals cannot be set, the block runs with them as they are)."""
+def on_stop_signals(handler: Callable[[int, Any], None], restore: bool = True) -> Iterator[None]:
+    """``handler`` answers Ctrl-C and SIGTERM inside the block, the previous handlers after it unless not
+    ``restore`` (outside the main thread, where signals cannot be set, the block runs with them as they are)."""
     previous = {}
     try:
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -281,7 +281,7 @@ def on_stop_signals(handler: Callable[[int, Any], None]) -> Iterator[None]:
     try:
         yield
     finally:
-        for signum, old in previous.items():
+        for signum, old in previous.items() if restore else ():
             signal.signal(signum, old)
 
 

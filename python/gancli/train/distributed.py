@@ -149,6 +149,11 @@ def join(device: torch.device, timeout: float) -> Ranks:
 _joined = False  # whether this process has been a rank of a run: it then ends through end_process
 
 
+def is_rank() -> bool:
+    """Whether this process is (or was) one process of a distributed run, which ends with the run."""
+    return _joined
+
+
 def end_process(status: int | str | None) -> None:
     """End a process that was a rank of a run at once, with ``status`` (``sys.exit``'s meaning), skipping the
     interpreter's finalization; returns when this process was never a rank.

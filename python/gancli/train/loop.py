@@ -402,11 +402,15 @@ def roll_back(session: Session, run: RunDir, problem: str, rollbacks: int) -> No
 def stop_on_interrupt() -> Iterator[Any]:
     """Turn Ctrl-C and SIGTERM (a scheduler's stop, ``kill``) into a request to stop after the current step,
     so the checkpoint saved on the way out is a consistent state that ``--resume`` continues exactly. Yields
-    a function giving the first signal received, 0 while there is none."""
+    a function giving the first signal received, 0 while there is none.
+
+    A process of a distributed run keeps this answer to its end: when one process fails, torchrun sends SIGTERM
+    to the others, and one arriving while a process unwinds its own failure (the lost peer's collective) would
+    end it before it says why; a process that hangs there is still ended by torchrun's SIGKILL 30 s later."""
     requested: list[int] = []
 
     def handler(signum: int, frame: Any) -> None:
         requested.append(signum)
 
-    with on_stop_signals(handler):
+    with on_stop_signals(handler, restore=not distributed.is_rank()):
         yield lambda: requested[0] if requested else 0
