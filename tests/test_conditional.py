@@ -649,3 +649,41 @@ def test_intra_class_figures_see_samples_of_another_class_and_a_narrow_class() -
     )
     assert wrong["class_precision"] <= 0.05 and wrong["class_recall"] <= 0.05
     assert narrow["class_precision"] >= 0.8 * right["class_precision"] and narrow["class_recall"] <= 0.2
+
+
+class LevelDrawer(nn.Module):
+    """A conditional G that draws each class as the data of ``uneven_levels`` does: the class's level plus noise."""
+
+    def __init__(self, levels: torch.Tensor) -> None:
+        super().__init__()
+        self.levels, self.noise = levels, torch.Generator().manual_seed(1)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        pixels = self.levels[labels][:, None, None, None] + torch.randn(len(z), 1, 16, 16, generator=self.noise) * 20
+        return (pixels.clamp(0, 255).round() / 127.5 - 1).float()
+
+
+def test_the_overall_figures_of_a_conditional_run_draw_the_classes_as_often_as_the_data_holds_them(
+    gancli, tmp_path: Path
+) -> None:
+    """Classes held 9 to 1: a G that draws each class exactly as the data does scores FD at the real floor (0.96×
+    it), since the samples ask for the reference images' classes; asked for each class alike, as they were, half
+    of them were light images against a tenth of the data (30× the floor). One class drawn wrong is still seen."""
+    from gancli.api import open_run
+    from gancli.train.evaluation import Evaluation
+
+    rng = np.random.default_rng(0)
+    targets = (np.arange(2000) % 10 == 9).astype(np.int64)
+    levels = torch.tensor([60.0, 190.0])
+    pixels = levels.numpy()[targets][:, None, None] + rng.normal(0, 20, size=(2000, 16, 16))
+    images = np.clip(pixels, 0, 255).round().astype(np.uint8)
+    np.savez(tmp_path / "set.npz", x=images, y=targets, classes=np.array(["dark", "light"]))
+    args = ["--data", "set.npz", "--conditional", "--steps", "1", "--ema", "0", "--eval-samples", "500"]
+    (tmp_path / "fd.toml").write_text('metrics = ["fd"]\n')
+    ok(gancli("train", *args, "--config", "fd.toml", "-q", "--out", "run"))
+    session, _ = open_run(tmp_path / "run")
+    session.generator = LevelDrawer(levels)
+    figures = Evaluation(session, strict=True)(0)
+    assert figures["fd"] < 2 * figures["fd_real"]
+    session.generator.levels = torch.tensor([60.0, 140.0])  # the light class drawn too dark: seen
+    assert Evaluation(session, strict=True)(0)["fd"] > 3 * figures["fd_real"]  # 4.7×

@@ -64,7 +64,6 @@ class FeatureSpace:
         #: the class of each reference and held-out image, for labelled data (None otherwise): class metrics'
         self.reference_labels, self.held_out_labels = self.labels(reference), self.labels(self.held_out_indices)
         self._floors: dict[Any, dict[str, float]] = {}
-        self._last: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def images(self, indices: np.ndarray) -> torch.Tensor:
         """The images at ``indices``, in the order of the data (memory read forwards), in [-1, 1]."""
@@ -81,14 +80,10 @@ class FeatureSpace:
         return None if targets is None else torch.from_numpy(targets[np.sort(indices)])
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
-        """The features of ``images``; those of the last batch embedded are kept, since an evaluation's feature
-        and class metrics score the very same samples (the same tensor) one after another."""
-        if self._last is not None and self._last[0] is images:
-            return self._last[1]
+        """The features of ``images``, checked: one finite vector per image."""
         features = self.extractor.embed(images).double()
         if features.ndim != 2 or len(features) != len(images) or not bool(torch.isfinite(features).all()):
             raise ValueError(f"the feature extractor returned {tuple(features.shape)} for {len(images)} images")
-        self._last = images, features
         return features
 
     def floor(self, metric: Any) -> dict[str, float]:

@@ -4,12 +4,14 @@ Metrics the configuration does not name run only where they apply (``applies_to`
 ``live`` (memorisation) only in ``gancli eval`` (``offline``); a metric named explicitly always runs.
 Feature-space metrics (``FeatureMetric``) are scored in the space of the run's ``--features`` extractor, built
 once: its real reference and held-out images are embedded a single time, and each call embeds its samples once
-for all of them. Class metrics (``ClassMetric``) score a conditional run's samples, which ask for every class in
-turn, in the same space; they do not apply to an unconditional run. During training a metric (or the extractor)
-that fails is reported with its plugin's name and package and dropped for the rest of the run, so a broken metric
-never costs a run its training or its checkpoints; ``gancli eval`` (``strict``) stops on it instead. A metric the
-user asked for (named in ``metrics``, or with options set) that cannot be created stops a new run before it starts
-(``check_requested``).
+for all of them. In a conditional run on labelled images, those samples ask for the reference images' own
+classes, one sample per image: the fakes' class mixture is the data's, so uneven classes do not count against
+a generator that draws each class well. Class metrics (``ClassMetric``) score a conditional run's samples, which
+ask for every class in turn, in the same space; they do not apply to an unconditional run. During training a
+metric (or the extractor) that fails is reported with its plugin's name and package and dropped for the rest of
+the run, so a broken metric never costs a run its training or its checkpoints; ``gancli eval`` (``strict``)
+stops on it instead. A metric the user asked for (named in ``metrics``, or with options set) that cannot be
+created stops a new run before it starts (``check_requested``).
 
 One protocol scores a checkpoint wherever it is scored, in the run's own evaluations and in ``gancli eval``: the
 run's ``--eval-samples`` samples against the feature space's fixed real sets, from the noise of the run's seed +
@@ -133,11 +135,20 @@ class Evaluation:
             message = f"features {reg.name!r} failed: {type(exc).__name__}: {exc}"
             raise ExtractorError(reg.plugin, reg.package, message) from exc
 
-    def generate(self, samples: dict[int, torch.Tensor], count: int, seed: int) -> torch.Tensor:
-        """``count`` samples from the noise of ``seed``, generated once per call for all metrics."""
-        if count not in samples:
-            samples[count] = self.session.generate(count, seed)
-        return samples[count]
+    def generate(
+        self, samples: dict[Any, torch.Tensor], count: int, seed: int, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``count`` samples from the noise of ``seed``, generated once per call for all metrics; in a conditional
+        run asking for ``labels`` (by default every class in turn)."""
+        key = (count, labels is not None)
+        if key not in samples:
+            samples[key] = self.session.generate(count, seed, labels=labels)
+        return samples[key]
+
+    def mixture_labels(self, space: FeatureSpace) -> torch.Tensor | None:
+        """The classes the feature-space metrics' samples ask for: the reference images' (None, every class in
+        turn, for an unconditional run or data whose images carry no labels)."""
+        return space.reference_labels if self.session.classes is not None else None
 
     def __call__(self, seed: int | None = None) -> dict[str, float]:
         """Every metric's values, each the mean over the run's ``--eval-draws`` draws of samples, draw i from the
@@ -160,7 +171,7 @@ class Evaluation:
     def evaluate(self, seed: int) -> dict[str, float]:
         results: dict[str, float] = {}
         self.scored = {}
-        samples: dict[int, torch.Tensor] = {}
+        samples: dict[Any, torch.Tensor] = {}
         fake_features: torch.Tensor | None = None
         for reg, metric in list(self.metrics):
             if (reg, metric) not in self.metrics:  # dropped with the extractor during this call
@@ -169,7 +180,7 @@ class Evaluation:
                 if isinstance(metric, FeatureMetric):
                     space = self.space
                     if fake_features is None:
-                        fake = self.generate(samples, space.size, seed)
+                        fake = self.generate(samples, space.size, seed, self.mixture_labels(space))
                         fake_features = self.extracting(space.embed, fake)
                     values = metric.score(space, fake_features)
                     scored: tuple[int, int | None] = (space.size, space.size)
