@@ -261,6 +261,23 @@ def test_balance_classes_reaches_the_run_s_data_and_is_refused_without_labels(ga
     one_line_error(result, "flat", "one subfolder per class")
 
 
+@pytest.mark.parametrize("balanced", [False, True], ids=["plain", "balanced"])
+def test_fakes_ask_for_each_class_as_often_as_the_real_batches_hold_it(tmp_path: Path, balanced: bool) -> None:
+    """Classes held 9 to 1, 40 images held out: the fakes' classes follow the real batches', a tenth light ones in
+    plain draws (was every class alike: a half), a half under --balance-classes (binomial s.d. of a share on 6,400
+    draws: at most 0.6 %)."""
+    targets = (np.arange(400) % 10 == 9).astype(np.int64)
+    np.savez(tmp_path / "set.npz", x=np.zeros((400, 16, 16), np.uint8), y=targets, classes=np.array(["a", "b"]))
+    flags = {"data": str(tmp_path / "set.npz"), "conditional": True, "balance_classes": balanced, "holdout": 40}
+    session = Session.build(resolve(get_plugins().registry, {**flags, "device": "cpu", "batch_size": 64}))
+    real = torch.cat([session.game.sample_real().y for _ in range(100)]).float().mean()
+    fake = torch.cat([session.game.sample_latent().y for _ in range(100)]).float().mean()
+    expected = 0.5 if balanced else float(targets[session.data.training_indices].mean())
+    assert abs(real - expected) < 0.025 and abs(fake - expected) < 0.025, (real, fake)
+    (measured,) = session.training_classes(6400)  # the moving average's batch statistics are measured so too
+    assert abs(measured.float().mean() - expected) < 0.025
+
+
 # --- networks ---------------------------------------------------------------------------------------------
 
 

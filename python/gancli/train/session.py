@@ -177,10 +177,12 @@ class Session:
                 return Labelled(*(t.to(device, non_blocking=pinned) for t in batch))
             return batch.to(device, non_blocking=pinned)
 
+        drawn_labels = real_batch_labels(config, data) if classes else None
+
         def sample_latent() -> Batch:
             noise = torch.randn(config.batch_size, config.latent_dim, generator=latent_generator)
-            if classes:  # fakes ask for every class alike
-                asked = torch.randint(classes, (config.batch_size,), generator=latent_generator)
+            if classes:  # fakes ask for the classes as often as the real batches hold them
+                asked = fake_classes(drawn_labels, classes, config.batch_size, latent_generator)
                 return Labelled(ranks.shard(noise).to(device), ranks.shard(asked).to(device))
             return ranks.shard(noise).to(device)
 
@@ -243,6 +245,14 @@ class Session:
             return ()
         return (torch.arange(count) % len(self.classes) if labels is None else labels,)
 
+    def training_classes(self, count: int) -> tuple[torch.Tensor, ...]:
+        """Classes for ``count`` samples drawn as training draws its fakes' (from a fixed generator), nothing in an
+        unconditional run: what G's batch statistics are measured on."""
+        if self.classes is None:
+            return ()
+        drawn = real_batch_labels(self.config, self.data)
+        return (fake_classes(drawn, len(self.classes), count, torch.Generator().manual_seed(0)),)
+
     def class_index(self, text: str) -> int:
         """The class ``--class TEXT`` asks for: the class so named, else the class of that index; refused naming
         the flag for an unconditional run and for a class the run does not have."""
@@ -272,7 +282,7 @@ class Session:
             noise = torch.randn(
                 self.config.batch_size, self.config.latent_dim, generator=torch.Generator().manual_seed(0)
             )
-            inputs = (noise, *self.class_inputs(len(noise)))
+            inputs = (noise, *self.training_classes(len(noise)))
             standing_statistics(average, *(t.to(self.device) for t in inputs))
             self.game.ema_moved = False
         return average
@@ -344,6 +354,25 @@ def open_data(resolved: Resolved) -> tuple[DataSource, int]:
         balance_classes(config, data)
     record_shape(resolved, data)
     return data, classes
+
+
+def real_batch_labels(config: RunConfig, data: DataSource) -> torch.Tensor | None:
+    """The labels a conditional run's real batches draw from alike, its training images': its fakes draw their
+    classes so too, and D cannot tell a fake by its class being rarer or commoner than among real images (with
+    every class alike, a class of 43 % of the icons was 10 % of the fakes, and drawn worse). None, every class
+    alike, under --balance-classes, whose batches draw so, and for data that draws its own labelled batches."""
+    targets = getattr(data, "targets", None)
+    if config.balance_classes or not isinstance(data, ImageSource) or targets is None:
+        return None
+    return torch.from_numpy(targets[data.training_indices])
+
+
+def fake_classes(drawn: torch.Tensor | None, classes: int, count: int, generator: torch.Generator) -> torch.Tensor:
+    """``count`` classes for fakes to ask for: entries of ``drawn`` (``real_batch_labels``) alike, or every one of
+    ``classes`` alike where it is None."""
+    if drawn is None:
+        return torch.randint(classes, (count,), generator=generator)
+    return drawn[torch.randint(len(drawn), (count,), generator=generator)]
 
 
 def balance_classes(config: RunConfig, data: DataSource) -> None:
