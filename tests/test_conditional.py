@@ -669,7 +669,7 @@ def test_intra_class_figures_see_samples_of_another_class_and_a_narrow_class() -
 
 
 class LevelDrawer(nn.Module):
-    """A conditional G that draws each class as the data of ``uneven_levels`` does: the class's level plus noise."""
+    """A conditional G that draws each class as the test's data does: the class's gray level plus noise."""
 
     def __init__(self, levels: torch.Tensor) -> None:
         super().__init__()
