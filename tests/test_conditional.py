@@ -666,6 +666,14 @@ def test_intra_class_figures_see_samples_of_another_class_and_a_narrow_class() -
     )
     assert wrong["class_precision"] <= 0.05 and wrong["class_recall"] <= 0.05
     assert narrow["class_precision"] >= 0.8 * right["class_precision"] and narrow["class_recall"] <= 0.2
+    # each class's own FD names the one class drawn too light, beside each class's own floor
+    lighter = samples.clone()
+    lighter[asked == 2] += 0.3  # about 38 gray levels, against the classes' 60 apart
+    own = metric.score(space, lighter, asked)
+    for name in "abd":
+        assert own[f"class_fd.{name}"] < 2 * own[f"class_fd.{name}_real"] + 0.01
+    assert own["class_fd.c"] > 10 * max(own[f"class_fd.{name}"] for name in "abd")
+    assert own["class_fd.c_real"] == right["class_fd.c_real"] and own["class_fd.c"] > 10 * own["class_fd.c_real"]
 
 
 class LevelDrawer(nn.Module):

@@ -13,7 +13,8 @@ samples look like that class's images: the Fréchet distance between the samples
 reference images of class c, averaged over the classes (``class_fd``; intra-class FD, as in BigGAN's and
 StudioGAN's evaluations), and the precision and recall of each class's samples against its images (``class_precision``,
 ``class_recall``: a class drawn well but narrowly keeps its precision and loses recall), each beside held-out real
-images' own (``class_fd_real``, …).
+images' own (``class_fd_real``, …); for at most ``PER_CLASS`` classes each class's own FD too (``class_fd.NAME``,
+beside its held-out images' ``class_fd.NAME_real``), which names the class drawn worst.
 """
 
 from __future__ import annotations
@@ -78,31 +79,39 @@ class ClassFidelity(ClassMetric):
 MIN_PER_CLASS = 10
 #: neighbours that set each image's ball in the per-class precision and recall (prdc's default)
 NEIGHBOURS = 5
+#: the per-class figures class-fd averages over the classes
+MEANS = ("fd", "precision", "recall")
 
 
 class IntraClass(ClassMetric):
     """Each class's samples against that class's reference images: FD, precision and recall, each averaged over
-    the classes (``class_fd``, ``class_precision``, ``class_recall``) beside held-out real images' own."""
+    the classes (``class_fd``, ``class_precision``, ``class_recall``), and each class's own FD where the classes are
+    few, beside held-out real images' own."""
 
     def __init__(self) -> None:
         self.frechet, self.manifold = Frechet(), Manifold(NEIGHBOURS)
         self._floors: dict[FeatureSpace, dict[str, float]] = {}
 
     def mean_figures(self, space: FeatureSpace, features: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
-        """The per-class figures averaged over the classes; {} when no class has MIN_PER_CLASS of each."""
+        """The per-class figures averaged over the classes and, for at most PER_CLASS classes, each class's own FD
+        (``class_fd.NAME``: which class is drawn worst); {} when no class has MIN_PER_CLASS of each."""
         reference, classes = space.reference, space.reference_labels
         assert classes is not None, "scored for labelled data only"
-        per_class = []
+        per_class: dict[int, dict[str, float]] = {}
         for k in torch.unique(labels).tolist():
             fake, real = features[labels == k], reference[classes == k]
             if min(len(fake), len(real)) < MIN_PER_CLASS:
                 continue
             support = self.manifold.compare(fake, real)
             figures = {"fd": self.frechet.compare(fake, real)["fd"], **support}
-            per_class.append({name: figures[name] for name in ("fd", "precision", "recall")})
+            per_class[k] = {name: figures[name] for name in MEANS}
         if not per_class:
             return {}
-        return {f"class_{name}": float(np.mean([c[name] for c in per_class])) for name in per_class[0]}
+        means = {f"class_{name}": float(np.mean([c[name] for c in per_class.values()])) for name in MEANS}
+        names = space.data.classes or ()
+        if len(names) > PER_CLASS:
+            return means
+        return means | {f"class_fd.{names[k]}": own["fd"] for k, own in per_class.items()}
 
     def score(self, space: FeatureSpace, samples: torch.Tensor, asked: torch.Tensor) -> dict[str, float]:
         if space.reference_labels is None or space.held_out_labels is None:
