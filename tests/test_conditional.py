@@ -674,6 +674,10 @@ def test_intra_class_figures_see_samples_of_another_class_and_a_narrow_class() -
         assert own[f"class_fd.{name}"] < 2 * own[f"class_fd.{name}_real"] + 0.01
     assert own["class_fd.c"] > 10 * max(own[f"class_fd.{name}"] for name in "abd")
     assert own["class_fd.c_real"] == right["class_fd.c_real"] and own["class_fd.c"] > 10 * own["class_fd.c_real"]
+    # a class named like another's floor gets no figure of its own, which would pass for that floor
+    renamed = ImageSource("levels", images, targets=targets, classes=("a", "a_real", "c", "d"))
+    figures = metric.score(FeatureSpace(BrightnessClassifier(), renamed, 400), lighter, asked)
+    assert figures["class_fd.a_real"] == own["class_fd.a_real"] and "class_fd.a_real_real" not in figures
 
 
 class LevelDrawer(nn.Module):

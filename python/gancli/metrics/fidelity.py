@@ -14,7 +14,8 @@ reference images of class c, averaged over the classes (``class_fd``; intra-clas
 StudioGAN's evaluations), and the precision and recall of each class's samples against its images (``class_precision``,
 ``class_recall``: a class drawn well but narrowly keeps its precision and loses recall), each beside held-out real
 images' own (``class_fd_real``, …); for at most ``PER_CLASS`` classes each class's own FD too (``class_fd.NAME``,
-beside its held-out images' ``class_fd.NAME_real``), which names the class drawn worst.
+beside its held-out images' ``class_fd.NAME_real``; none for a class whose name ends in "_real"), which names the
+class drawn worst.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np
 import torch
 
 from gancli.features.space import FeatureSpace
+from gancli.metrics import REAL_SUFFIX
 from gancli.metrics.feature import ClassMetric, Frechet, Manifold
 
 #: up to this many classes each has its own figure; beyond, the overall and the worst
@@ -111,7 +113,9 @@ class IntraClass(ClassMetric):
         names = space.data.classes or ()
         if len(names) > PER_CLASS:
             return means
-        return means | {f"class_fd.{names[k]}": own["fd"] for k, own in per_class.items()}
+        # a class named "x_real" is left out: its figure would read as class x's floor
+        own = {f"class_fd.{names[k]}": c["fd"] for k, c in per_class.items() if not names[k].endswith(REAL_SUFFIX)}
+        return means | own
 
     def score(self, space: FeatureSpace, samples: torch.Tensor, asked: torch.Tensor) -> dict[str, float]:
         if space.reference_labels is None or space.held_out_labels is None:
