@@ -5,6 +5,7 @@ the device, batches gathered there: the very batches of the host path)."""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -12,15 +13,20 @@ import numpy as np
 import pytest
 import torch
 from cli_helpers import ok, one_line_error
+from gancli.config import resolve
 from gancli.errors import GancliError
+from gancli.plugins.manager import get_plugins
 from gancli.train.prefetch import Prefetcher
+from gancli.train.inputs import RealBatches
+from gancli.train.session import Session
 from safetensors.numpy import load_file
 
 RING = ["--data", "ring8", "--batch-size", "64", "--latent-dim", "2", "--set", "mlp.hidden=16", "--seed", "3"]
 RING += ["--log-every", "10", "--eval-every", "1000", "--checkpoint-every", "10", "--quiet", "--device", "cpu"]
 RING += ["--lr-schedule", "constant"]  # not ring8's decay to 0 by --steps: 20 steps, then --resume to 30 must equal 30
+SMALL_DCGAN = ["dcgan.g_width=8", "dcgan.d_width=8"]
 DIGITS = ["--data", "digits", "--set", "source=sklearn", "--image-size", "16", "--batch-size", "16", "--seed", "1"]
-DIGITS += ["--set", "dcgan.g_width=8", "--set", "dcgan.d_width=8", "--latent-dim", "8", "--log-every", "1"]
+DIGITS += [word for option in SMALL_DCGAN for word in ("--set", option)] + ["--latent-dim", "8", "--log-every", "1"]
 DIGITS += ["--eval-every", "1000", "--checkpoint-every", "1000", "--quiet", "--device", "cpu"]
 
 
@@ -71,6 +77,27 @@ def test_augmented_images_held_on_the_device_resume_exactly(gancli, tmp_path: Pa
     ok(gancli("train", *digits, "--steps", "3", "--checkpoint-every", "3", "--out", "split"))
     ok(gancli("train", "--resume", "split", "--steps", "6", "--quiet"))
     assert differing(tensors(tmp_path / "whole", 6), tensors(tmp_path / "split", 6)) == []
+
+
+def test_images_travel_as_stored_and_arrive_as_the_datasets_batches() -> None:
+    """The host's share of a real batch (what --prefetch's thread draws and, on CUDA, pins and copies) holds the
+    images uint8 as stored, a quarter of the bytes of floats; on the device they are the very floats, augmented
+    and with their classes, that ``ImageSource.labelled_batch`` draws from the same generator, in the networks'
+    memory layout."""
+    flags = {"data": "digits", "image_size": 16, "batch_size": 16, "conditional": True, "device": "cpu"}
+    flags["augment"] = "flip,translate=0.25,cutout=0.5"
+    session = Session.build(resolve(get_plugins().registry, flags, set_items=["source=sklearn", *SMALL_DCGAN]))
+    real_batches = session.game.sample_real
+    assert isinstance(real_batches, RealBatches)
+    generator = copy.deepcopy(session.rng)
+    drawn = real_batches.draw()
+    assert drawn.x.dtype == torch.uint8 and drawn.x.shape == (16, 1, 16, 16) and drawn.y.dtype == torch.int64
+    expected = session.data.labelled_batch(16, generator)
+    delivered = real_batches.deliver(drawn)
+    assert torch.equal(delivered.x, expected.x) and torch.equal(delivered.y, expected.y)
+    assert delivered.x.is_contiguous(memory_format=torch.channels_last)
+    for _ in range(3):  # and so on, batch after batch
+        assert torch.equal(real_batches().x, session.data.labelled_batch(16, generator).x)
 
 
 def test_a_loader_error_reaches_the_training_thread() -> None:

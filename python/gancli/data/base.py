@@ -172,22 +172,33 @@ class ImageSource(DataSource):
         return np.sort(grouped[starts[classes] + rng.integers(0, counts[classes])])
 
     def batch(self, size: int, rng: np.random.Generator) -> torch.Tensor:
-        return self.images_at(self.draw_indices(size, rng), rng)
+        return signed(self.stored_batch(size, rng))
 
     def labelled_batch(self, size: int, rng: np.random.Generator) -> Labelled:
         if self.targets is None:
             return super().labelled_batch(size, rng)
-        indices = self.draw_indices(size, rng)
-        return Labelled(self.images_at(indices, rng), torch.from_numpy(self.targets[indices]))
+        images, classes = self.stored_labelled_batch(size, rng)
+        return Labelled(signed(images), classes)
 
-    def images_at(self, indices: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
-        """The images at ``indices`` in [-1, 1], augmented with a seed drawn from ``rng``."""
-        batch = self.images[indices]
+    def stored_batch(self, size: int, rng: np.random.Generator) -> torch.Tensor:
+        """The batch ``batch`` draws, its images still uint8 as stored (augmented): what a training run carries to
+        its device, a quarter of the bytes of floats, and turns into floats there (``signed``)."""
+        return torch.from_numpy(self.augmented(self.draw_indices(size, rng), rng))
+
+    def stored_labelled_batch(self, size: int, rng: np.random.Generator) -> Labelled:
+        """The batch ``labelled_batch`` draws, its images uint8 as stored (see ``stored_batch``)."""
+        assert self.targets is not None, "images without targets label their batches their own way"
+        indices = self.draw_indices(size, rng)
+        return Labelled(torch.from_numpy(self.augmented(indices, rng)), torch.from_numpy(self.targets[indices]))
+
+    def augmented(self, indices: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The uint8 images at ``indices``, augmented with a seed drawn from ``rng``."""
+        images = self.images[indices]
         if self.augment:
             from gancli import kernels
 
-            batch = kernels.augment(batch, self.augment, seed=int(rng.integers(0, 2**63 - 1)))
-        return signed(batch)
+            images = kernels.augment(images, self.augment, seed=int(rng.integers(0, 2**63 - 1)))
+        return images
 
     def pixels(self, indices: np.ndarray) -> torch.Tensor:
         """The images at ``indices``, in that order, in [-1, 1] as stored (no ``--augment``): what the metrics and
@@ -195,9 +206,20 @@ class ImageSource(DataSource):
         return signed(self.images[indices])
 
 
-def signed(images: np.ndarray) -> torch.Tensor:
-    """uint8 images as floats in [-1, 1], the range G draws in."""
-    return torch.from_numpy(images).float().div_(127.5).sub_(1.0)
+def signed(images: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """uint8 images as floats in [-1, 1], the range G draws in (on the tensor's device)."""
+    return torch.as_tensor(images).float().div_(127.5).sub_(1.0)
+
+
+def draws_as_stored(data: DataSource) -> bool:
+    """Whether ``data`` draws its batches as ``ImageSource`` does (``stored_batch``: uint8 images, the kernels'
+    augmentation, classes from ``targets``), so that they may travel as stored and be drawn on the device; a
+    subclass that draws or labels its images its own way is drawn through its ``batch`` and ``labelled_batch``."""
+    if not isinstance(data, ImageSource):
+        return False
+    kind = type(data)
+    own_way = kind.batch is not ImageSource.batch or kind.labelled_batch is not ImageSource.labelled_batch
+    return not own_way and (data.classes is None or data.targets is not None)
 
 
 def check_targets(where: str, targets: Any, count: int, classes: tuple[str, ...] | None = None) -> np.ndarray:

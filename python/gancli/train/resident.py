@@ -1,10 +1,10 @@
 """Image data held on the training device: uploaded once as uint8, each batch gathered there.
 
-On a GPU the host path decodes nothing per step but still gathers a batch, converts it, pins it and copies it;
-for a dataset that fits, the device does the gather and the conversion itself and the host only draws the
-indices. The indices come from the run's numpy generator exactly as ``ImageSource.batch`` draws them, so a run
-sees the very batches of the host path (and a resumed run continues them). ``--augment`` runs on the device
-too (train/device_augment.py: the kernels' transforms and ranges, other random draws).
+On a GPU the host path decodes nothing per step but still gathers a batch, pins it and copies it; for a dataset
+that fits, the device does the gather itself and the host only draws the indices. The indices come from the run's
+numpy generator exactly as ``ImageSource.stored_batch`` draws them, so a run sees the very batches of the host path
+(and a resumed run continues them). ``--augment`` runs on the device too (train/device_augment.py: the kernels'
+transforms and ranges, other random draws).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gancli.data.base import DataSource, ImageSource, Labelled
+from gancli.data.base import DataSource, ImageSource, Labelled, draws_as_stored
 from gancli.errors import GancliError
 from gancli.train.device_augment import augment_on_device
 
@@ -21,7 +21,8 @@ SHARE_OF_FREE_MEMORY = 0.25
 
 
 class ResidentImages:
-    """An ``ImageSource``'s images on ``device``; ``batch`` draws like the source's and returns device tensors."""
+    """An ``ImageSource``'s images on ``device``, drawn as the source's ``stored_batch`` and
+    ``stored_labelled_batch`` draw them: uint8 device tensors (train/inputs.py turns them into floats)."""
 
     def __init__(self, source: ImageSource, device: torch.device) -> None:
         self.source = source
@@ -29,14 +30,13 @@ class ResidentImages:
         targets = source.targets
         self.targets = None if targets is None else torch.from_numpy(targets).to(device)
 
-    def batch(self, size: int, rng: np.random.Generator) -> torch.Tensor:
-        return self.images_at(self.indices(size, rng), rng)
+    def stored_batch(self, size: int, rng: np.random.Generator) -> torch.Tensor:
+        return self.augmented(self.indices(size, rng), rng)
 
-    def labelled_batch(self, size: int, rng: np.random.Generator) -> Labelled:
-        """Images and their ``targets``, drawn as ``ImageSource.labelled_batch`` draws them."""
+    def stored_labelled_batch(self, size: int, rng: np.random.Generator) -> Labelled:
         index = self.indices(size, rng)
         assert self.targets is not None, "hold_on_device holds labelled images with their targets"
-        return Labelled(self.images_at(index, rng), self.targets[index])
+        return Labelled(self.augmented(index, rng), self.targets[index])
 
     def indices(self, size: int, rng: np.random.Generator) -> torch.Tensor:
         index = torch.from_numpy(self.source.draw_indices(size, rng))
@@ -44,11 +44,11 @@ class ResidentImages:
             index = index.pin_memory()
         return index.to(self.images.device, non_blocking=True)
 
-    def images_at(self, index: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    def augmented(self, index: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
         images = self.images[index]
         if self.source.augment:  # its seed drawn after the indices, as the host path draws the kernels'
             images = augment_on_device(images, self.source.augment, int(rng.integers(0, 2**63 - 1)))
-        return images.float().div_(127.5).sub_(1.0)
+        return images
 
 
 def hold_on_device(data: DataSource, device: torch.device, requested: bool | None) -> ResidentImages | None:
@@ -57,15 +57,16 @@ def hold_on_device(data: DataSource, device: torch.device, requested: bool | Non
     device's free memory."""
     if requested is False:
         return None
-    # a dataset labelling its images its own way (classes without targets) labels them on the host
-    if not isinstance(data, ImageSource) or (data.classes is not None and data.targets is None):
+    # a dataset drawing or labelling its images its own way draws them on the host
+    if not draws_as_stored(data):
         if requested:
             if not isinstance(data, ImageSource):
                 reason = f"dataset {data.name!r} is not held as an image array"
             else:
-                reason = f"dataset {data.name!r} labels its images on the host"
+                reason = f"dataset {data.name!r} draws or labels its images its own way, on the host"
             raise GancliError(f"--data-on-device: {reason}; leave it out")
         return None
+    assert isinstance(data, ImageSource)
     if requested is None and (
         device.type != "cuda" or data.images.nbytes > SHARE_OF_FREE_MEMORY * torch.cuda.mem_get_info(device)[0]
     ):

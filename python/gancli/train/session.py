@@ -20,7 +20,6 @@ from gancli.data.base import (
     DataRequest,
     DataSource,
     ImageSource,
-    Labelled,
     check_data,
     check_labelled_data,
     first_empty_class,
@@ -32,9 +31,9 @@ from gancli.nets.spec import AUX_CLASSIFIER, CHANNELS, CONDITIONAL, MINIBATCH_ST
 from gancli.train.checkpoint import recorded_classes
 from gancli.train.diffaugment import Augmenter
 from gancli.train.distributed import SINGLE, Ranks, local_device
-from gancli.train.game import Batch, Game, GameSettings, standing_statistics
+from gancli.train.game import Game, GameSettings, standing_statistics
+from gancli.train.inputs import Latents, RealBatches, fake_classes, real_batch_labels
 from gancli.train.prefetch import Prefetcher
-from gancli.train.resident import hold_on_device
 
 #: where an unset image size or channel count came from (``record_shape``)
 FILLED_BY_DATA = "the data's own"
@@ -149,42 +148,8 @@ class Session:
         opt_d = create("optimizer", discriminator.parameters(), config.lr_discriminator)
         rule = create("update")
 
-        # every rank draws the same global batch from the same generators and keeps its own shard: disjoint data
-        # for each rank, and the very batches a single process would train on; on CUDA from pinned memory, so the
-        # copy to the GPU runs while the step goes on
-        # (or, for images held on the device, gathered there with nothing to copy)
-        resident = hold_on_device(data, device, config.data_on_device)
-        pinned = device.type == "cuda" and resident is None
-
-        def host_tensor(batch: torch.Tensor) -> torch.Tensor:
-            batch = ranks.shard(batch)
-            batch = batch.contiguous(memory_format=memory) if batch.dim() == 4 else batch
-            return batch.pin_memory() if pinned else batch
-
-        def draw_real() -> Batch:
-            if classes:
-                return Labelled(*map(host_tensor, (resident or data).labelled_batch(config.batch_size, rng)))
-            return host_tensor((resident or data).batch(config.batch_size, rng))
-
-        loader = None
-        if resident is None and ((config.prefetch is None and pinned) or config.prefetch):
-            loader = Prefetcher(draw_real, rng)
-        next_real = loader or draw_real
-
-        def sample_real() -> Batch:
-            batch = next_real()
-            if classes:
-                return Labelled(*(t.to(device, non_blocking=pinned) for t in batch))
-            return batch.to(device, non_blocking=pinned)
-
-        drawn_labels = real_batch_labels(config, data) if classes else None
-
-        def sample_latent() -> Batch:
-            noise = torch.randn(config.batch_size, config.latent_dim, generator=latent_generator)
-            if classes:  # fakes ask for the classes as often as the real batches hold them
-                asked = fake_classes(drawn_labels, classes, config.batch_size, latent_generator)
-                return Labelled(ranks.shard(noise).to(device), ranks.shard(asked).to(device))
-            return ranks.shard(noise).to(device)
+        sample_real = RealBatches(data, config, device, rng, ranks, memory, labelled=bool(classes))
+        sample_latent = Latents(config, data, device, latent_generator, ranks, classes)
 
         scalers = (None, None)
         if config.autocast_dtype == "float16":
@@ -227,7 +192,7 @@ class Session:
             rng,
             latent_generator,
             ranks,
-            loader,
+            sample_real.loader,
             class_factors=spec.class_factors,
         )
 
@@ -354,26 +319,6 @@ def open_data(resolved: Resolved) -> tuple[DataSource, int]:
         balance_classes(config, data)
     record_shape(resolved, data)
     return data, classes
-
-
-def real_batch_labels(config: RunConfig, data: DataSource) -> torch.Tensor | None:
-    """The labels a conditional run's real batches draw from alike, its training images': its fakes draw their
-    classes so too, and D cannot tell a fake by its class being rarer or commoner than among real images (with
-    every class alike, the icons' actions class, 43 % of the images and a tenth of the fakes, was drawn at 5-8×
-    its real FD floor, against 1.4-1.9×). None, every class alike, under --balance-classes, whose batches draw
-    so, and for data that draws its own labelled batches."""
-    targets = getattr(data, "targets", None)
-    if config.balance_classes or not isinstance(data, ImageSource) or targets is None:
-        return None
-    return torch.from_numpy(targets[data.training_indices])
-
-
-def fake_classes(drawn: torch.Tensor | None, classes: int, count: int, generator: torch.Generator) -> torch.Tensor:
-    """``count`` classes for fakes to ask for: entries of ``drawn`` (``real_batch_labels``) alike, or every one of
-    ``classes`` alike where it is None."""
-    if drawn is None:
-        return torch.randint(classes, (count,), generator=generator)
-    return drawn[torch.randint(len(drawn), (count,), generator=generator)]
 
 
 def balance_classes(config: RunConfig, data: DataSource) -> None:
