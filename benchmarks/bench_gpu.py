@@ -66,28 +66,42 @@ def contenders(root: Path, device: str, steps: int, size: int, batch: int) -> di
     return timed
 
 
+#: the runs whose steps between logging points must not synchronise with the host: the digits' recipe (R1 every
+#: 2nd step here, G's moving average; the images held on the device), the host path (``--prefetch``: pinned
+#: batches copied while the step runs), and a conditional run (classes with every batch and latent)
+SYNC_CHECKS = {
+    "the recipe (R1 every 2nd, the average), data on the device": ["--r1=1", "--r1-every=2", "--ema=0.998"],
+    "the host path with --prefetch": ["--no-data-on-device", "--prefetch"],
+    "a conditional run": ["--conditional"],
+}
+
+
 def host_syncs(root: Path, device: str) -> str:
-    """Whether steps between logging points make the host wait for the GPU: five steps of the digits' recipe
+    """Whether steps between logging points make the host wait for the GPU: five steps of each of ``SYNC_CHECKS``
     under ``torch.cuda.set_sync_debug_mode("error")``, which raises at the first synchronising call."""
     if not device.startswith("cuda"):
         return "host syncs between logging points: checked on CUDA only (tests/test_host_syncs.py counts them here)"
-    session, run = start_run(root / "syncs", 10, device, 64, ["--r1=1", "--r1-every=2", "--ema=0.998"])
-    game = session.game
-    session.rule.step(game)  # the first step allocates and chooses kernels
-    game.recording = False
-    torch.cuda.synchronize()
-    torch.cuda.set_sync_debug_mode("error")
-    try:
-        for _ in range(5):
-            session.rule.step(game)
-        verdict = "none in 5 steps of the recipe (R1 every 2nd, the average)"
-    except RuntimeError as exc:
-        where = [f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in traceback.extract_tb(exc.__traceback__)]
-        verdict = f"FOUND: {str(exc).splitlines()[0]}, at {' < '.join(reversed(where[-4:]))}"
-    finally:
-        torch.cuda.set_sync_debug_mode("default")
-        run.release()
-    return f"host syncs between logging points: {verdict}"
+    verdicts = []
+    for name, flags in SYNC_CHECKS.items():
+        session, run = start_run(root / f"syncs-{len(verdicts)}", 10, device, 64, flags)
+        game = session.game
+        session.rule.step(game)  # the first step allocates and chooses kernels
+        game.recording = False
+        torch.cuda.synchronize()
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            for _ in range(5):
+                session.rule.step(game)
+            verdicts.append(f"{name}: none in 5 steps")
+        except RuntimeError as exc:
+            where = [f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in traceback.extract_tb(exc.__traceback__)]
+            verdicts.append(f"{name}: FOUND {str(exc).splitlines()[0]}, at {' < '.join(reversed(where[-4:]))}")
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+            if session.loader is not None:
+                session.loader.pause()
+            run.release()
+    return "host syncs between logging points: " + "; ".join(verdicts)
 
 
 def seconds(fn: Callable[[], None], device: str) -> float:

@@ -1,15 +1,21 @@
 """Whether the data path keeps up with the training step (not a test).
 
 A ``.ganpack`` of ``--images`` 64×64 RGB images (memory-mapped, as `gancli data prepare` writes it) is opened
-as ``gancli train --data FILE.ganpack`` opens it, and the run's own data path is timed: ``Game.sample_real``,
-which draws a batch of 256 from the seeded generator, augments it with the native kernels (``--augment``),
-lays it out for the networks and, on CUDA, pins it and copies it to the GPU. Printed, for no augmentation and
-for ``flip,translate=0.125``: the images per second that path delivers on one thread (the Rust kernels use
-their own pool), and the images per second the training step consumes on the same device at the same batch
-(the default DCGAN at 64×64, the same updates as bench_train.py), and their ratio: above 1, the loader is not
-the bottleneck. With ``--prefetch`` (a background thread, on by default on CUDA) the two overlap.
+as ``gancli train --data FILE.ganpack --no-data-on-device`` opens it (the host path of data larger than the
+device holds), and the run's own data path is timed (train/inputs.py):
+the host's share, ``RealBatches.draw`` (what ``--prefetch``'s thread runs: a batch of 256 drawn from the seeded
+generator, augmented by the native kernels with ``--augment``, kept uint8 as stored and, on CUDA, pinned), and
+the whole of ``Game.sample_real`` (then the copy to the device and the conversion to floats in the networks'
+layout there; on the CPU the conversion is host work too, as the host did all of it before the batches
+travelled as stored). Printed, for no augmentation and for ``flip,translate=0.125``: the images per second each
+delivers on one thread (the Rust kernels use their own pool), the images per second the training step consumes
+on the same device at the same batch (the default DCGAN at 64×64, the same updates as bench_train.py), and the
+host's share against the step: above 1, the loader is not the bottleneck. With ``--prefetch`` (a background
+thread, on by default on CUDA) the host's share overlaps the step.
 
-On the CPU the step is far slower than the loader; the figure that matters is on a GPU.
+The batches are timed after ``--warm`` untimed ones (a memory-mapped file's pages are mapped on first touch;
+a long run touches them in its first epoch). On the CPU the step is far slower than the loader; the figure that
+matters is on a GPU.
 
     python benchmarks/bench_loader.py [--images N] [--batches B] [--device cpu|cuda]
 """
@@ -26,6 +32,7 @@ import numpy as np
 import torch
 from bench_train import start_run
 from gancli.data.packed import write_packed
+from gancli.train.inputs import RealBatches
 from load import load_report
 
 BATCH = 256
@@ -47,7 +54,8 @@ def rate(fn: object, count: int, images: int, device: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=20000, help="images in the packed file (default 20,000)")
-    parser.add_argument("--batches", type=int, default=20, help="timed batches of each (default 20)")
+    parser.add_argument("--batches", type=int, default=100, help="timed batches of each (default 100)")
+    parser.add_argument("--warm", type=int, default=100, help="untimed batches first (default 100)")
     parser.add_argument("--steps", type=int, default=5, help="timed training steps (default 5)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
@@ -60,14 +68,19 @@ def main() -> None:
         del pixels
         print(f"{args.images} images of 3x64x64 in {pack.stat().st_size / 2**20:.0f} MiB, batch {BATCH}, {args.device}")
         for name, spec in AUGMENTS.items():
-            flags = ["--data", str(pack), "--augment", spec] if spec else ["--data", str(pack)]
+            # the host path, as for data larger than the device holds (this file would be held there on CUDA)
+            flags = ["--data", str(pack), "--no-data-on-device", *(["--augment", spec] if spec else [])]
             session, run = start_run(Path(tmp) / name, args.steps + 1, args.device, BATCH, flags)
             run.release()
-            delivered = rate(session.game.sample_real, args.batches, BATCH, args.device)
+            batches = session.game.sample_real
+            assert isinstance(batches, RealBatches)
+            rate(batches.draw, args.warm, BATCH, args.device)
+            host = rate(batches.draw, args.batches, BATCH, args.device)
+            whole = rate(batches, args.batches, BATCH, args.device)
             consumed = rate(lambda s=session: s.rule.step(s.game), args.steps, BATCH, args.device)
             print(
-                f"  augment {name:<22} loader {delivered:9.0f} images/s   step {consumed:9.0f} images/s   "
-                f"loader / step {delivered / consumed:6.1f}"
+                f"  augment {name:<22} host's share {host:9.0f} images/s   whole {whole:9.0f}   "
+                f"step {consumed:9.0f}   host's share / step {host / consumed:6.1f}"
             )
     print(load_report(load_before, f"torch {torch.__version__}, one torch thread"))
 
