@@ -1,7 +1,8 @@
 """The GPU path's options, exercised on the CPU (where they run the same code): --precision bf16/fp16 (fp16
 with loss scalers saved in checkpoints), --channels-last, and --prefetch (batches drawn in a background thread
-that must not change a single batch, nor what --resume continues with), and --data-on-device (images held on
-the device, batches gathered there: the very batches of the host path)."""
+that must not change a single batch, nor what --resume continues with), --data-on-device (images held on
+the device, batches gathered there: the very batches of the host path), and image batches travelling to the
+device as stored (uint8)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ import numpy as np
 import pytest
 import torch
 from cli_helpers import ok, one_line_error
-from gancli.config import resolve
+from gancli.config import RunConfig, resolve
+from gancli.data.base import ImageSource, draws_as_stored
 from gancli.errors import GancliError
 from gancli.plugins.manager import get_plugins
-from gancli.train.prefetch import Prefetcher
+from gancli.train.distributed import SINGLE
 from gancli.train.inputs import RealBatches
+from gancli.train.prefetch import Prefetcher
+from gancli.train.resident import hold_on_device
 from gancli.train.session import Session
 from safetensors.numpy import load_file
 
@@ -98,6 +102,28 @@ def test_images_travel_as_stored_and_arrive_as_the_datasets_batches() -> None:
     assert delivered.x.is_contiguous(memory_format=torch.channels_last)
     for _ in range(3):  # and so on, batch after batch
         assert torch.equal(real_batches().x, session.data.labelled_batch(16, generator).x)
+
+
+class Mirrored(ImageSource):
+    """An image dataset that draws its batches its own way: each image mirrored left to right."""
+
+    def batch(self, size: int, rng: np.random.Generator) -> torch.Tensor:
+        return super().batch(size, rng).flip(-1)
+
+
+def test_an_image_dataset_drawing_its_own_way_is_drawn_through_its_batch() -> None:
+    """A subclass of ImageSource that overrides ``batch`` trains on what its ``batch`` returns: neither sent as
+    stored nor held on the device, where its own way would be lost."""
+    images = np.arange(2 * 4 * 4, dtype=np.uint8).reshape(2, 1, 4, 4) * 7
+    data = Mirrored("mirrored", images)
+    assert not draws_as_stored(data) and draws_as_stored(ImageSource("plain", images))
+    config = RunConfig(batch_size=8, data_on_device=None)
+    cpu, rng = torch.device("cpu"), np.random.default_rng(0)
+    real_batches = RealBatches(data, config, cpu, rng, SINGLE, torch.contiguous_format, labelled=False)
+    assert torch.equal(real_batches(), data.batch(8, np.random.default_rng(0)))
+    with pytest.raises(GancliError) as refused:
+        hold_on_device(data, torch.device("cpu"), True)
+    assert str(refused.value).startswith("--data-on-device: dataset 'mirrored' draws or labels its images its own way")
 
 
 def test_a_loader_error_reaches_the_training_thread() -> None:
