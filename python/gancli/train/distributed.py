@@ -128,17 +128,26 @@ def lost_peer_reason(exc: RuntimeError) -> str:
     return f"another process of the run stopped or cannot be reached ({text or type(exc).__name__}){hint}"
 
 
+#: the process group's backends by the device of its tensors: gloo on the CPU; on CUDA, nccl for the device's tensors
+#: (gradients, penalties) and gloo for the host's (the ranks' per-step agreement to stop, a run's name, barriers):
+#: nccl alone refuses a CPU tensor ("No backend type associated with device type cpu"), and would place a barrier on
+#: GPU 0 for every rank
+BACKENDS = {"cpu": "gloo", "cuda": "cpu:gloo,cuda:nccl"}
+
+
 def join(device: torch.device, timeout: float) -> Ranks:
-    """Join the process group torchrun describes in the environment (gloo on the CPU, nccl on CUDA), whose
-    collectives fail after ``timeout`` seconds without the others (``--collective-timeout``); one process when
-    there is none."""
+    """Join the process group torchrun describes in the environment (``BACKENDS``), whose collectives fail after
+    ``timeout`` seconds without the others (``--collective-timeout``); one process when there is none. On CUDA
+    each process first takes its node's GPU of its local rank as its current device."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return SINGLE
     ranks = Ranks(int(os.environ.get("RANK", "0")), world)
     if not dist.is_initialized():
+        if device.type == "cuda":
+            torch.cuda.set_device(local_device(device))
         with ranks.collective():
-            backend = "nccl" if device.type == "cuda" else "gloo"
+            backend = BACKENDS.get(device.type, "gloo")
             dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout))
     global _joined
     _joined = True
