@@ -1,7 +1,8 @@
 """Training on two processes (torchrun, gloo on the CPU): the ranks end with identical networks (the loop checks
 it and fails otherwise), the result equals one process on the same global batch to float tolerance, for the
 alternating and the consensus rule, a resumed two-process run continues exactly, and a process that dies is
-named in a line or two. The same on two "machines": two launchers meeting over the loopback interface.
+named in a line or two. The same on two "machines": two launchers meeting over the loopback interface, where a
+machine's launcher also tells the other machine's processes why its own stopped.
 
 Each run starts two Python processes with torch (about 10 s on a quiet 2-core machine).
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cli_helpers import one_line_error
+from gancli.train.distributed import tell_the_others
 from safetensors.numpy import load_file
 
 TINY = ["--data", "ring8", "--batch-size", "64", "--latent-dim", "2", "--set", "mlp.hidden=16", "--seed", "3"]
@@ -135,11 +137,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def launchers(cwd: Path, *args: str) -> list[subprocess.Popen[str]]:
-    """``gancli train ARGS`` as two machines would start it, node 0 and node 1 meeting on the loopback."""
+def launchers(cwd: Path, *args: str, endpoint: str | None = None) -> list[subprocess.Popen[str]]:
+    """``gancli train ARGS`` as two machines would start it, node 0 and node 1 meeting on the loopback (at
+    ``endpoint``, by default a free port)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     env.pop("WORLD_SIZE", None)
-    nodes = ["--nnodes", "2", "--rdzv-endpoint", f"127.0.0.1:{free_port()}"]
+    nodes = ["--nnodes", "2", "--rdzv-endpoint", endpoint or f"127.0.0.1:{free_port()}"]
     command = [sys.executable, "-m", "gancli", "train", *args, *nodes, "--node-rank"]
     return [subprocess.Popen([*command, rank], cwd=cwd, env=env, stderr=subprocess.PIPE, text=True) for rank in "01"]
 
@@ -220,6 +223,29 @@ def test_when_a_machine_dies_the_other_stops_within_seconds_saying_why(tmp_path:
     )
     assert len(errors) == 1
     assert "Traceback" not in stderr
+
+
+def test_a_machine_whose_launcher_says_its_process_stopped_ends_the_other_within_seconds(tmp_path: Path) -> None:
+    """gloo now and then misses a dead peer (node 0 waited in an all-reduce in 1 of 36 runs of the test above on a
+    loaded machine), so a machine's launcher also leaves why its process stopped in the rendezvous store, which
+    every process watches. Here machine 1's process is frozen, its connections open, so gloo sees nothing, and the
+    store is told as machine 1's launcher tells it of a killed process: node 0 stops within seconds, naming why
+    (without the watch it waited the collective timeout, 30 minutes)."""
+    endpoint = f"127.0.0.1:{free_port()}"
+    node0, node1 = launchers(tmp_path, *TINY, "--steps", "100000", "--out", "run", endpoint=endpoint)
+    wait_for_training(tmp_path / "run", node0)
+    for pid in workers(node1):
+        os.kill(pid, signal.SIGSTOP)
+    start = time.monotonic()
+    try:
+        tell_the_others(endpoint, "process 1 of 2 was killed by SIGKILL")
+        stderr = stopped(node0)
+    finally:
+        stop(node1)
+    assert time.monotonic() - start < 20 and node0.returncode == 1, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    expected = "error: process 0 of 2: another process of the run stopped (process 1 of 2 was killed by SIGKILL)"
+    assert errors == [expected] and "Traceback" not in stderr, stderr
 
 
 def test_when_a_machine_stops_answering_the_other_stops_after_the_collective_timeout(tmp_path: Path) -> None:

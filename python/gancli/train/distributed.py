@@ -9,8 +9,11 @@ generators and keeps its slice, so the ranks see disjoint data (a distributed sa
 single-process run on the same global batch, to float tolerance. Rank 0 alone writes files and shows progress.
 
 When a process dies (killed, out of memory), the others' next collective fails: each says so in one line, and the
-launcher (``supervise``: torchrun without its report of tracebacks) names the process that was killed. A rank
-prints every thread's stack on SIGUSR1 (``kill -USR1 PID``), for a run that seems stuck.
+launcher (``supervise``: torchrun without its report of tracebacks) names the process that was killed. On several
+machines the launcher also leaves that reason in the rendezvous store, where every process's watch finds it
+(``tell_the_others``, ``watch_the_others``): gloo now and then misses a peer's death, and a collective would then
+wait ``--collective-timeout``. A rank prints every thread's stack on SIGUSR1 (``kill -USR1 PID``), for a run that
+seems stuck.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import re
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -152,7 +157,48 @@ def join(device: torch.device, timeout: float) -> Ranks:
     global _joined
     _joined = True
     faulthandler.register(signal.SIGUSR1, all_threads=True)
-    return Ranks(dist.get_rank(), dist.get_world_size())
+    ranks = Ranks(dist.get_rank(), dist.get_world_size())
+    if int(os.environ.get("GROUP_WORLD_SIZE", "1")) > 1:  # torchrun's count of machines
+        watch_the_others(ranks, os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]))
+    return ranks
+
+
+#: the rendezvous store's key where a machine's launcher leaves why its processes stopped (``tell_the_others``)
+STOPPED = "gancli/stopped"
+#: seconds between a process's looks for that key
+WATCH_EVERY = 1.0
+#: seconds a process that found it leaves its own failed collective to end it first, with its own line
+GRACE = 3.0
+
+
+def watch_the_others(ranks: Ranks, host: str, port: int) -> None:
+    """End this process, in one line, once another machine's launcher has left in the rendezvous store (node 0's,
+    at ``host``:``port``) why its processes stopped. As a rule this process's next collective has failed at once,
+    since the dead process's connections closed; but gloo now and then misses it (node 0 waited in the gradients'
+    all-reduce in 1 of 36 two-machine runs on a loaded 2-core machine), and that collective would wait
+    ``--collective-timeout``. A store that cannot be reached ended with node 0's launcher: nothing to watch."""
+
+    def watch() -> None:
+        try:
+            store = dist.TCPStore(host, port, is_master=False, timeout=datetime.timedelta(seconds=30))
+            while not store.check([STOPPED]):
+                time.sleep(WATCH_EVERY)
+            reason = store.get(STOPPED).decode(errors="replace")
+        except (RuntimeError, ValueError, OSError):
+            return
+        time.sleep(GRACE)
+        end_process(f"error: process {ranks.rank} of {ranks.world}: another process of the run stopped ({reason})")
+
+    threading.Thread(target=watch, name="gancli-watch", daemon=True).start()
+
+
+def tell_the_others(endpoint: str, reason: str) -> None:
+    """Leave ``reason`` (why this machine's processes stopped) in the rendezvous store at ``endpoint`` for the
+    other machines' processes (``watch_the_others``); a store that cannot be reached is nobody's to tell."""
+    host, _, port = endpoint.rpartition(":")
+    with contextlib.suppress(RuntimeError, ValueError, OSError):
+        store = dist.TCPStore(host.strip("[]"), int(port), is_master=False, timeout=datetime.timedelta(seconds=5))
+        store.set(STOPPED, reason)
 
 
 _joined = False  # whether this process has been a rank of a run: it then ends through end_process
@@ -266,6 +312,7 @@ def supervise(argv: Sequence[str]) -> int:
     except SignalException as exc:  # Ctrl-C or SIGTERM: the processes were told and report for themselves
         return 128 + int(exc.sigval)
     except ChildFailedError as exc:
+        nodes = int(args.nnodes) if str(args.nnodes).isdigit() else 1
         killed = {
             rank: failure
             for rank, failure in exc.failures.items()
@@ -273,10 +320,14 @@ def supervise(argv: Sequence[str]) -> int:
         }
         if killed:
             rank, failure = min(killed.items(), key=lambda item: item[1].timestamp)
-            nodes = int(args.nnodes) if str(args.nnodes).isdigit() else 1
-            who = f"process {rank} of {nodes * int(args.nproc_per_node)}"
-            print(f"error: {who} was killed by {failure.signal_name()}; the others stopped", file=sys.stderr)
-            return 128 - failure.exitcode
-        _, first = exc.get_first_failure()
-        return first.exitcode if first.exitcode > 0 else 1
+            reason = f"process {rank} of {nodes * int(args.nproc_per_node)} was killed by {failure.signal_name()}"
+            print(f"error: {reason}; the others stopped", file=sys.stderr)
+            status = 128 - failure.exitcode
+        else:
+            rank, first = exc.get_first_failure()
+            reason = f"process {rank} of {nodes * int(args.nproc_per_node)} stopped with status {first.exitcode}"
+            status = first.exitcode if first.exitcode > 0 else 1
+        if nodes > 1:
+            tell_the_others(args.rdzv_endpoint, reason)
+        return status
     return 0
