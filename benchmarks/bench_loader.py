@@ -17,7 +17,7 @@ The batches are timed after ``--warm`` untimed ones (a memory-mapped file's page
 a long run touches them in its first epoch). On the CPU the step is far slower than the loader; the figure that
 matters is on a GPU.
 
-    python benchmarks/bench_loader.py [--images N] [--batches B] [--device cpu|cuda]
+    python benchmarks/bench_loader.py [--images N] [--batches B] [--warm W] [--steps S] [--device cpu|cuda]
 """
 
 from __future__ import annotations
