@@ -26,7 +26,8 @@ expect "ours is" python "$here/bench_kernels.py" --images 8 --repeat 1
 expect "import torch / command" python "$here/bench_startup.py" --repeats 1
 expect "gancli best" python "$here/bench_gpu.py" --device cpu --steps 2 --repeats 1 --sizes 32 --batches 16
 expect "GB/s" python "$here/bench_fingerprint.py" --images 64 --repeats 1
-expect "loader / step" python "$here/bench_loader.py" --images 512 --batches 2 --steps 1
+expect "host's share / step" python "$here/bench_loader.py" --images 512 --batches 2 --warm 2 --steps 1
+expect "a logged step" python "$here/bench_logging.py" --steps 2 --repeats 1
 expect "ring8" python "$here/bench_modes.py" --data ring8 --seeds 0 --steps 20
 expect "KL" python "$here/bench_stacked.py" --seeds 0 --steps 4
 expect "bar (precision" python "$here/bench_default.py" -- --steps 4 --eval-every 4 --image-size 16
