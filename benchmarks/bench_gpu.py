@@ -104,7 +104,8 @@ def host_syncs(root: Path, device: str) -> str:
     return "host syncs between logging points: " + "; ".join(verdicts)
 
 
-def seconds(fn: Callable[[], None], device: str) -> float:
+def seconds(fn: Callable[[], object], device: str) -> float:
+    """Wall seconds of ``fn()``, the device's queued work included."""
     sync = torch.cuda.synchronize if device.startswith("cuda") else lambda: None
     sync()
     start = time.perf_counter()

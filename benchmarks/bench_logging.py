@@ -19,11 +19,11 @@ import argparse
 import os
 import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from bench_gpu import seconds
 from gancli.render import run_samples_png
 from gancli.train import lifecycle, loop
 from gancli.train.evaluation import Evaluation
@@ -40,15 +40,6 @@ def run_of(root: Path, steps: int, log_every: int, device: str, metrics: bool) -
         flags["metrics"] = []
     session, run = lifecycle.start(flags, None, (), root)
     return lambda: loop.train(session, run, show_progress=False)
-
-
-def seconds(fn: Callable[[], object], device: str) -> float:
-    sync = torch.cuda.synchronize if device.startswith("cuda") else lambda: None
-    sync()
-    start = time.perf_counter()
-    fn()
-    sync()
-    return time.perf_counter() - start
 
 
 def main() -> None:
