@@ -225,7 +225,7 @@ def test_when_a_machine_dies_the_other_stops_within_seconds_saying_why(tmp_path:
 
 
 def test_a_machine_whose_launcher_says_its_process_stopped_ends_the_other_within_seconds(tmp_path: Path) -> None:
-    """gloo now and then misses a dead peer (node 0 waited in an all-reduce in 1 of 36 runs of the test above on a
+    """gloo now and then misses a dead peer (node 0 waited in an all-reduce in 1 of 47 runs of the test above on a
     loaded machine), so a machine's launcher also leaves why its process stopped in the rendezvous store, which
     every process watches. Here machine 1's process is frozen, its connections open, so gloo sees nothing, and the
     store is told as machine 1's launcher tells it of a killed process: node 0 stops within seconds, naming why

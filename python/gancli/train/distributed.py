@@ -175,7 +175,7 @@ def watch_the_others(ranks: Ranks, host: str, port: int) -> None:
     """End this process, in one line, once another machine's launcher has left in the rendezvous store (node 0's,
     at ``host``:``port``) why its processes stopped. As a rule this process's next collective has failed at once,
     since the dead process's connections closed; but gloo now and then misses it (node 0 waited in the gradients'
-    all-reduce in 1 of 36 two-machine runs on a loaded 2-core machine), and that collective would wait
+    all-reduce in 1 of 47 two-machine runs on a loaded 2-core machine), and that collective would wait
     ``--collective-timeout``. A store that cannot be reached ended with node 0's launcher: nothing to watch."""
 
     def watch() -> None:
