@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -194,11 +195,33 @@ def watch_the_others(ranks: Ranks, host: str, port: int) -> None:
 
 def tell_the_others(endpoint: str, reason: str) -> None:
     """Leave ``reason`` (why this machine's processes stopped) in the rendezvous store at ``endpoint`` for the
-    other machines' processes (``watch_the_others``); a store that cannot be reached is nobody's to tell."""
+    other machines' processes (``watch_the_others``). A store that is gone is nobody's to tell: as a rule node 0's
+    processes have already stopped on their own, and its launcher with them. A plain connection tries first,
+    refused at once where nothing listens; torch's store client would retry for its whole timeout, printing each
+    try to standard error in C++, which is silenced while it writes."""
     host, _, port = endpoint.rpartition(":")
-    with contextlib.suppress(RuntimeError, ValueError, OSError):
-        store = dist.TCPStore(host.strip("[]"), int(port), is_master=False, timeout=datetime.timedelta(seconds=5))
+    address = (host.strip("[]"), int(port))
+    try:
+        socket.create_connection(address, timeout=1).close()
+    except OSError:
+        return
+    with contextlib.suppress(RuntimeError, ValueError, OSError), stderr_silenced():
+        store = dist.TCPStore(*address, is_master=False, timeout=datetime.timedelta(seconds=5))
         store.set(STOPPED, reason)
+
+
+@contextmanager
+def stderr_silenced() -> Iterator[None]:
+    """Standard error, its file descriptor (C++ writes there too), pointed at /dev/null inside the block."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 _joined = False  # whether this process has been a rank of a run: it then ends through end_process
