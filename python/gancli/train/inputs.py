@@ -26,7 +26,7 @@ from gancli.data.base import DataSource, ImageSource, Labelled, draws_as_stored,
 from gancli.train.distributed import Ranks
 from gancli.train.game import Batch
 from gancli.train.prefetch import Prefetcher
-from gancli.train.resident import ResidentImages, hold_on_device
+from gancli.train.resident import ResidentImages, hold_on_device, to_device
 
 
 class RealBatches:
@@ -115,14 +115,6 @@ class Latents:
         if self.classes:  # fakes ask for the classes as often as the real batches hold them
             latents = Labelled(latents, fake_classes(self.drawn, self.classes, self.batch_size, self.generator))
         return map_batch(latents, lambda t: to_device(self.ranks.shard(t), self.device))
-
-
-def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """A host tensor on ``device``, without the host waiting for a GPU: on CUDA a copy from pinned memory, queued
-    in the stream's order."""
-    if device.type != "cuda":
-        return tensor.to(device)
-    return tensor.pin_memory().to(device, non_blocking=True)
 
 
 def real_batch_labels(config: RunConfig, data: DataSource) -> torch.Tensor | None:

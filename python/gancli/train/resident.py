@@ -39,16 +39,22 @@ class ResidentImages:
         return Labelled(self.augmented(index, rng), self.targets[index])
 
     def indices(self, size: int, rng: np.random.Generator) -> torch.Tensor:
-        index = torch.from_numpy(self.source.draw_indices(size, rng))
-        if self.images.is_cuda:  # from pinned memory the copy does not wait for the GPU (bench_gpu.py found it did)
-            index = index.pin_memory()
-        return index.to(self.images.device, non_blocking=True)
+        return to_device(torch.from_numpy(self.source.draw_indices(size, rng)), self.images.device)
 
     def augmented(self, index: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
         images = self.images[index]
         if self.source.augment:  # its seed drawn after the indices, as the host path draws the kernels'
             images = augment_on_device(images, self.source.augment, int(rng.integers(0, 2**63 - 1)))
         return images
+
+
+def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A host tensor on ``device``, without the host waiting for a GPU: on CUDA a copy from pinned memory, queued
+    in the stream's order (from pageable memory torch's copy waits for all the GPU's queued work: bench_gpu.py's
+    sync check found it in the indices of held images)."""
+    if device.type != "cuda":
+        return tensor.to(device)
+    return tensor.pin_memory().to(device, non_blocking=True)
 
 
 def hold_on_device(data: DataSource, device: torch.device, requested: bool | None) -> ResidentImages | None:
