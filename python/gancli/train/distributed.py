@@ -336,6 +336,7 @@ def supervise(argv: Sequence[str]) -> int:
         return 128 + int(exc.sigval)
     except ChildFailedError as exc:
         nodes = int(args.nnodes) if str(args.nnodes).isdigit() else 1
+        world = nodes * int(args.nproc_per_node)
         killed = {
             rank: failure
             for rank, failure in exc.failures.items()
@@ -343,12 +344,12 @@ def supervise(argv: Sequence[str]) -> int:
         }
         if killed:
             rank, failure = min(killed.items(), key=lambda item: item[1].timestamp)
-            reason = f"process {rank} of {nodes * int(args.nproc_per_node)} was killed by {failure.signal_name()}"
+            reason = f"process {rank} of {world} was killed by {failure.signal_name()}"
             print(f"error: {reason}; the others stopped", file=sys.stderr)
             status = 128 - failure.exitcode
         else:
             rank, first = exc.get_first_failure()
-            reason = f"process {rank} of {nodes * int(args.nproc_per_node)} stopped with status {first.exitcode}"
+            reason = f"process {rank} of {world} stopped with status {first.exitcode}"
             status = first.exitcode if first.exitcode > 0 else 1
         if nodes > 1:
             tell_the_others(args.rdzv_endpoint, reason)
